@@ -1,0 +1,64 @@
+/**
+ * baton runs pipelines of actors in parallel, each actor in its own Web
+ * Worker. Subclass {@linkcode Actor}, wire groups of actors with a
+ * {@linkcode Relay}, and start it: adjacent groups are linked worker to worker
+ * by bounded queues, shutdown travels as poison pills, and every worker's log
+ * records are emitted in the main thread through LogTape.
+ *
+ * @example One producer, two workers, one consumer
+ * ```ts ignore
+ * import { Actor, Relay } from "@baton/relay";
+ *
+ * export class Producer extends Actor<never, number> {
+ *   override async loop(): Promise<void> {
+ *     for (let x = 0; x < 3; x++) await this.send(x);
+ *   }
+ * }
+ *
+ * export class AddTen extends Actor<number, number> {
+ *   override async recv(x: number): Promise<void> {
+ *     await this.send(x + 10);
+ *   }
+ * }
+ *
+ * export class Consumer extends Actor<number> {
+ *   override recv(x: number): void {
+ *     this.log.info("got {x}", { x });
+ *   }
+ * }
+ *
+ * if (import.meta.main) {
+ *   const relay = new Relay({ maxsize: 2 });
+ *   relay.connect(new Producer(), [new AddTen(), new AddTen()], new Consumer());
+ *   await relay.start();
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export { Actor, type SendOptions } from "./src/actor.ts";
+export {
+  type CloseOptions,
+  DEFAULT_MAXSIZE,
+  DEFAULT_SHUTDOWN_TIMEOUT,
+  Relay,
+  type RelayOptions,
+  type StartOptions,
+} from "./src/relay.ts";
+export {
+  type Chain,
+  Group,
+  group,
+  type GroupLike,
+  type GroupOptions,
+  type Mismatch,
+} from "./src/topology.ts";
+export {
+  RelayAbortError,
+  RelayError,
+  type RelayErrorOptions,
+} from "./src/errors.ts";
+export { plainFormatter } from "./src/log.ts";
+export type { RunSnapshot } from "./src/supervisor.ts";
+export type { Phase } from "./src/protocol.ts";

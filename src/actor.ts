@@ -1,0 +1,152 @@
+/**
+ * The `Actor` base class: what users extend. The same class serves both
+ * threads: in the main thread an actor is a description (its class, its
+ * fields, its name); in its worker it runs, its hooks called by the bootstrap
+ * and its `send()` bound to the links of its group.
+ *
+ * @module
+ */
+
+import { getLogger, type Logger } from "@logtape/logtape";
+
+/** Options of {@linkcode Actor.send}. */
+export interface SendOptions {
+  /**
+   * Objects to transfer instead of copying (for example an `ArrayBuffer`):
+   * they move to the receiver and become unusable in the sender.
+   */
+  transfer?: Transferable[];
+}
+
+/** What an actor is bound to in its worker. Internal. */
+export interface ActorRuntime {
+  readonly name: string;
+  readonly group: string;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+  send(message: unknown, options?: SendOptions): Promise<void>;
+}
+
+/** What an actor is in the main thread, before it runs. Internal. */
+export interface ActorMeta {
+  readonly name: string;
+  /** The stack at construction: it names the module of the class. */
+  readonly stack: string;
+  /** The relay the actor was connected to, if any. */
+  owner: object | undefined;
+}
+
+/** Key of the runtime an actor is bound to in its worker. */
+export const RUNTIME: unique symbol = Symbol.for("baton.actor.runtime");
+/** Key of an actor's main-thread description. */
+export const META: unique symbol = Symbol.for("baton.actor.meta");
+
+let created = 0;
+
+/**
+ * An actor: one instance per Web Worker, one stage of a pipeline.
+ *
+ * Override `loop()` in the actors of the first group (sources) and `recv()`
+ * in every later group; `startup()` and `shutdown()` are optional. `send()`
+ * passes a message to the next group and resolves once the edge has room:
+ * awaiting it is how backpressure is felt.
+ *
+ * The fields an actor has after its constructor ran are copied into its
+ * worker; the constructor does not run again there. Keep fields to cloneable
+ * data and open resources (files, sockets) in `startup()`.
+ *
+ * @typeParam In The messages the actor receives.
+ * @typeParam Out The messages the actor sends.
+ *
+ * @example A stage that adds ten
+ * ```ts
+ * import { Actor } from "@baton/relay";
+ *
+ * export class AddTen extends Actor<number, number> {
+ *   override async recv(x: number): Promise<void> {
+ *     await this.send(x + 10);
+ *   }
+ * }
+ * ```
+ */
+export abstract class Actor<In = never, Out = never> {
+  declare [RUNTIME]?: ActorRuntime;
+  declare [META]?: ActorMeta;
+
+  /** Names the actor `<Class>-<n>` and remembers where its class lives. */
+  constructor() {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 64;
+    const stack = new Error().stack ?? "";
+    Error.stackTraceLimit = limit;
+    const meta: ActorMeta = {
+      name: `${new.target.name}-${++created}`,
+      stack,
+      owner: undefined,
+    };
+    Object.defineProperty(this, META, { value: meta, enumerable: false });
+  }
+
+  /** The actor's name, for example `"Producer-1"`. */
+  get name(): string {
+    return this[RUNTIME]?.name ?? this[META]?.name ?? this.constructor.name;
+  }
+
+  /** The actor's group, for example `"group-0"` or a name given in `connect()`. */
+  get group(): string {
+    return this[RUNTIME]?.group ?? "";
+  }
+
+  /** The actor's logger; its records are emitted in the main thread. */
+  get log(): Logger {
+    return this[RUNTIME]?.log ?? getLogger(["baton", "actor", this.name]);
+  }
+
+  /**
+   * Aborted when the relay is asked to stop (its signal or `close()`). A
+   * source should end its `loop()` when it aborts.
+   */
+  get signal(): AbortSignal {
+    return this[RUNTIME]?.signal ?? NEVER;
+  }
+
+  /**
+   * Sends a message to the next group: to exactly one of its actors, the one
+   * with the shortest queue. Resolves when the edge has room for it.
+   */
+  send(message: Out, options?: SendOptions): Promise<void> {
+    const runtime = this[RUNTIME];
+    if (runtime === undefined) {
+      return Promise.reject(
+        new Error(
+          `Cannot send from ${this.name}: send() works only in the actor's worker, from startup(), loop(), recv() or shutdown()`,
+        ),
+      );
+    }
+    return runtime.send(message, options);
+  }
+
+  /** Called once in the worker, before `loop()` or the first `recv()`. */
+  startup(): void | Promise<void> {}
+
+  /** The body of a source (first group): the actor ends when it returns. */
+  loop(): void | Promise<void> {}
+
+  /** Handles one message from the previous group. */
+  recv(_message: In): void | Promise<void> {}
+
+  /** Called once in the worker, after the last message. */
+  shutdown(): void | Promise<void> {}
+}
+
+const NEVER = new AbortController().signal;
+
+/** Whether the actor's class overrides `loop()`. */
+export function hasLoop(actor: Actor<unknown, unknown>): boolean {
+  return actor.loop !== Actor.prototype.loop;
+}
+
+/** Whether the actor's class overrides `recv()`. */
+export function hasRecv(actor: Actor<unknown, unknown>): boolean {
+  return actor.recv !== Actor.prototype.recv;
+}

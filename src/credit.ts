@@ -1,0 +1,163 @@
+/**
+ * Credit-based flow control for one edge, in shared memory.
+ *
+ * An edge (every sender of one group to every receiver of the next) owns one
+ * small `SharedArrayBuffer`. Its first cell counts the credits left: a sender
+ * takes one per message, a receiver gives it back when it takes the message
+ * off its queue to handle it. So at most `maxsize` messages are in flight on
+ * the edge, however many links it has, and no credit message ever crosses a
+ * port. The other cells count, per receiver, the messages queued for it, so a
+ * sender can hand each message to the receiver with the shortest queue.
+ *
+ * @module
+ */
+
+const AVAILABLE = 0;
+const WAITERS = 1;
+const QUEUED = 2;
+
+/** Creates the shared cells of an edge with `receivers` receivers. */
+export function createCells(
+  maxsize: number,
+  receivers: number,
+): SharedArrayBuffer {
+  const buffer = new SharedArrayBuffer((QUEUED + receivers) * 4);
+  Atomics.store(new Int32Array(buffer), AVAILABLE, maxsize);
+  return buffer;
+}
+
+/** Reads the counters of an edge, for metrics and for the watchdog. */
+export function readCells(
+  buffer: SharedArrayBuffer,
+): { available: number; waiters: number; queued: number[] } {
+  const cells = new Int32Array(buffer);
+  const queued: number[] = [];
+  for (let i = QUEUED; i < cells.length; i++) {
+    queued.push(Atomics.load(cells, i));
+  }
+  return {
+    available: Atomics.load(cells, AVAILABLE),
+    waiters: Atomics.load(cells, WAITERS),
+    queued,
+  };
+}
+
+/**
+ * A sender's view of an edge's credits. It takes credits a few at a time and
+ * keeps the spare ones in a local reserve, so that the shared counter is
+ * touched once per batch, not once per message; `giveBack()` returns the
+ * reserve when the sender flushes, so no credit idles in a sender.
+ */
+export class SenderCredit {
+  readonly #cells: Int32Array;
+  readonly #grab: number;
+  #reserve = 0;
+
+  constructor(buffer: SharedArrayBuffer, grab: number) {
+    this.#cells = new Int32Array(buffer);
+    this.#grab = Math.max(1, grab);
+  }
+
+  /** Takes one credit if there is one; never waits. */
+  take(): boolean {
+    if (this.#reserve > 0) {
+      this.#reserve--;
+      return true;
+    }
+    const cells = this.#cells;
+    let available = Atomics.load(cells, AVAILABLE);
+    while (available > 0) {
+      const n = available < this.#grab ? available : this.#grab;
+      const seen = Atomics.compareExchange(
+        cells,
+        AVAILABLE,
+        available,
+        available - n,
+      );
+      if (seen === available) {
+        this.#reserve = n - 1;
+        return true;
+      }
+      available = seen;
+    }
+    return false;
+  }
+
+  /** Returns the unused reserve to the edge. */
+  giveBack(): void {
+    if (this.#reserve > 0) {
+      release(this.#cells, this.#reserve);
+      this.#reserve = 0;
+    }
+  }
+
+  /** Records that `n` messages were posted to receiver `index`. */
+  queued(index: number, n: number): void {
+    Atomics.add(this.#cells, QUEUED + index, n);
+  }
+
+  /** Messages posted to receiver `index` and not yet taken by it. */
+  queueLength(index: number): number {
+    return Atomics.load(this.#cells, QUEUED + index);
+  }
+
+  /**
+   * Resolves once a receiver has given credits back (or at once if some are
+   * there already). Call `take()` again after it: another sender may win.
+   */
+  wait(): Promise<void> {
+    const cells = this.#cells;
+    Atomics.add(cells, WAITERS, 1);
+    const result = Atomics.waitAsync(cells, AVAILABLE, 0);
+    if (!result.async) {
+      Atomics.sub(cells, WAITERS, 1);
+      return Promise.resolve();
+    }
+    return result.value.then(() => {
+      Atomics.sub(cells, WAITERS, 1);
+    });
+  }
+
+  /** Wakes every sender waiting on this edge (used when tearing down). */
+  wakeAll(): void {
+    Atomics.notify(this.#cells, AVAILABLE);
+  }
+}
+
+/**
+ * A receiver's view of an edge's credits. It counts the messages it takes off
+ * its queue and gives their credits back in chunks.
+ */
+export class ReceiverCredit {
+  readonly #cells: Int32Array;
+  readonly #index: number;
+  readonly #chunk: number;
+  #taken = 0;
+
+  constructor(buffer: SharedArrayBuffer, index: number, maxsize: number) {
+    this.#cells = new Int32Array(buffer);
+    this.#index = index;
+    // Giving back in chunks saves atomics; a chunk of an eighth of the window
+    // keeps senders busy (DESIGN §4: a window of 128+ runs near the ceiling).
+    this.#chunk = Math.max(1, Math.floor(maxsize / 8));
+  }
+
+  /** Records that one message was taken off the queue to be handled. */
+  took(): void {
+    if (++this.#taken >= this.#chunk) this.flush();
+  }
+
+  /** Gives back the credits of every message taken so far. */
+  flush(): void {
+    const n = this.#taken;
+    if (n === 0) return;
+    this.#taken = 0;
+    Atomics.sub(this.#cells, QUEUED + this.#index, n);
+    release(this.#cells, n);
+  }
+}
+
+function release(cells: Int32Array, n: number): void {
+  Atomics.add(cells, AVAILABLE, n);
+  if (Atomics.load(cells, WAITERS) > 0) Atomics.notify(cells, AVAILABLE);
+}

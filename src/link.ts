@@ -1,0 +1,277 @@
+/**
+ * Links: the bounded queues between the actors of two adjacent groups.
+ *
+ * Every sender of a group is linked to every receiver of the next by a wire
+ * (a `MessagePort` today). An {@linkcode Outlet} is a sender's side of an
+ * edge: it takes a credit per message, hands the message to the receiver with
+ * the shortest queue, and batches what it queues for a wire into one post. An
+ * {@linkcode Inlet} is a receiver's side: it merges its wires into one FIFO
+ * queue, gives credits back as it takes messages, and counts poison pills.
+ *
+ * @module
+ */
+
+import type { ReceiverCredit, SenderCredit } from "./credit.ts";
+
+/**
+ * The transport under a link: what an outlet and an inlet need of a wire.
+ * `MessagePort` is the one implementation; another transport (a socket to
+ * another process, say) would implement this and the credit counters.
+ */
+export interface Wire {
+  postMessage(data: unknown, transfer: Transferable[]): void;
+  onmessage: ((event: MessageEvent) => void) | null;
+  close(): void;
+}
+
+/** The poison pill on the wire: a sender has sent its last message. */
+export const PILL = 0;
+
+/** Most messages in one post. */
+export const BATCH = 64;
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+interface Pending {
+  readonly message: unknown;
+  readonly transfer: Transferable[] | undefined;
+  readonly resolve: () => void;
+  readonly reject: (reason: unknown) => void;
+}
+
+/** Raised when a batch cannot be posted (most often a `DataCloneError`). */
+export type PostFailure = (error: unknown, batch: readonly unknown[]) => void;
+
+/** A sender's side of an edge. */
+export class Outlet {
+  readonly #wires: Wire[];
+  readonly #credit: SenderCredit;
+  readonly #onFailure: PostFailure;
+  readonly #batches: unknown[][];
+  readonly #transfers: Transferable[][];
+  readonly #waiting: Pending[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #next = 0;
+  #closed = false;
+  #failure: unknown = undefined;
+  /** Messages accepted so far. */
+  sent = 0;
+  /** Milliseconds spent waiting for credit. */
+  waitedMs = 0;
+
+  constructor(wires: Wire[], credit: SenderCredit, onFailure: PostFailure) {
+    this.#wires = wires;
+    this.#credit = credit;
+    this.#onFailure = onFailure;
+    this.#batches = wires.map(() => []);
+    this.#transfers = wires.map(() => []);
+  }
+
+  /**
+   * Queues a message; the promise resolves once the edge had room for it.
+   * Messages queue in call order, whether or not each send is awaited.
+   */
+  send(message: unknown, transfer?: Transferable[]): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(
+        this.#failure ??
+          new Error("Cannot send: the actor already sent its poison pills"),
+      );
+    }
+    if (this.#waiting.length === 0 && this.#credit.take()) {
+      this.#put(message, transfer);
+      return RESOLVED;
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ message, transfer, resolve, reject });
+      if (this.#waiting.length === 1) this.#drain();
+    });
+  }
+
+  /** Posts every queued batch now and returns spare credits. */
+  flush(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    for (let i = 0; i < this.#batches.length; i++) {
+      if (this.#batches[i].length > 0) this.#post(i);
+    }
+    this.#credit.giveBack();
+  }
+
+  /** Flushes, then sends a poison pill on every wire. */
+  close(): void {
+    if (this.#closed) return;
+    this.flush();
+    this.#closed = true;
+    for (const wire of this.#wires) wire.postMessage(PILL, []);
+  }
+
+  /** Rejects every waiting send and refuses new ones. */
+  abort(reason: unknown): void {
+    this.#closed = true;
+    this.#failure = reason;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    for (const pending of this.#waiting.splice(0)) pending.reject(reason);
+  }
+
+  /** Sends still waiting for credit. */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  #put(message: unknown, transfer: Transferable[] | undefined): void {
+    this.sent++;
+    const i = this.#pick();
+    const batch = this.#batches[i];
+    batch.push(message);
+    if (transfer !== undefined) this.#transfers[i].push(...transfer);
+    if (batch.length >= BATCH) {
+      this.#post(i);
+    } else if (this.#timer === undefined) {
+      // A source that sends and then awaits something else must not leave
+      // its batch behind: flush once the current task is over.
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.flush();
+      }, 0);
+    }
+  }
+
+  /** The receiver with the shortest queue, ties taken in turn. */
+  #pick(): number {
+    const n = this.#wires.length;
+    if (n === 1) return 0;
+    let best = this.#next;
+    let shortest = Infinity;
+    for (let k = 0; k < n; k++) {
+      let i = this.#next + k;
+      if (i >= n) i -= n;
+      const length = this.#credit.queueLength(i) + this.#batches[i].length;
+      if (length < shortest) {
+        best = i;
+        shortest = length;
+        if (length === 0) break;
+      }
+    }
+    this.#next = best + 1 === n ? 0 : best + 1;
+    return best;
+  }
+
+  #post(i: number): void {
+    const batch = this.#batches[i];
+    const transfer = this.#transfers[i];
+    this.#batches[i] = [];
+    if (transfer.length > 0) this.#transfers[i] = [];
+    try {
+      this.#wires[i].postMessage(batch, transfer);
+    } catch (error) {
+      this.abort(error);
+      this.#onFailure(error, batch);
+      return;
+    }
+    this.#credit.queued(i, batch.length);
+  }
+
+  async #drain(): Promise<void> {
+    const waiting = this.#waiting;
+    while (waiting.length > 0 && !this.#closed) {
+      if (this.#credit.take()) {
+        const pending = waiting.shift()!;
+        this.#put(pending.message, pending.transfer);
+        pending.resolve();
+        continue;
+      }
+      // Receivers can only give credit back for what they were sent.
+      this.flush();
+      const started = performance.now();
+      await this.#credit.wait();
+      this.waitedMs += performance.now() - started;
+    }
+  }
+}
+
+/** A receiver's side of an edge: one FIFO queue fed by every upstream wire. */
+export class Inlet {
+  readonly #credit: ReceiverCredit;
+  readonly #queue: unknown[] = [];
+  readonly #wires: Wire[];
+  #head = 0;
+  #pills = 0;
+  #wake: (() => void) | null = null;
+  /** The number of upstream senders, so of pills to wait for. */
+  readonly senders: number;
+  /** The message being handled, for error reports. */
+  current: unknown = undefined;
+  /** Messages taken so far. */
+  received = 0;
+
+  constructor(wires: Wire[], credit: ReceiverCredit) {
+    this.#wires = wires;
+    this.#credit = credit;
+    this.senders = wires.length;
+    const onmessage = (event: MessageEvent): void => {
+      this.#queue.push(event.data);
+      const wake = this.#wake;
+      if (wake !== null) {
+        this.#wake = null;
+        wake();
+      }
+    };
+    for (const wire of wires) wire.onmessage = onmessage;
+  }
+
+  /** Pills received so far. */
+  get pills(): number {
+    return this.#pills;
+  }
+
+  /**
+   * Hands every message to `handle`, one at a time, until every sender's pill
+   * arrived and every message before them was handled.
+   */
+  async run(
+    handle: (message: unknown) => unknown,
+    onPill: (received: number, expected: number) => void,
+  ): Promise<void> {
+    const queue = this.#queue;
+    const credit = this.#credit;
+    for (;;) {
+      if (this.#head === queue.length) {
+        credit.flush();
+        queue.length = 0;
+        this.#head = 0;
+        if (this.#pills === this.senders) return;
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        continue;
+      }
+      const item = queue[this.#head];
+      queue[this.#head++] = undefined;
+      if (item === PILL) {
+        onPill(++this.#pills, this.senders);
+        continue;
+      }
+      const batch = item as unknown[];
+      for (let i = 0; i < batch.length; i++) {
+        const message = batch[i];
+        this.current = message;
+        this.received++;
+        credit.took();
+        const result = handle(message);
+        if (
+          result !== undefined &&
+          typeof (result as Promise<unknown>).then === "function"
+        ) {
+          await result;
+        }
+      }
+      this.current = undefined;
+    }
+  }
+
+  /** Closes every wire. */
+  close(): void {
+    for (const wire of this.#wires) wire.close();
+  }
+}

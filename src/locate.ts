@@ -1,0 +1,125 @@
+/**
+ * Finding what a worker needs to rebuild an actor: the module that exports
+ * its class, the export's name, and the actor's own fields.
+ *
+ * The module comes from the stack captured when the actor was constructed:
+ * V8 names each constructor frame (`at new Producer (file:///…/actors.ts:3:1)`),
+ * so the frame of the most derived class gives the file that defines it, with
+ * nothing asked of the user.
+ *
+ * @module
+ */
+
+import { type Actor, META } from "./actor.ts";
+
+/** What a worker needs to rebuild an actor. */
+export interface ActorSpec {
+  readonly module: string;
+  readonly className: string;
+  readonly state: Record<string, unknown>;
+}
+
+const FRAME = /^\s*at new (\S+) \((.*):\d+:\d+\)$/;
+
+/** The URL of the module that defines the actor's class. */
+export function classModule(actor: Actor<unknown, unknown>): string {
+  const ctor = actor.constructor as { name: string };
+  const stack = actor[META]?.stack ?? "";
+  // The top frames are the constructors, base first; the most derived one
+  // with the class's name is the class itself.
+  let found: string | undefined;
+  for (const line of stack.split("\n").slice(1)) {
+    const match = FRAME.exec(line);
+    if (match === null) break;
+    if (match[1] === ctor.name) found = match[2];
+  }
+  if (found === undefined || found.startsWith("ext:")) {
+    throw new TypeError(
+      `Cannot start relay: cannot find the module that defines class ${ctor.name}; define it at the top level of a module and export it`,
+    );
+  }
+  return found;
+}
+
+/** Finds the actor's class among a module's exports, or says how to fix it. */
+export function findExport(
+  exports: Record<string, unknown>,
+  className: string,
+  module: string,
+): new () => unknown {
+  const named = exports[className];
+  if (typeof named === "function") return named as new () => unknown;
+  for (const value of Object.values(exports)) {
+    if (typeof value === "function" && value.name === className) {
+      return value as new () => unknown;
+    }
+  }
+  throw new TypeError(
+    `class ${className} is not exported by ${module}; add \`export\` to its declaration (workers import the class from its module)`,
+  );
+}
+
+/**
+ * Describes an actor for its worker: module, class and cloneable own fields.
+ * Throws a `TypeError` naming the class and the field that cannot be copied.
+ */
+export async function describe(
+  actor: Actor<unknown, unknown>,
+): Promise<ActorSpec> {
+  const ctor = actor.constructor as new () => unknown;
+  const className = ctor.name;
+  const module = classModule(actor);
+  const privates = privateMembers(ctor);
+  if (privates.length > 0) {
+    throw new TypeError(
+      `Cannot start relay: class ${className} declares ${
+        privates.join(", ")
+      }; #private members cannot be copied into an actor's worker, use ordinary fields (for example _${
+        privates[0].slice(1)
+      }) instead`,
+    );
+  }
+  // A module that is still evaluating (the main script, awaiting start())
+  // cannot be imported here without a deadlock; its worker checks instead.
+  if (module !== Deno.mainModule) {
+    const exports = await import(module);
+    const found = findExport(exports, className, module);
+    if (found !== ctor) {
+      throw new TypeError(
+        `Cannot start relay: ${module} exports a different class named ${className}; give the actor's class a unique name`,
+      );
+    }
+  }
+  const state: Record<string, unknown> = {};
+  for (const key of Object.keys(actor)) {
+    const value = (actor as unknown as Record<string, unknown>)[key];
+    try {
+      structuredClone(value);
+    } catch (error) {
+      throw new TypeError(
+        `Cannot start relay: field "${key}" of ${actor.name} (class ${className}) cannot be copied into its worker (${
+          (error as Error).message
+        }); keep fields to cloneable data and open resources in startup()`,
+        { cause: error },
+      );
+    }
+    state[key] = value;
+  }
+  return { module, className, state };
+}
+
+/** The `#private` members a class or its ancestors declare. */
+function privateMembers(ctor: unknown): string[] {
+  const found = new Set<string>();
+  let current = ctor as { toString(): string; name: string } | null;
+  while (typeof current === "function" && current.name !== "Actor") {
+    const source = Function.prototype.toString.call(current)
+      .replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, "")
+      .replace(/(["'`])(?:\\.|(?!\1)[^\\])*\1/g, '""');
+    for (const match of source.matchAll(/#[A-Za-z_$][\w$]*/g)) {
+      found.add(match[0]);
+    }
+    current = Object.getPrototypeOf(current);
+  }
+  return [...found];
+}

@@ -1,0 +1,92 @@
+/**
+ * Every message that crosses between the main thread and an actor's worker,
+ * as one union per direction on a literal `kind`. Plain data only: these
+ * objects go through structured clone.
+ *
+ * Data between actors does not appear here: it travels worker to worker over
+ * links (see `link.ts`), never through the main thread.
+ *
+ * @module
+ */
+
+import type { LogLevel, LogRecord } from "@logtape/logtape";
+
+/** The phases of an actor's life, as named in errors. */
+export type Phase =
+  | "load"
+  | "startup"
+  | "loop"
+  | "recv"
+  | "send"
+  | "shutdown";
+
+/** One end of an edge, as handed to a worker. */
+export interface EdgeEnd {
+  /** One port per peer actor on the other side of the edge. */
+  readonly ports: MessagePort[];
+  /** The edge's shared credit counters (see `credit.ts`). */
+  readonly cells: SharedArrayBuffer;
+  /** The edge's bound: messages in flight at most. */
+  readonly maxsize: number;
+  /** This actor's index among the receivers of the edge (inlets only). */
+  readonly index: number;
+  /** How many actors send on the edge. */
+  readonly senders: number;
+}
+
+/** The main thread's first message to a worker. */
+export interface InitMessage {
+  readonly kind: "init";
+  /** URL of the module that exports the actor's class. */
+  readonly module: string;
+  /** Name of the class (its export name). */
+  readonly className: string;
+  /** The actor's own fields, copied from the main thread. */
+  readonly state: Record<string, unknown>;
+  readonly name: string;
+  readonly group: string;
+  /** LogTape category of the actor's records, before group and name. */
+  readonly category: readonly string[];
+  /** Lowest level the main thread emits for the actor; null for none. */
+  readonly logLevel: LogLevel | null;
+  /** Present for every actor but the first group's. */
+  readonly inlet?: EdgeEnd;
+  /** Present for every actor but the last group's. */
+  readonly outlet?: EdgeEnd;
+}
+
+/** Main thread → worker. */
+export type ToWorker =
+  | InitMessage
+  /** Stop the sources: the actor's signal aborts with `reason`. */
+  | { readonly kind: "abort"; readonly reason: unknown }
+  /** Another actor failed: answer `stopped` (after every log record) and close. */
+  | { readonly kind: "stop" };
+
+/** An error as data: Errors lose their class across threads, so we keep it. */
+export interface ErrorData {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+  readonly cause?: ErrorData | { readonly value: unknown };
+}
+
+/** Worker → main thread. */
+export type FromWorker =
+  | { readonly kind: "log"; readonly record: LogRecord }
+  | { readonly kind: "phase"; readonly phase: Phase | "idle" }
+  | {
+    readonly kind: "error";
+    readonly phase: Phase;
+    readonly error: ErrorData;
+    /** A short rendering of the message in hand, for recv. */
+    readonly summary?: string;
+    /** The key path of the value that could not be cloned, for send. */
+    readonly path?: string;
+  }
+  /** The actor shut down and sent its pills. */
+  | { readonly kind: "done" }
+  /** The worker is closing itself (`Deno.exit()` or `self.close()`). */
+  | { readonly kind: "exit"; readonly how: string }
+  /** Answer to `stop`: every record the actor logged was posted before this. */
+  | { readonly kind: "stopped" };

@@ -1,0 +1,219 @@
+/**
+ * Groups and the validation of a topology: what `Relay.connect()` accepts,
+ * checked at compile time where TypeScript can and synchronously at run time,
+ * before any worker exists.
+ *
+ * @module
+ */
+
+import { Actor, hasLoop, hasRecv, META } from "./actor.ts";
+import { render } from "./errors.ts";
+
+// deno-lint-ignore no-explicit-any
+type AnyActor = Actor<any, any>;
+
+/** Options of one group. */
+export interface GroupOptions {
+  /** The group's name in logs and errors (default `group-<index>`). */
+  name?: string;
+  /**
+   * Most messages in flight on the edge into this group (overrides the
+   * relay's `maxsize`).
+   */
+  maxsize?: number;
+  /**
+   * Deno permissions of this group's workers, narrower than the main
+   * program's. Needs `--unstable-worker-options`.
+   */
+  permissions?: Deno.PermissionOptions;
+}
+
+/** A group of actors with its options; made by {@linkcode group}. */
+export class Group<A extends AnyActor = AnyActor> {
+  /** The group's actors. */
+  readonly actors: readonly A[];
+  /** The group's options. */
+  readonly options: Readonly<GroupOptions>;
+
+  /** Prefer {@linkcode group}. */
+  constructor(actors: readonly A[], options: GroupOptions = {}) {
+    this.actors = actors;
+    this.options = options;
+  }
+}
+
+/**
+ * Makes a group of actors with options: a name, the `maxsize` of the edge
+ * into it, narrower permissions.
+ *
+ * @example A slow stage with a small queue in front of it
+ * ```ts ignore
+ * relay.connect(new Producer(), group([new Slow(), new Slow()], { maxsize: 4 }), new Consumer());
+ * ```
+ */
+export function group<A extends AnyActor>(
+  actors: A | readonly A[],
+  options: GroupOptions = {},
+): Group<A> {
+  return new Group(Array.isArray(actors) ? actors : [actors as A], options);
+}
+
+/** One actor, an array of actors, or a {@linkcode Group}. */
+export type GroupLike = AnyActor | readonly AnyActor[] | Group;
+
+/** The actor type of a group. */
+export type ActorOf<G> = G extends Group<infer A> ? A
+  : G extends readonly (infer A)[] ? A
+  : G;
+/** The messages an actor type receives. */
+export type InOf<A> = A extends Actor<infer I, infer _> ? I : never;
+/** The messages an actor type sends. */
+export type OutOf<A> = A extends Actor<infer _, infer O> ? O : never;
+
+/** Marks a group that cannot take what the group before it sends. */
+export interface Mismatch<Sent, Received> {
+  "this group cannot receive what the previous group sends": {
+    sends: Sent;
+    receives: Received;
+  };
+}
+
+declare const START: unique symbol;
+
+/**
+ * The groups of a chain as they must be: each group unchanged if it accepts
+ * what the one before it sends, else a {@linkcode Mismatch}.
+ */
+export type Chain<T extends readonly unknown[], Prev = typeof START> = T extends
+  readonly [infer H, ...infer R] ? [
+    [Prev] extends [typeof START] ? H
+      : [OutOf<ActorOf<Prev>>] extends [InOf<ActorOf<H>>] ? H
+      : Mismatch<OutOf<ActorOf<Prev>>, InOf<ActorOf<H>>>,
+    ...Chain<R, H>,
+  ]
+  : T;
+
+/** A group after validation. */
+export interface GroupPlan {
+  readonly name: string;
+  readonly actors: readonly AnyActor[];
+  readonly maxsize: number | undefined;
+  readonly permissions: Deno.PermissionOptions | undefined;
+}
+
+/** Throws a `RangeError` unless `value` is a positive integer. */
+export function checkMaxsize(value: unknown, where: string): number {
+  if (
+    typeof value !== "number" || !Number.isInteger(value) || value < 1 ||
+    value > 2 ** 30
+  ) {
+    const shown = typeof value === "string"
+      ? JSON.stringify(value)
+      : String(value);
+    throw new RangeError(
+      `${where}: maxsize must be a positive integer, received ${shown}`,
+    );
+  }
+  return value;
+}
+
+const WHERE = "Cannot connect groups";
+
+/**
+ * Validates groups given to `connect()` and names them. `owner` is the relay:
+ * an actor can belong to one relay only.
+ */
+export function plan(
+  groups: readonly GroupLike[] | Record<string, GroupLike>,
+  owner: object,
+): GroupPlan[] {
+  const entries: [string | undefined, unknown][] = Array.isArray(groups)
+    ? groups.map((g) => [undefined, g])
+    : Object.entries(groups);
+  if (entries.length < 2) {
+    throw new TypeError(
+      `${WHERE}: a relay needs at least 2 groups (a source and a receiver), received ${entries.length}`,
+    );
+  }
+  const names = new Set<string>();
+  const seen = new Set<AnyActor>();
+  const plans = entries.map(([key, value], index): GroupPlan => {
+    const g = value instanceof Group ? value : undefined;
+    const name = g?.options.name ?? key ?? `group-${index}`;
+    if (names.has(name)) {
+      throw new TypeError(
+        `${WHERE}: two groups are named "${name}"; give each group a unique name`,
+      );
+    }
+    names.add(name);
+    const actors: unknown[] = g !== undefined
+      ? [...g.actors]
+      : Array.isArray(value)
+      ? value
+      : [value];
+    if (actors.length === 0) {
+      throw new TypeError(
+        `${WHERE}: group ${name} is empty; give it at least one actor`,
+      );
+    }
+    for (const actor of actors) {
+      checkActor(actor, name, index, seen, owner);
+    }
+    const maxsize = g?.options.maxsize === undefined
+      ? undefined
+      : checkMaxsize(g.options.maxsize, `${WHERE}: group ${name}`);
+    return {
+      name,
+      actors: actors as AnyActor[],
+      maxsize,
+      permissions: g?.options.permissions,
+    };
+  });
+  for (const p of plans) {
+    for (const actor of p.actors) actor[META]!.owner = owner;
+  }
+  return plans;
+}
+
+function checkActor(
+  actor: unknown,
+  group: string,
+  index: number,
+  seen: Set<AnyActor>,
+  owner: object,
+): void {
+  if (typeof actor === "function" && actor.prototype instanceof Actor) {
+    throw new TypeError(
+      `${WHERE}: group ${group} holds the class ${actor.name}, not an instance; use new ${actor.name}()`,
+    );
+  }
+  if (!(actor instanceof Actor) || actor[META] === undefined) {
+    throw new TypeError(
+      `${WHERE}: group ${group} holds ${
+        render(actor, 40)
+      }, which is not an Actor; pass instances of classes that extend Actor`,
+    );
+  }
+  const meta = actor[META];
+  if (seen.has(actor)) {
+    throw new TypeError(
+      `${WHERE}: ${meta.name} appears twice; each actor runs in one worker, create one instance per place`,
+    );
+  }
+  if (meta.owner !== undefined && meta.owner !== owner) {
+    throw new TypeError(
+      `${WHERE}: ${meta.name} already belongs to another relay; create new instances for this one`,
+    );
+  }
+  seen.add(actor);
+  if (index === 0 && !hasLoop(actor)) {
+    throw new TypeError(
+      `${WHERE}: ${meta.name} is in the first group (${group}) but has no loop(); a source must override loop()`,
+    );
+  }
+  if (index > 0 && !hasRecv(actor)) {
+    throw new TypeError(
+      `${WHERE}: ${meta.name} in group ${group} has no recv(); every actor after the first group must override recv()`,
+    );
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * 1 → n → 1: a producer, two workers, a consumer, with at most two messages
+ * in flight per edge (`maxsize: 2`). The two workers share the three
+ * messages, so the run takes about four seconds rather than six.
+ *
+ *     deno run -R examples/one_to_many_to_one.ts
+ *
+ * @module
+ */
+
+import { Relay } from "../mod.ts";
+import { Consumer, Producer, Worker } from "./actors.ts";
+import { setupLogging } from "./_logging.ts";
+
+if (import.meta.main) {
+  await setupLogging();
+  const relay = new Relay({ maxsize: 2, logger: "example" });
+  relay.connect(new Producer(), [new Worker(), new Worker()], new Consumer());
+  await relay.start();
+}

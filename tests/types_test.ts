@@ -1,0 +1,68 @@
+/**
+ * Compile-time checks of `Relay.connect()`: `deno test` type-checks this
+ * file, and every `@ts-expect-error` below fails the check if the error it
+ * expects ever goes away.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { Actor, group, Relay } from "../mod.ts";
+
+class Numbers extends Actor<never, number> {
+  override async loop(): Promise<void> {
+    await this.send(1);
+    // @ts-expect-error: a source of numbers cannot send a string
+    await this.send("one");
+  }
+}
+
+class Double extends Actor<number, number> {
+  override async recv(x: number): Promise<void> {
+    await this.send(x * 2);
+  }
+}
+
+class Show extends Actor<number, string> {
+  override async recv(x: number): Promise<void> {
+    await this.send(`${x}`);
+  }
+}
+
+class Print extends Actor<string> {
+  override recv(_text: string): void {}
+}
+
+class Sum extends Actor<number> {
+  override recv(_x: number): void {}
+}
+
+Deno.test("Relay.connect() accepts chains whose stages fit, in every form", () => {
+  const chains = [
+    new Relay().connect(new Numbers(), new Sum()),
+    new Relay().connect(new Numbers(), [new Double(), new Double()], new Sum()),
+    new Relay().connect(
+      [new Numbers(), new Numbers()],
+      group([new Double()]),
+      new Show(),
+      new Print(),
+    ),
+  ];
+  assert.deepEqual(chains.map((r) => r.groups.length), [2, 3, 4]);
+});
+
+Deno.test("Relay.connect() rejects at compile time a stage that cannot take the previous stage's output", () => {
+  const relay = () => new Relay();
+  // Each call throws nothing at run time only because it is never made.
+  const calls = [
+    // @ts-expect-error: Print takes strings, Numbers sends numbers
+    () => relay().connect(new Numbers(), new Print()),
+    // @ts-expect-error: the third stage takes numbers, Show sends strings
+    () => relay().connect(new Numbers(), new Show(), [new Sum()]),
+    // @ts-expect-error: in a group() too
+    () => relay().connect(new Numbers(), group([new Print()])),
+    // @ts-expect-error: a relay needs two groups at least
+    () => relay().connect(new Numbers()),
+  ];
+  assert.equal(calls.length, 4);
+});

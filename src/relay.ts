@@ -123,7 +123,7 @@ export class Relay {
    * groups, in order. Throws a `TypeError` or `RangeError` for a bad
    * topology, before any worker exists.
    */
-  connect<const T extends readonly [GroupLike, GroupLike, ...GroupLike[]]>(
+  connect<const T extends readonly GroupLike[]>(
     ...groups: T & Chain<T>
   ): this;
   connect(groups: Record<string, GroupLike>): this;

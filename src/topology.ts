@@ -82,14 +82,17 @@ declare const START: unique symbol;
 
 /**
  * The groups of a chain as they must be: each group unchanged if it accepts
- * what the one before it sends, else a {@linkcode Mismatch}.
+ * what the one before it sends, else a {@linkcode Mismatch}. Arrays whose
+ * length is not known at compile time are checked at run time only.
  */
-export type Chain<T extends readonly unknown[], Prev = typeof START> = T extends
+export type Chain<T extends readonly unknown[]> = Links<T>;
+
+type Links<T extends readonly unknown[], Prev = typeof START> = T extends
   readonly [infer H, ...infer R] ? [
     [Prev] extends [typeof START] ? H
       : [OutOf<ActorOf<Prev>>] extends [InOf<ActorOf<H>>] ? H
       : Mismatch<OutOf<ActorOf<Prev>>, InOf<ActorOf<H>>>,
-    ...Chain<R, H>,
+    ...Links<R, H>,
   ]
   : T;
 

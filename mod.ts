@@ -62,3 +62,9 @@ export {
 export { plainFormatter } from "./src/log.ts";
 export type { RunSnapshot } from "./src/supervisor.ts";
 export type { Phase } from "./src/protocol.ts";
+export { ConfigFileError, type Problem } from "./src/config_file.ts";
+export {
+  configureLogging,
+  configureLoggingFrom,
+  type ConfigureLoggingOptions,
+} from "./src/log_config.ts";

@@ -1,25 +1,15 @@
 /**
- * The console logging of the examples: the notebook's plain format, for the
- * examples' own records ("example") and the relay's ("baton").
+ * The logging of the examples: `conf/logging.yaml`, which prints the
+ * examples' records ("example") and the relay's ("baton") in the notebook's
+ * plain format on the console. Its file handler is used by no logger, so
+ * the examples run with read permission only.
  *
  * @module
  */
 
-import { configure, getConsoleSink } from "@logtape/logtape";
-import { plainFormatter } from "../mod.ts";
+import { configureLogging } from "../mod.ts";
 
-/** Prints records of the examples and the relay in the plain format. */
+/** Sets logging up from `conf/logging.yaml`. */
 export async function setupLogging(): Promise<void> {
-  await configure({
-    sinks: { console: getConsoleSink({ formatter: plainFormatter }) },
-    loggers: [
-      { category: "example", sinks: ["console"], lowestLevel: "info" },
-      { category: "baton", sinks: ["console"], lowestLevel: "info" },
-      {
-        category: ["logtape", "meta"],
-        sinks: ["console"],
-        lowestLevel: "warning",
-      },
-    ],
-  });
+  await configureLogging(new URL("../conf/logging.yaml", import.meta.url));
 }

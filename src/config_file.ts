@@ -1,0 +1,349 @@
+/**
+ * YAML configuration files (a pipeline, a logging setup): reading them, and
+ * errors that point into them by file, line, column and key path.
+ *
+ * The yaml library is imported when a file is read, not with this module:
+ * `mod.ts` exports what is built here, and every actor's worker imports
+ * `mod.ts`, where loading a YAML parser would only slow each worker's start.
+ *
+ * @module
+ */
+
+import type { Document, LineCounter, Node, Scalar, YAMLMap } from "yaml";
+import { render } from "./errors.ts";
+
+/** One thing wrong in a configuration file. */
+export interface Problem {
+  /** The key path inside the file, for example `groups.prod.count`. */
+  readonly path: string;
+  /** The line, 1-based; absent for configurations given as objects. */
+  readonly line?: number;
+  /** The column, 1-based. */
+  readonly column?: number;
+  /** What is wrong and how to fix it. */
+  readonly message: string;
+}
+
+/**
+ * A configuration file that cannot be used: each line of the message is one
+ * problem, as `file:line:column: path: what is wrong`.
+ *
+ * @example Telling a bad file from a failed run
+ * ```ts ignore
+ * try {
+ *   await configureLogging("conf/logging.yaml");
+ * } catch (err) {
+ *   if (err instanceof ConfigFileError) console.error(err.message);
+ * }
+ * ```
+ */
+export class ConfigFileError extends Error {
+  /** The file, as shown in the message. */
+  readonly file: string;
+  /** Every problem found, in the order of the file. */
+  readonly problems: readonly Problem[];
+
+  /** Creates the error for the problems of one file. */
+  constructor(file: string, problems: readonly Problem[]) {
+    super(problems.map((p) => formatProblem(file, p)).join("\n"));
+    this.name = "ConfigFileError";
+    this.file = file;
+    this.problems = problems;
+  }
+}
+
+function formatProblem(file: string, p: Problem): string {
+  const at = p.line === undefined ? file : `${file}:${p.line}:${p.column}`;
+  return p.path === ""
+    ? `${at}: ${p.message}`
+    : `${at}: ${p.path}: ${p.message}`;
+}
+
+/** A key path: mapping keys and sequence indices. */
+export type KeyPath = readonly (string | number)[];
+
+/** `groups.prod.count`, `root.handlers[1]`. */
+export function pathText(path: KeyPath): string {
+  let text = "";
+  for (const key of path) {
+    text += typeof key === "number"
+      ? `[${key}]`
+      : text === ""
+      ? key
+      : `.${key}`;
+  }
+  return text;
+}
+
+/**
+ * A parsed configuration, with the problems found while reading it. Nodes
+ * of a file carry their place in it; nodes of an object given in code do not.
+ */
+export class ConfigSource {
+  /** The file as shown in messages. */
+  readonly label: string;
+  /** The base of relative paths in the file. */
+  readonly base: URL;
+  /** The top node, or null for an empty file. */
+  readonly contents: Node | null;
+  readonly #yaml: Yaml;
+  readonly #host: Host;
+  readonly #doc: Document;
+  readonly #lines: LineCounter | undefined;
+  readonly #problems: Problem[] = [];
+
+  private constructor(
+    yaml: Yaml,
+    host: Host,
+    label: string,
+    base: URL,
+    doc: Document,
+    lines?: LineCounter,
+  ) {
+    this.#yaml = yaml;
+    this.#host = host;
+    this.label = label;
+    this.base = base;
+    this.#doc = doc;
+    this.#lines = lines;
+    this.contents = doc.contents as Node | null;
+  }
+
+  /**
+   * Reads and parses a YAML file. Throws a {@linkcode ConfigFileError} when
+   * it cannot be read or is not valid YAML.
+   */
+  static async read(path: string | URL, what: string): Promise<ConfigSource> {
+    const host = await import("./_host.ts");
+    const url = host.toUrl(path);
+    const label = host.displayPath(url);
+    let text: string;
+    try {
+      text = await Deno.readTextFile(url);
+    } catch (error) {
+      throw new ConfigFileError(label, [{
+        path: "",
+        message: readFailure(error, what, host.toPath(url)),
+      }]);
+    }
+    const yaml = await import("yaml");
+    const lines = new yaml.LineCounter();
+    // See withoutEnv() for why the environment is hidden from the parser.
+    const doc = host.withoutEnv(
+      ["LOG_TOKENS", "LOG_STREAM"],
+      () =>
+        yaml.parseDocument(text, { lineCounter: lines, prettyErrors: false }),
+    );
+    const source = new ConfigSource(yaml, host, label, url, doc, lines);
+    for (const error of doc.errors) {
+      const { line, col } = source.#position(error.pos[0]);
+      source.#problems.push({
+        path: "",
+        line,
+        column: col,
+        message: `invalid YAML: ${error.message.split("\n")[0]}`,
+      });
+    }
+    source.check();
+    return source;
+  }
+
+  /** Wraps a configuration given as an object; relative paths from `base`. */
+  static async of(
+    value: unknown,
+    label: string,
+    base: URL,
+  ): Promise<ConfigSource> {
+    const [yaml, host] = await Promise.all([
+      import("yaml"),
+      import("./_host.ts"),
+    ]);
+    return new ConfigSource(yaml, host, label, base, new yaml.Document(value));
+  }
+
+  /** Records a problem at a node (or at no place, when it is missing). */
+  report(node: Node | null | undefined, path: KeyPath, message: string): void {
+    const start = node?.range?.[0];
+    const place = start === undefined || this.#lines === undefined
+      ? {}
+      : (() => {
+        const { line, col } = this.#position(start);
+        return { line, column: col };
+      })();
+    this.#problems.push({ path: pathText(path), ...place, message });
+  }
+
+  /** Whether problems have been recorded. */
+  get failed(): boolean {
+    return this.#problems.length > 0;
+  }
+
+  /** Throws a {@linkcode ConfigFileError} with the problems, if any. */
+  check(): void {
+    if (this.#problems.length === 0) return;
+    const sorted = [...this.#problems].sort((a, b) =>
+      (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)
+    );
+    throw new ConfigFileError(this.label, sorted);
+  }
+
+  /** The node an alias points to, or the node itself. */
+  deref(node: unknown): Node | null {
+    if (this.#yaml.isAlias(node)) return node.resolve(this.#doc) ?? null;
+    return (node ?? null) as Node | null;
+  }
+
+  /**
+   * The entries of a mapping, reporting a node that is not a mapping and
+   * keys that are not in `allowed`. Returns undefined for a non-mapping.
+   */
+  entries(
+    node: Node | null,
+    path: KeyPath,
+    allowed?: readonly string[],
+    expected = "a mapping",
+  ): Entry[] | undefined {
+    node = this.deref(node);
+    if (!this.#yaml.isMap(node)) {
+      this.report(
+        node,
+        path,
+        `expected ${expected}, received ${this.describe(node)}`,
+      );
+      return undefined;
+    }
+    const out: Entry[] = [];
+    for (const pair of (node as YAMLMap<unknown, unknown>).items) {
+      const keyNode = this.deref(pair.key);
+      const key = this.#yaml.isScalar(keyNode) ? keyNode.value : undefined;
+      if (typeof key !== "string" && typeof key !== "number") {
+        this.report(
+          keyNode,
+          path,
+          `keys must be strings, received ${this.describe(keyNode)}`,
+        );
+        continue;
+      }
+      const name = String(key);
+      if (allowed !== undefined && !allowed.includes(name)) {
+        this.report(
+          keyNode,
+          path,
+          `unknown key ${JSON.stringify(name)}; use one of ${
+            allowed.join(", ")
+          }`,
+        );
+        continue;
+      }
+      out.push({
+        key: name,
+        keyNode,
+        value: this.deref(pair.value),
+        path: [...path, name],
+      });
+    }
+    return out;
+  }
+
+  /** The items of a sequence, or undefined (reported) for anything else. */
+  items(
+    node: Node | null,
+    path: KeyPath,
+    expected: string,
+  ): Node[] | undefined {
+    node = this.deref(node);
+    if (!this.#yaml.isSeq(node)) {
+      this.report(
+        node,
+        path,
+        `expected ${expected}, received ${this.describe(node)}`,
+      );
+      return undefined;
+    }
+    return node.items.map((item) => this.deref(item) as Node);
+  }
+
+  /** The plain value of a scalar node, or undefined for any other node. */
+  scalar(node: Node | null): unknown {
+    return this.#yaml.isScalar(node) ? (node as Scalar).value : undefined;
+  }
+
+  /** The plain data of a node: mappings as objects, lists as arrays. */
+  toJS(node: Node | null): unknown {
+    return node === null ? null : node.toJS(this.#doc);
+  }
+
+  /** A string scalar, or undefined (reported). */
+  string(
+    node: Node | null,
+    path: KeyPath,
+    expected = "a string",
+  ): string | undefined {
+    const value = this.scalar(node);
+    if (typeof value === "string" && value !== "") return value;
+    this.report(
+      node,
+      path,
+      `expected ${expected}, received ${this.describe(node)}`,
+    );
+    return undefined;
+  }
+
+  /** A file URL as a local path (other URLs as they are). */
+  path(url: URL | string): string {
+    return this.#host.toPath(url);
+  }
+
+  /** A file URL as shown in messages: relative to the working directory. */
+  display(url: URL): string {
+    return this.#host.displayPath(url);
+  }
+
+  /** A relative path or URL in the file, resolved against the file. */
+  resolve(ref: string): URL {
+    return new URL(ref, this.base);
+  }
+
+  /** A short description of what a node holds, for "received …". */
+  describe(node: Node | null | undefined): string {
+    if (node === null || node === undefined) return "nothing";
+    if (this.#yaml.isMap(node)) return "a mapping";
+    if (this.#yaml.isSeq(node)) return "a list";
+    if (this.#yaml.isScalar(node)) {
+      const value = node.value;
+      return value === null ? "null" : render(value);
+    }
+    return "an unknown node";
+  }
+
+  #position(offset: number): { line: number; col: number } {
+    const { line, col } = this.#lines!.linePos(offset);
+    // Before the first newline the counter knows no line: that is line 1.
+    return line === 0 ? { line: 1, col: offset + 1 } : { line, col };
+  }
+}
+
+type Yaml = typeof import("yaml");
+type Host = typeof import("./_host.ts");
+
+/** A key of a mapping with its value and path. */
+export interface Entry {
+  readonly key: string;
+  readonly keyNode: Node | null;
+  readonly value: Node | null;
+  readonly path: KeyPath;
+}
+
+function readFailure(error: unknown, what: string, path: string): string {
+  const name = error instanceof Error ? error.name : "";
+  if (name === "NotFound") return `cannot read the ${what}: no such file`;
+  if (name === "NotCapable" || name === "PermissionDenied") {
+    return `cannot read the ${what}: no read permission; run deno with --allow-read (-R), or --allow-read=${path}`;
+  }
+  if (name === "IsADirectory") {
+    return `cannot read the ${what}: it is a directory`;
+  }
+  return `cannot read the ${what}: ${
+    error instanceof Error ? error.message : String(error)
+  }`;
+}

@@ -68,3 +68,8 @@ export {
   configureLoggingFrom,
   type ConfigureLoggingOptions,
 } from "./src/log_config.ts";
+export {
+  loadPipeline,
+  type Pipeline,
+  type PipelineGroup,
+} from "./src/pipeline_file.ts";

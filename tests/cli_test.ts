@@ -1,0 +1,218 @@
+import assert from "node:assert/strict";
+import { relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { tempDir } from "./fixtures/pipeline/temp.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const fixtures = new URL("./fixtures/pipeline/", import.meta.url);
+/** A fixture as the command line, run from the root, shows it. */
+const fixture = (name: string) =>
+  relative(root, fileURLToPath(new URL(name, fixtures)));
+
+const USAGE = "Usage: baton [--check] <pipeline.yaml>";
+
+interface Output {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts `deno run <flags> cli.ts <args>` from the repository's root. */
+function spawn(flags: string[], args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...flags, "cli.ts", ...args],
+    cwd: root,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+}
+
+/** Runs the command line to its end; a guard kills it after 60 s. */
+async function run(flags: string[], args: string[]): Promise<Output> {
+  const child = spawn(flags, args);
+  const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  try {
+    const out = await child.output();
+    const text = new TextDecoder();
+    return {
+      code: out.code,
+      stdout: text.decode(out.stdout),
+      stderr: text.decode(out.stderr),
+    };
+  } finally {
+    clearTimeout(guard);
+  }
+}
+
+const plainLine = (name: string, message: string) =>
+  new RegExp(
+    String.raw`^\[\d\d:\d\d:\d\d\] \[\d+\] ${name.replaceAll(".", "\\.")} - ${
+      message.replace(/[[\]()]/g, "\\$&")
+    }$`,
+    "m",
+  );
+
+Deno.test("baton --help prints the usage and exits 0", async () => {
+  const out = await run(["-R"], ["--help"]);
+  assert.equal(out.code, 0);
+  assert.equal(out.stdout.split("\n")[0], USAGE);
+  assert.match(out.stdout, /^Exit codes: 0 the run succeeded; 1 it failed/m);
+  assert.equal(out.stderr, "");
+});
+
+Deno.test("baton exits 2 with the usage on bad usage", async (t) => {
+  for (
+    const [args, problem] of [
+      [[], "baton: no pipeline file given"],
+      [["a.yaml", "b.yaml"], "baton: one pipeline file at a time, received 2"],
+      [["--bogus", "a.yaml"], "baton: Unknown option '--bogus'."],
+    ] as const
+  ) {
+    await t.step(args.join(" ") || "(no arguments)", async () => {
+      const out = await run(["-R"], [...args]);
+      assert.equal(out.code, 2);
+      assert.equal(out.stdout, "");
+      const lines = out.stderr.split("\n");
+      assert.ok(lines[0].startsWith(problem), lines[0]);
+      assert.deepEqual(lines.slice(1), [
+        USAGE,
+        "Run with --help for more.",
+        "",
+      ]);
+    });
+  }
+});
+
+Deno.test("baton exits 2 with the file's problems when it is invalid", async () => {
+  const out = await run(["-R"], [fixture("no_loop.yaml")]);
+  assert.equal(out.code, 2);
+  assert.equal(out.stdout, "");
+  assert.equal(
+    out.stderr,
+    `${
+      fixture("no_loop.yaml")
+    }:2:19: groups.first.actor: Total has no loop(); the first group's actors are sources and must override loop()\n`,
+  );
+});
+
+Deno.test("baton --check prints the topology and starts nothing", async () => {
+  const out = await run(["-R"], ["--check", fixture("ok.yaml")]);
+  assert.equal(out.stderr, "");
+  assert.equal(
+    out.stdout,
+    [
+      `${fixture("ok.yaml")}: 3 groups, 6 actors`,
+      "  numbers  2 × Numbers  ./actors.ts#Numbers  with { count: 10 }",
+      "           ↓ maxsize 2",
+      "  double   3 × Double   ./actors.ts#Double",
+      "           ↓ maxsize 4",
+      '  total    1 × Total    ./actors.ts#Total    with { label: "sum" }',
+      "logger: test.pipeline",
+      "shutdown timeout: 1000 ms",
+      "ok: nothing started (--check)",
+      "",
+    ].join("\n"),
+  );
+  assert.equal(out.code, 0);
+});
+
+Deno.test("baton runs a pipeline file to the end and exits 0", async () => {
+  const out = await run(["-R"], [fixture("ok.yaml")]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(
+    out.stdout,
+    plainLine("test.pipeline", "[total] (Total-6) sum: 20 numbers, total 180"),
+  );
+  assert.match(out.stdout, plainLine("baton", "relay: finished"));
+});
+
+Deno.test("baton exits 1 with the failure on stderr when an actor throws", async () => {
+  const out = await run(["-R"], [fixture("fails.yaml")]);
+  assert.equal(out.code, 1);
+  const failed = out.stderr.split("\n").filter((l) =>
+    l.startsWith("baton: the run failed: ")
+  );
+  assert.equal(failed.length, 1, out.stderr);
+  assert.match(failed[0], /Fail-2 \(Fail\) in fail .*Error: cannot take 3$/);
+  assert.match(out.stderr, /^ +at Fail\.recv \(.*actors\.ts:\d+:\d+\)$/m);
+  assert.doesNotMatch(out.stdout, /sum: .* numbers/);
+});
+
+Deno.test("baton writes the log file its pipeline's logging file names", async () => {
+  await using dir = await tempDir("cli-");
+  const actors = new URL("actors.ts", fixtures).href;
+  await Deno.writeTextFile(
+    `${dir.path}/logging.yaml`,
+    [
+      "formatters:",
+      "  plain:",
+      '    format: "[%(asctime)s] [%(process)d] %(name)s - %(message)s"',
+      '    datefmt: "%H:%M:%S"',
+      "handlers:",
+      "  file: { class: file, filename: run.log, formatter: plain }",
+      "root: { level: INFO, handlers: [file] }",
+    ].join("\n"),
+  );
+  await Deno.writeTextFile(
+    `${dir.path}/pipeline.yaml`,
+    [
+      "logger: ktz.ipynb",
+      "logging: logging.yaml",
+      "groups:",
+      `  prod: { actor: "${actors}#Numbers", with: { count: 4 } }`,
+      `  cons: { actor: "${actors}#Total" }`,
+    ].join("\n"),
+  );
+  const pipeline = `${dir.path}/pipeline.yaml`;
+
+  const denied = await run(["-R"], [pipeline]);
+  assert.equal(denied.code, 2);
+  assert.equal(
+    denied.stderr,
+    `${dir.path}/logging.yaml:6:34: handlers.file.filename: cannot open ${dir.path}/run.log for writing: no write permission; run deno with --allow-write=${dir.path}/run.log\n`,
+  );
+
+  const out = await run(["-R", `--allow-write=${dir.path}`], [pipeline]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(out.stdout, "", "everything goes to the file");
+  const log = await Deno.readTextFile(`${dir.path}/run.log`);
+  assert.match(log, plainLine("ktz.ipynb", "[prod] (Numbers-1) starting up"));
+  assert.match(
+    log,
+    plainLine("ktz.ipynb", "[cons] (Total-2) total: 4 numbers, total 6"),
+  );
+  assert.match(log, plainLine("baton", "relay: finished"));
+});
+
+Deno.test("baton drains the pipeline on Ctrl-C and exits 130", async () => {
+  const child = spawn(["-R"], [fixture("endless.yaml")]);
+  const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const stderr = new Response(child.stderr).text();
+  let stdout = "";
+  try {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream())
+      .getReader();
+    // Interrupt once the source is looping: its signal handler is in place.
+    while (!stdout.includes("(Ticker-1) running loop")) {
+      const { value, done } = await reader.read();
+      if (done) {
+        assert.fail(`the run ended before it was interrupted: ${stdout}`);
+      }
+      stdout += value;
+    }
+    child.kill("SIGINT");
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      stdout += r.value;
+    }
+    const status = await child.status;
+    assert.equal(status.code, 130);
+    // One line: the abort, which names any actor that had to be terminated.
+    assert.match(await stderr, /^baton: Relay aborted\b[^\n]*\n$/);
+    // The pipeline drained: the sink shut down and reported.
+    assert.match(stdout, /\(Total-2\) total: \d+ numbers, total \d+$/m);
+  } finally {
+    clearTimeout(guard);
+  }
+});

@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import { relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ConfigFileError, loadPipeline } from "../mod.ts";
+import { describePipeline } from "../src/pipeline_file.ts";
+import { Numbers, Total } from "./fixtures/pipeline/actors.ts";
+import { captureLogs, leakChecked, startWithin } from "./_harness.ts";
+
+const fixtures = new URL("./fixtures/pipeline/", import.meta.url);
+const fixture = (name: string) =>
+  relative(Deno.cwd(), fileURLToPath(new URL(name, fixtures)));
+
+/** The problems of a rejected `loadPipeline()` as `line:column path: message`. */
+async function problems(name: string): Promise<string[]> {
+  const error = await loadPipeline(fixture(name)).then(
+    () => assert.fail(`${name} loaded without error`),
+    (e) => e,
+  );
+  assert.ok(error instanceof ConfigFileError, String(error));
+  assert.equal(error.file, fixture(name));
+  return error.problems.map((p) =>
+    `${p.line}:${p.column} ${p.path}: ${p.message}`
+  );
+}
+
+Deno.test("loadPipeline() builds the groups of a file in order and connects them, starting nothing", async () => {
+  const pipeline = await loadPipeline(fixture("ok.yaml"));
+  assert.equal(pipeline.file, fixture("ok.yaml"));
+  assert.deepEqual(pipeline.options, {
+    maxsize: 4,
+    logger: ["test", "pipeline"],
+    shutdownTimeout: 1000,
+  });
+  assert.equal(pipeline.logging, undefined);
+  assert.deepEqual(
+    pipeline.groups.map((
+      g,
+    ) => [g.name, g.className, g.count, g.maxsize, g.with]),
+    [
+      ["numbers", "Numbers", 2, undefined, { count: 10 }],
+      ["double", "Double", 3, 2, {}],
+      ["total", "Total", 1, undefined, { label: "sum" }],
+    ],
+  );
+  assert.deepEqual(pipeline.relay.groups, ["numbers", "double", "total"]);
+  const [numbers, , [total]] = pipeline.groups.map((g) => g.actors);
+  assert.ok(numbers.every((a) => a instanceof Numbers));
+  assert.deepEqual(numbers.map((a) => (a as Numbers).count), [10, 10]);
+  assert.ok(total instanceof Total);
+  assert.equal(total.label, "sum");
+  // Actors are numbered in the order of the file.
+  const names = pipeline.groups.flatMap((g) => g.actors.map((a) => a.name));
+  const numbersOf = names.map((n) => Number(n.split("-")[1]));
+  assert.deepEqual(numbersOf, [...numbersOf].sort((a, b) => a - b));
+  assert.equal(pipeline.relay.snapshot(), undefined, "nothing started");
+});
+
+Deno.test("A pipeline loaded from a file runs with the fields it assigns", () =>
+  leakChecked(async () => {
+    await using logs = await captureLogs(["test"]);
+    const pipeline = await loadPipeline(fixture("ok.yaml"));
+    await startWithin(pipeline.relay, 20_000);
+    // 2 sources × 0…9, doubled: 2 × 2 × 45.
+    assert.deepEqual(
+      logs.lines("test").filter((l) => l.includes("numbers, total")),
+      [`[total] (${
+        pipeline.groups[2].actors[0].name
+      }) sum: 20 numbers, total 180`],
+    );
+  }));
+
+Deno.test("loadPipeline() reports every problem of a file with its line and key path", async () => {
+  assert.deepEqual(await problems("bad_keys.yaml"), [
+    "1:10 maxsize: maxsize must be a positive integer, received 0",
+    '2:9 logger: logger must be a dotted name such as ktz.ipynb, or a list of names, received "ktz..ipynb"',
+    "3:18 shutdownTimeout: shutdownTimeout must be a non-negative number of milliseconds, received -1",
+    '4:1 : unknown key "colour"; use one of maxsize, logger, shutdownTimeout, logging, groups',
+    "8:12 groups.numbers.count: count must be a positive integer, received 0",
+    "11:12 groups.double.count: count must be a positive integer, received 2.5",
+    '12:5 groups.double: unknown key "cuont"; use one of actor, count, with, maxsize, permissions',
+    '13:14 groups.double.maxsize: maxsize must be a positive integer, received "many"',
+    '14:18 groups.double.permissions: permissions must be inherit, none or a mapping such as { read: [./data], net: false }, received "some"',
+    '18:7 groups.total.with.labl: Total has no field "labl"; its fields are label, n, total',
+    '19:7 groups.total.with.total: Total.total is a number (0), received "lots"',
+  ]);
+});
+
+Deno.test("loadPipeline() reports actor modules, exports and classes it cannot use", async () => {
+  const missing = new URL("nowhere.ts", fixtures).href;
+  assert.deepEqual(await problems("bad_actors.yaml"), [
+    `2:21 groups.missing.actor: cannot import ./nowhere.ts: no such module (${missing})`,
+    '3:24 groups.unexported.actor: ./actors.ts has no export "Doubler"; its actor classes are Broken, Double, Fail, Idle, Numbers, Ticker, Total',
+    "4:19 groups.plain.actor: Plain exported by ./actors.ts does not extend Actor",
+    "5:20 groups.answer.actor: answer exported by ./actors.ts is a number, not a class that extends Actor",
+    '6:20 groups.nohash.actor: actor must be a module and an export, as ./actors.ts#Producer; received "./actors.ts"',
+    "7:18 groups.idle.actor: Idle has no recv(); the actors of every group after the first must override recv()",
+  ]);
+});
+
+Deno.test("loadPipeline() refuses a first group whose actor has no loop(), naming file, line and key", async () => {
+  const error = await loadPipeline(fixture("no_loop.yaml")).catch((e) => e);
+  assert.ok(error instanceof ConfigFileError);
+  assert.equal(
+    error.message,
+    `${
+      fixture("no_loop.yaml")
+    }:2:19: groups.first.actor: Total has no loop(); the first group's actors are sources and must override loop()`,
+  );
+});
+
+Deno.test("loadPipeline() reports a constructor that throws, YAML syntax and too few groups", async () => {
+  assert.deepEqual(await problems("broken.yaml"), [
+    "2:20 groups.broken.actor: new Broken() throws: no resources",
+  ]);
+  assert.deepEqual(await problems("syntax_error.txt"), [
+    "3:3 : invalid YAML: Flow map in block collection must be sufficiently indented and end with a }",
+  ]);
+  assert.deepEqual(await problems("one_group.yaml"), [
+    "2:3 groups: a pipeline needs at least 2 groups (a source and a receiver), received 1",
+  ]);
+});
+
+Deno.test("loadPipeline() reports a missing logging file at its key, and a bad one as its own", async () => {
+  assert.deepEqual(await problems("missing_logging.yaml"), [
+    `1:10 logging: ${
+      fixture("nowhere.yaml")
+    }: cannot read the logging file: no such file`,
+  ]);
+  const error = await loadPipeline(fixture("uses_bad_logging.yaml")).catch((
+    e,
+  ) => e);
+  assert.ok(error instanceof ConfigFileError);
+  assert.equal(error.file, fixture("bad_logging.yaml"));
+  assert.equal(error.problems.length, 10);
+});
+
+Deno.test("loadPipeline() resolves worker permissions against the file", async () => {
+  const pipeline = await loadPipeline(fixture("permissions.yaml"));
+  const [source, sink] = pipeline.groups.map((g) => g.permissions);
+  assert.equal(source, "none");
+  assert.deepEqual(sink, {
+    read: [fileURLToPath(new URL("data", fixtures))],
+    net: false,
+    env: "inherit",
+  });
+});
+
+Deno.test("describePipeline() prints groups, counts, edges and options", async () => {
+  const pipeline = await loadPipeline(fixture("ok.yaml"));
+  assert.equal(
+    await describePipeline(pipeline),
+    [
+      `${fixture("ok.yaml")}: 3 groups, 6 actors`,
+      "  numbers  2 × Numbers  ./actors.ts#Numbers  with { count: 10 }",
+      "           ↓ maxsize 2",
+      "  double   3 × Double   ./actors.ts#Double",
+      "           ↓ maxsize 4",
+      '  total    1 × Total    ./actors.ts#Total    with { label: "sum" }',
+      "logger: test.pipeline",
+      "shutdown timeout: 1000 ms",
+    ].join("\n"),
+  );
+});

@@ -19,7 +19,11 @@ import {
   configureLoggingFrom,
   readLogging,
 } from "./src/log_config.ts";
-import { describePipeline, loadPipeline } from "./src/pipeline_file.ts";
+import {
+  describePipeline,
+  loadPipeline,
+  type Pipeline,
+} from "./src/pipeline_file.ts";
 
 const USAGE = "Usage: baton [--check] <pipeline.yaml>";
 
@@ -97,7 +101,7 @@ export async function main(args: readonly string[]): Promise<number> {
     );
   }
 
-  let pipeline;
+  let pipeline: Pipeline;
   try {
     pipeline = await loadPipeline(positionals[0]);
     if (values.check) {

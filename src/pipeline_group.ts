@@ -30,7 +30,7 @@ export interface PipelineGroup {
   /** The permissions of the group's workers, if the file sets them. */
   readonly permissions: Deno.PermissionOptions | undefined;
   /** The group's actors. */
-  readonly actors: readonly AnyActor[];
+  readonly actors: readonly Actor<unknown, unknown>[];
 }
 
 const GROUP_KEYS = ["actor", "count", "with", "maxsize", "permissions"];
@@ -245,9 +245,11 @@ function importFailure(
   const message = error instanceof Error
     ? error.message.split("\n")[0]
     : String(error);
-  if (name === "NotCapable" || name === "PermissionDenied") {
-    const where = url.startsWith("file:") ? `=${source.path(url)}` : "";
-    return `cannot import ${module}: no read permission; run deno with --allow-read (-R) or --allow-read${where}`;
+  // The module itself, or one it imports, may be out of reach.
+  const denied = /Requires read access to "([^"]+)"/.exec(message);
+  if (denied !== null || name === "NotCapable" || name === "PermissionDenied") {
+    const path = denied?.[1] ?? source.path(url);
+    return `cannot import ${module}: no read permission for ${path}; run deno with --allow-read (-R)`;
   }
   if (/Module not found/i.test(message)) {
     return `cannot import ${module}: no such module (${url})`;

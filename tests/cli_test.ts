@@ -97,6 +97,26 @@ Deno.test("baton exits 2 with the file's problems when it is invalid", async () 
   );
 });
 
+Deno.test("baton exits 2 and names --allow-read when it may not read the file or a module", async () => {
+  const file = fixture("ok.yaml");
+  const none = await run([], [file]);
+  assert.equal(none.code, 2);
+  assert.equal(
+    none.stderr,
+    `${file}: cannot read the pipeline file: no read permission; run deno with --allow-read (-R), or --allow-read=${root}${file}\n`,
+  );
+  // The fixtures may be read, not the mod.ts their actors import.
+  const some = await run([`--allow-read=${fixture("")}`], [file]);
+  assert.equal(some.code, 2);
+  const denied = (line: number, group: string) =>
+    `${file}:${line}:12: groups.${group}.actor: cannot import ./actors.ts: no read permission for ${root}mod.ts; run deno with --allow-read (-R)`;
+  assert.equal(
+    some.stderr,
+    [denied(7, "numbers"), denied(11, "double"), denied(15, "total"), ""]
+      .join("\n"),
+  );
+});
+
 Deno.test("baton --check prints the topology and starts nothing", async () => {
   const out = await run(["-R"], ["--check", fixture("ok.yaml")]);
   assert.equal(out.stderr, "");

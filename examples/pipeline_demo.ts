@@ -23,9 +23,14 @@ if (import.meta.main) {
   const started = performance.now();
   const relay = new Relay({ maxsize: 50, logger: "example" });
   relay.connect({
-    prod: make(3, () => Object.assign(new Producer(), { amount: 10, delay: 0.05 })),
+    prod: make(
+      3,
+      () => Object.assign(new Producer(), { amount: 10, delay: 0.05 }),
+    ),
     prep: make(10, () => Object.assign(new Worker(), { delay: 0.2 })),
-    post: group(make(5, () => Object.assign(new Worker(), { delay: 0.1 })), { maxsize: 10 }),
+    post: group(make(5, () => Object.assign(new Worker(), { delay: 0.1 })), {
+      maxsize: 10,
+    }),
     cons: new Consumer(),
   });
   await relay.start();

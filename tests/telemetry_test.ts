@@ -17,15 +17,25 @@ function recordingProvider() {
   const meter = {
     createObservableCounter: instrument,
     createObservableGauge: instrument,
-    addBatchObservableCallback: (cb: BatchObservableCallback) => void callbacks.add(cb),
-    removeBatchObservableCallback: (cb: BatchObservableCallback) => void callbacks.delete(cb),
+    addBatchObservableCallback: (cb: BatchObservableCallback) =>
+      void callbacks.add(cb),
+    removeBatchObservableCallback: (cb: BatchObservableCallback) =>
+      void callbacks.delete(cb),
   } as unknown as Meter;
   const provider: MeterProvider = { getMeter: () => meter };
   const collect = () => {
     const seen: string[] = [];
     const result: BatchObservableResult = {
-      observe: (o: Observable, value: number, attributes?: Record<string, unknown>) =>
-        void seen.push(`${(o as unknown as { name: string }).name} ${JSON.stringify(attributes)} ${value}`),
+      observe: (
+        o: Observable,
+        value: number,
+        attributes?: Record<string, unknown>,
+      ) =>
+        void seen.push(
+          `${(o as unknown as { name: string }).name} ${
+            JSON.stringify(attributes)
+          } ${value}`,
+        ),
     };
     for (const cb of callbacks) cb(result);
     return seen;
@@ -40,10 +50,32 @@ Deno.test("observe() exports group and edge metrics through @opentelemetry/api, 
     const snapshot: RelayMetrics = {
       elapsedMs: 10,
       groups: [
-        { name: "prod", actors: 1, finished: 0, received: 0, sent: 7, waitedMs: 1.5, errors: 0 },
-        { name: "cons", actors: 2, finished: 0, received: 5, sent: 0, waitedMs: 0, errors: 1 },
+        {
+          name: "prod",
+          actors: 1,
+          finished: 0,
+          received: 0,
+          sent: 7,
+          waitedMs: 1.5,
+          errors: 0,
+        },
+        {
+          name: "cons",
+          actors: 2,
+          finished: 0,
+          received: 5,
+          sent: 0,
+          waitedMs: 0,
+          errors: 1,
+        },
       ],
-      edges: [{ from: "prod", to: "cons", maxsize: 4, inFlight: 2, waitingSenders: 1 }],
+      edges: [{
+        from: "prod",
+        to: "cons",
+        maxsize: 4,
+        inFlight: 2,
+        waitingSenders: 1,
+      }],
     };
     const stop = observe(() => snapshot);
     assert.deepEqual(collect(), [
@@ -58,7 +90,11 @@ Deno.test("observe() exports group and edge metrics through @opentelemetry/api, 
       'baton.edge.in_flight {"baton.edge.from":"prod","baton.edge.to":"cons"} 2',
     ]);
     stop();
-    assert.equal(callbacks.size, 0, "the callback is removed when the run ends");
+    assert.equal(
+      callbacks.size,
+      0,
+      "the callback is removed when the run ends",
+    );
   } finally {
     metrics.disable();
   }

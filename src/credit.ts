@@ -12,16 +12,22 @@
  * @module
  */
 
+// Each counter has a cache line of its own: the sender's compare-exchange on
+// AVAILABLE and each receiver's writes to its QUEUED cell would otherwise
+// bounce one line between cores on every batch.
+const STRIDE = 16; // Int32 cells per 64-byte cache line
 const AVAILABLE = 0;
-const WAITERS = 1;
-const QUEUED = 2;
+const WAITERS = STRIDE;
+const QUEUED = 2 * STRIDE;
 
 /** Creates the shared cells of an edge with `receivers` receivers. */
 export function createCells(
   maxsize: number,
   receivers: number,
 ): SharedArrayBuffer {
-  const buffer = new SharedArrayBuffer((QUEUED + receivers) * 4);
+  const buffer = new SharedArrayBuffer(
+    (QUEUED + receivers * STRIDE) * Int32Array.BYTES_PER_ELEMENT,
+  );
   Atomics.store(new Int32Array(buffer), AVAILABLE, maxsize);
   return buffer;
 }
@@ -32,7 +38,7 @@ export function readCells(
 ): { available: number; waiters: number; queued: number[] } {
   const cells = new Int32Array(buffer);
   const queued: number[] = [];
-  for (let i = QUEUED; i < cells.length; i++) {
+  for (let i = QUEUED; i < cells.length; i += STRIDE) {
     queued.push(Atomics.load(cells, i));
   }
   return {
@@ -86,19 +92,19 @@ export class SenderCredit {
   /** Returns the unused reserve to the edge. */
   giveBack(): void {
     if (this.#reserve > 0) {
-      release(this.#cells, this.#reserve);
+      release(this.#cells, this.#reserve, 1);
       this.#reserve = 0;
     }
   }
 
   /** Records that `n` messages were posted to receiver `index`. */
   queued(index: number, n: number): void {
-    Atomics.add(this.#cells, QUEUED + index, n);
+    Atomics.add(this.#cells, QUEUED + index * STRIDE, n);
   }
 
   /** Messages posted to receiver `index` and not yet taken by it. */
   queueLength(index: number): number {
-    return Atomics.load(this.#cells, QUEUED + index);
+    return Atomics.load(this.#cells, QUEUED + index * STRIDE);
   }
 
   /**
@@ -130,34 +136,57 @@ export class SenderCredit {
  */
 export class ReceiverCredit {
   readonly #cells: Int32Array;
-  readonly #index: number;
+  readonly #queued: number;
   readonly #chunk: number;
+  readonly #wakeAt: number;
   #taken = 0;
 
   constructor(buffer: SharedArrayBuffer, index: number, maxsize: number) {
     this.#cells = new Int32Array(buffer);
-    this.#index = index;
+    this.#queued = QUEUED + index * STRIDE;
     // Giving back in chunks saves atomics; a chunk of an eighth of the window
-    // keeps senders busy (DESIGN §4: a window of 128+ runs near the ceiling).
+    // keeps senders busy.
     this.#chunk = Math.max(1, Math.floor(maxsize / 8));
+    // Waking a sender costs more than a batch of small messages: a busy
+    // receiver wakes its senders once a quarter of the window is free, so
+    // that they wake to post a batch worth the wake-up.
+    this.#wakeAt = Math.max(1, Math.floor(maxsize / 4));
   }
 
   /** Records that one message was taken off the queue to be handled. */
   took(): void {
-    if (++this.#taken >= this.#chunk) this.flush();
+    if (++this.#taken >= this.#chunk) this.flush(false);
   }
 
-  /** Gives back the credits of every message taken so far. */
-  flush(): void {
+  /**
+   * Gives back the credits of every message taken so far. `idle` (the
+   * default) says the receiver has nothing left to do: then any free credit
+   * wakes the senders waiting for it, so none waits on a quiet edge.
+   */
+  flush(idle = true): void {
+    const cells = this.#cells;
     const n = this.#taken;
-    if (n === 0) return;
-    this.#taken = 0;
-    Atomics.sub(this.#cells, QUEUED + this.#index, n);
-    release(this.#cells, n);
+    if (n > 0) {
+      this.#taken = 0;
+      Atomics.sub(cells, this.#queued, n);
+    } else if (!idle) {
+      return;
+    }
+    release(cells, n, idle ? 1 : this.#wakeAt);
   }
 }
 
-function release(cells: Int32Array, n: number): void {
-  Atomics.add(cells, AVAILABLE, n);
-  if (Atomics.load(cells, WAITERS) > 0) Atomics.notify(cells, AVAILABLE);
+/**
+ * Adds `n` credits and wakes the waiting senders if at least `wakeAt` are
+ * free. A sender waits only while no credit is free, so whoever frees the
+ * first credit without waking it leaves it to a later release: the next
+ * chunk, or the flush of a receiver that ran out of work, which wakes at 1.
+ */
+function release(cells: Int32Array, n: number, wakeAt: number): void {
+  const available = n > 0
+    ? Atomics.add(cells, AVAILABLE, n) + n
+    : Atomics.load(cells, AVAILABLE);
+  if (available >= wakeAt && Atomics.load(cells, WAITERS) > 0) {
+    Atomics.notify(cells, AVAILABLE);
+  }
 }

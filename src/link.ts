@@ -28,7 +28,35 @@ export interface Wire {
 export const PILL = 0;
 
 /** Most messages in one post. */
-export const BATCH = 64;
+export const BATCH = 1024;
+
+/**
+ * Estimated bytes after which a batch is posted. A post has a fixed cost
+ * (waking the receiver, dispatching an event) worth cloning tens of KB, so
+ * small messages are worth batching by the hundred; but a batch is cloned
+ * whole before the receiver sees any of it, so big messages go a few at a
+ * time and the receiver works on one batch while the sender clones the next.
+ */
+const BATCH_BYTES = 64 * 1024;
+
+/** The estimate for an object whose size is unknown (and for transfers). */
+const OBJECT_BYTES = 1024;
+
+/** A cheap estimate of what cloning a message costs, in bytes. */
+function weightOf(
+  message: unknown,
+  transfer: Transferable[] | undefined,
+): number {
+  if (typeof message !== "object" || message === null) {
+    return typeof message === "string" ? 16 + message.length : 16;
+  }
+  // A transferred buffer moves without a copy.
+  if (transfer !== undefined) return OBJECT_BYTES;
+  if (ArrayBuffer.isView(message) || message instanceof ArrayBuffer) {
+    return message.byteLength;
+  }
+  return OBJECT_BYTES;
+}
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -49,6 +77,7 @@ export class Outlet {
   readonly #onFailure: PostFailure;
   readonly #batches: unknown[][];
   readonly #transfers: Transferable[][];
+  readonly #weights: number[];
   readonly #waiting: Pending[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #next = 0;
@@ -65,6 +94,7 @@ export class Outlet {
     this.#onFailure = onFailure;
     this.#batches = wires.map(() => []);
     this.#transfers = wires.map(() => []);
+    this.#weights = wires.map(() => 0);
   }
 
   /**
@@ -127,7 +157,8 @@ export class Outlet {
     const batch = this.#batches[i];
     batch.push(message);
     if (transfer !== undefined) this.#transfers[i].push(...transfer);
-    if (batch.length >= BATCH) {
+    const weight = this.#weights[i] += weightOf(message, transfer);
+    if (batch.length >= BATCH || weight >= BATCH_BYTES) {
       this.#post(i);
     } else if (this.#timer === undefined) {
       // A source that sends and then awaits something else must not leave
@@ -163,6 +194,7 @@ export class Outlet {
     const batch = this.#batches[i];
     const transfer = this.#transfers[i];
     this.#batches[i] = [];
+    this.#weights[i] = 0;
     if (transfer.length > 0) this.#transfers[i] = [];
     try {
       this.#wires[i].postMessage(batch, transfer);
@@ -259,8 +291,9 @@ export class Inlet {
         this.received++;
         credit.took();
         const result = handle(message);
+        // A send() that had room returns RESOLVED: no need to yield for it.
         if (
-          result !== undefined &&
+          result !== undefined && result !== RESOLVED &&
           typeof (result as Promise<unknown>).then === "function"
         ) {
           await result;

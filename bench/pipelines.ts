@@ -1,0 +1,261 @@
+/**
+ * Runs one pipeline once, either with baton or hand-wired over raw
+ * `MessageChannel`s, and measures it: the rate between the first send and the
+ * last receipt (every worker up, so no start-up in it), and the wall time
+ * from `start()` (or the first spawn) to settled.
+ *
+ * @module
+ */
+
+import { group, Relay } from "../mod.ts";
+import { Pass, Sink, Source } from "./actors.ts";
+import { Board } from "./board.ts";
+import type { Payload, Work } from "./payloads.ts";
+import type { RawConfig } from "./raw_worker.ts";
+
+/** A pipeline: how many workers per stage, and what flows through it. */
+export interface Shape {
+  /** Workers per stage: the sources first, the sinks last. */
+  readonly stages: readonly number[];
+  /** Messages in all, shared out among the sources. */
+  readonly count: number;
+  readonly payload: Payload;
+  /** What the middle stages do to each message. */
+  readonly work: Work;
+  /** baton's bound per edge (default: the relay's default). */
+  readonly maxsize?: number;
+}
+
+/** What one run measured. */
+export interface Measure {
+  /** Messages per second from the first send to the last receipt. */
+  readonly rate: number;
+  /** Milliseconds from `start()` (or the first spawn) to settled. */
+  readonly wall: number;
+}
+
+const RAW_WORKER = new URL("./raw_worker.ts", import.meta.url);
+
+function share(count: number, parts: number): number[] {
+  return Array.from(
+    { length: parts },
+    (_, i) => Math.floor(count / parts) + (i < count % parts ? 1 : 0),
+  );
+}
+
+function measure(board: Board, shape: Shape, wall: number): Measure {
+  const span = board.span();
+  if (span.count !== shape.count) {
+    throw new Error(
+      `Lost messages: sent ${shape.count}, received ${span.count} (${
+        shape.stages.join("→")
+      })`,
+    );
+  }
+  return { rate: shape.count / (span.end - span.start) * 1000, wall };
+}
+
+/** Runs the pipeline with baton. */
+export async function runBaton(shape: Shape): Promise<Measure> {
+  const stages = shape.stages;
+  const sources = stages[0];
+  const sinks = stages[stages.length - 1];
+  const actors = stages.reduce((a, b) => a + b, 0);
+  const board = Board.create(sources + sinks);
+  const buffer = board.buffer;
+  const groups: Record<string, ReturnType<typeof group>> = {};
+  groups.source = group(
+    share(shape.count, sources).map((count, slot) =>
+      Object.assign(new Source(), {
+        board: buffer,
+        slot,
+        actors,
+        count,
+        payload: shape.payload,
+      })
+    ),
+  );
+  for (let s = 1; s + 1 < stages.length; s++) {
+    groups[`stage${s}`] = group(
+      Array.from(
+        { length: stages[s] },
+        () => Object.assign(new Pass(), { board: buffer, work: shape.work }),
+      ),
+    );
+  }
+  groups.sink = group(
+    Array.from(
+      { length: sinks },
+      (_, i) => Object.assign(new Sink(), { board: buffer, slot: sources + i }),
+    ),
+  );
+  const relay = new Relay({ logger: "bench", maxsize: shape.maxsize });
+  relay.connect(groups);
+  const started = performance.now();
+  await relay.start();
+  return measure(board, shape, performance.now() - started);
+}
+
+/** A raw worker with its end awaited. */
+interface Spawned {
+  readonly worker: Worker;
+  readonly done: Promise<void>;
+}
+
+function spawn(): Spawned {
+  const worker = new Worker(RAW_WORKER, { type: "module" });
+  const done = new Promise<void>((resolve, reject) => {
+    worker.onmessage = () => resolve();
+    worker.onerror = (event) => {
+      event.preventDefault();
+      reject(new Error(`raw worker failed: ${event.message}`));
+    };
+  });
+  done.catch(() => {});
+  return { worker, done };
+}
+
+/** Runs the pipeline hand-wired, `batch` messages per post. */
+export async function runRaw(shape: Shape, batch: number): Promise<Measure> {
+  const stages = shape.stages;
+  const sources = stages[0];
+  const sinks = stages[stages.length - 1];
+  const actors = stages.reduce((a, b) => a + b, 0);
+  const board = Board.create(sources + sinks);
+  const started = performance.now();
+  const workers = stages.map((n) => Array.from({ length: n }, spawn));
+  const inputs = stages.map((n) =>
+    Array.from({ length: n }, () => [] as MessagePort[])
+  );
+  const outputs = stages.map((n) =>
+    Array.from({ length: n }, () => [] as MessagePort[])
+  );
+  for (let e = 0; e + 1 < stages.length; e++) {
+    for (let s = 0; s < stages[e]; s++) {
+      for (let r = 0; r < stages[e + 1]; r++) {
+        const channel = new MessageChannel();
+        outputs[e][s].push(channel.port1);
+        inputs[e + 1][r].push(channel.port2);
+      }
+    }
+  }
+  const counts = share(shape.count, sources);
+  try {
+    stages.forEach((n, g) => {
+      for (let i = 0; i < n; i++) {
+        const config: RawConfig = {
+          role: g === 0 ? "source" : g === stages.length - 1 ? "sink" : "relay",
+          board: board.buffer,
+          slot: g === 0 ? i : sources + i,
+          actors,
+          count: g === 0 ? counts[i] : 0,
+          batch,
+          payload: shape.payload,
+          work: shape.work,
+          inputs: inputs[g][i],
+          outputs: outputs[g][i],
+        };
+        workers[g][i].worker.postMessage(config, [
+          ...config.inputs,
+          ...config.outputs,
+        ]);
+      }
+    });
+    // Only sinks answer; any worker's error rejects the race.
+    const last = stages.length - 1;
+    await Promise.race([
+      Promise.all(workers[last].map((w) => w.done)),
+      ...workers.slice(0, last).flat().map((w) => w.done),
+    ]);
+  } finally {
+    for (const w of workers.flat()) w.worker.terminate();
+  }
+  return measure(board, shape, performance.now() - started);
+}
+
+/**
+ * Starts `n` trivial actors with baton: one source, `n - 1` sinks (a relay
+ * has two groups at least, so `n` ≥ 2).
+ */
+export async function startBaton(n: number, board?: Board): Promise<number> {
+  const b = board ?? Board.create(n);
+  const source = Object.assign(new Source(), {
+    board: b.buffer,
+    actors: n,
+    count: 0,
+  });
+  const relay = new Relay({ logger: "bench" });
+  relay.connect({
+    source,
+    sink: Array.from(
+      { length: n - 1 },
+      (_, i) => Object.assign(new Sink(), { board: b.buffer, slot: i + 1 }),
+    ),
+  });
+  const started = performance.now();
+  await relay.start();
+  return performance.now() - started;
+}
+
+/** Spawns `n` raw workers, gets a reply from each, terminates them. */
+export async function startRaw(n: number): Promise<number> {
+  const started = performance.now();
+  const workers = Array.from({ length: n }, spawn);
+  try {
+    for (const w of workers) w.worker.postMessage("ping");
+    await Promise.all(workers.map((w) => w.done));
+  } finally {
+    for (const w of workers) w.worker.terminate();
+  }
+  return performance.now() - started;
+}
+
+const RSS_SCRIPT = new URL("./rss.ts", import.meta.url).pathname;
+
+/**
+ * RSS added per actor (`"baton"`) or per raw worker (`"raw"`) while `n` of
+ * them are up, in bytes, measured in a fresh `deno` process (found on PATH).
+ */
+export async function rssPerWorker(
+  mode: "baton" | "raw",
+  n: number,
+): Promise<number> {
+  const { success, stdout, stderr } = await new Deno.Command("deno", {
+    args: ["run", "-R", RSS_SCRIPT, mode, String(n)],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(stdout).trim();
+  if (!success) {
+    throw new Error(
+      `${RSS_SCRIPT} failed: ${new TextDecoder().decode(stderr)}`,
+    );
+  }
+  return Number(text);
+}
+
+/** RSS added per trivial baton actor while `n` of them are up, in bytes. */
+export async function rssBaton(n: number): Promise<number> {
+  const before = Deno.memoryUsage().rss;
+  const board = Board.create(n, true);
+  const run = startBaton(n, board);
+  await board.gather(n);
+  const during = Deno.memoryUsage().rss;
+  board.release();
+  await run;
+  return (during - before) / n;
+}
+
+/** RSS added per raw worker while `n` of them are up, in bytes. */
+export async function rssRaw(n: number): Promise<number> {
+  const before = Deno.memoryUsage().rss;
+  const workers = Array.from({ length: n }, spawn);
+  try {
+    for (const w of workers) w.worker.postMessage("ping");
+    await Promise.all(workers.map((w) => w.done));
+    return (Deno.memoryUsage().rss - before) / n;
+  } finally {
+    for (const w of workers) w.worker.terminate();
+  }
+}

@@ -92,7 +92,7 @@ export class SenderCredit {
   /** Returns the unused reserve to the edge. */
   giveBack(): void {
     if (this.#reserve > 0) {
-      release(this.#cells, this.#reserve, 1);
+      release(this.#cells, this.#reserve);
       this.#reserve = 0;
     }
   }
@@ -138,7 +138,6 @@ export class ReceiverCredit {
   readonly #cells: Int32Array;
   readonly #queued: number;
   readonly #chunk: number;
-  readonly #wakeAt: number;
   #taken = 0;
 
   constructor(buffer: SharedArrayBuffer, index: number, maxsize: number) {
@@ -147,46 +146,24 @@ export class ReceiverCredit {
     // Giving back in chunks saves atomics; a chunk of an eighth of the window
     // keeps senders busy.
     this.#chunk = Math.max(1, Math.floor(maxsize / 8));
-    // Waking a sender costs more than a batch of small messages: a busy
-    // receiver wakes its senders once a quarter of the window is free, so
-    // that they wake to post a batch worth the wake-up.
-    this.#wakeAt = Math.max(1, Math.floor(maxsize / 4));
   }
 
   /** Records that one message was taken off the queue to be handled. */
   took(): void {
-    if (++this.#taken >= this.#chunk) this.flush(false);
+    if (++this.#taken >= this.#chunk) this.flush();
   }
 
-  /**
-   * Gives back the credits of every message taken so far. `idle` (the
-   * default) says the receiver has nothing left to do: then any free credit
-   * wakes the senders waiting for it, so none waits on a quiet edge.
-   */
-  flush(idle = true): void {
-    const cells = this.#cells;
+  /** Gives back the credits of every message taken so far. */
+  flush(): void {
     const n = this.#taken;
-    if (n > 0) {
-      this.#taken = 0;
-      Atomics.sub(cells, this.#queued, n);
-    } else if (!idle) {
-      return;
-    }
-    release(cells, n, idle ? 1 : this.#wakeAt);
+    if (n === 0) return;
+    this.#taken = 0;
+    Atomics.sub(this.#cells, this.#queued, n);
+    release(this.#cells, n);
   }
 }
 
-/**
- * Adds `n` credits and wakes the waiting senders if at least `wakeAt` are
- * free. A sender waits only while no credit is free, so whoever frees the
- * first credit without waking it leaves it to a later release: the next
- * chunk, or the flush of a receiver that ran out of work, which wakes at 1.
- */
-function release(cells: Int32Array, n: number, wakeAt: number): void {
-  const available = n > 0
-    ? Atomics.add(cells, AVAILABLE, n) + n
-    : Atomics.load(cells, AVAILABLE);
-  if (available >= wakeAt && Atomics.load(cells, WAITERS) > 0) {
-    Atomics.notify(cells, AVAILABLE);
-  }
+function release(cells: Int32Array, n: number): void {
+  Atomics.add(cells, AVAILABLE, n);
+  if (Atomics.load(cells, WAITERS) > 0) Atomics.notify(cells, AVAILABLE);
 }

@@ -42,7 +42,7 @@ const BATCH_BYTES = 64 * 1024;
 /** The estimate for an object whose size is unknown (and for transfers). */
 const OBJECT_BYTES = 1024;
 
-/** A cheap estimate of what cloning a message costs, in bytes. */
+/** A cheap estimate, in bytes, of what cloning a message costs. */
 function weightOf(
   message: unknown,
   transfer: Transferable[] | undefined,
@@ -99,7 +99,10 @@ export class Outlet {
 
   /**
    * Queues a message; the promise resolves once the edge had room for it.
-   * Messages queue in call order, whether or not each send is awaited.
+   * Messages queue in call order, whether or not each send is awaited. A
+   * message is cloned when its batch is posted (at the latest when the
+   * current task ends), not by this call: the caller must not change it
+   * afterwards, and the same object sent twice in one batch arrives as one.
    */
   send(message: unknown, transfer?: Transferable[]): Promise<void> {
     if (this.#closed) {

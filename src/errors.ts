@@ -71,8 +71,18 @@ export class RelayError extends Error {
 
 /**
  * The rejection of a relay that was aborted (by its signal or by
- * `Relay.close()`). `cause` is the abort reason; `terminated` names the actors
- * that had not finished within the shutdown timeout and were terminated.
+ * `Relay.close()`). Its `name` is `"AbortError"`, its `cause` the abort
+ * reason; `terminated` names the actors that had not finished within the
+ * shutdown timeout and were terminated.
+ *
+ * @example Telling an abort from a failure
+ * ```ts ignore
+ * try {
+ *   await relay.start({ signal: AbortSignal.timeout(10_000) });
+ * } catch (err) {
+ *   if (err instanceof RelayAbortError) console.error("stopped:", err.terminated);
+ * }
+ * ```
  */
 export class RelayAbortError extends Error {
   /** The actors terminated because they did not finish in time. */
@@ -86,10 +96,24 @@ export class RelayAbortError extends Error {
     terminated: readonly string[],
     errors: readonly RelayError[] = [],
   ) {
+    const why = reason instanceof Error
+      ? reason.message
+      : typeof reason === "string"
+      ? reason
+      : reason === undefined
+      ? "aborted"
+      : render(reason);
     const names = terminated.length === 0
-      ? "every actor finished in time"
-      : `terminated ${terminated.join(", ")}`;
-    super(`Relay aborted: ${names}`, { cause: reason });
+      ? "no actor had to be terminated"
+      : `terminated ${
+        terminated.join(", ")
+      }, which had not finished within the shutdown timeout`;
+    const failures = errors.length === 0
+      ? ""
+      : `; ${errors.length} actor${
+        errors.length === 1 ? "" : "s"
+      } failed while it drained: ${errors.map((e) => e.actor).join(", ")}`;
+    super(`Relay aborted (${why}): ${names}${failures}`, { cause: reason });
     this.name = "AbortError";
     this.terminated = terminated;
     this.errors = errors;
@@ -98,18 +122,36 @@ export class RelayAbortError extends Error {
 
 /** Turns any thrown value into plain data that keeps name, stack and cause. */
 export function toErrorData(value: unknown, depth = 0): ErrorData {
-  if (value instanceof Error) {
-    const data: ErrorData = {
-      name: value.name,
-      message: value.message,
-      stack: value.stack,
-    };
-    if (value.cause !== undefined && depth < 4) {
-      return { ...data, cause: causeData(value.cause, depth + 1) };
-    }
-    return data;
+  if (!(value instanceof Error)) {
+    return { name: "Error", message: render(value, 500), stack: undefined };
   }
-  return { name: "Error", message: render(value), stack: undefined };
+  const className = value.constructor?.name;
+  const data: {
+    -readonly [K in keyof ErrorData]: ErrorData[K];
+  } = { name: value.name, message: value.message, stack: value.stack };
+  if (className !== undefined && className !== value.name) {
+    data.className = className;
+  }
+  if (value.cause !== undefined && depth < 4) {
+    data.cause = causeData(value.cause, depth + 1);
+  }
+  if (value instanceof AggregateError && depth < 4) {
+    data.errors = [...value.errors].slice(0, 16).map((e) =>
+      toErrorData(e, depth + 1)
+    );
+  }
+  for (const key of Object.keys(value)) {
+    if (key === "cause" || key === "errors" || key === "stack") continue;
+    try {
+      const copy = structuredClone(
+        (value as unknown as Record<string, unknown>)[key],
+      );
+      (data.props ??= {})[key] = copy;
+    } catch {
+      // a property that does not clone stays behind
+    }
+  }
+  return data;
 }
 
 function causeData(
@@ -124,7 +166,23 @@ function causeData(
   }
 }
 
-/** Rebuilds an Error from data, with its original name, message and stack. */
+type ErrorClass = new (message: string, options?: ErrorOptions) => Error;
+
+const BUILTIN: Record<string, ErrorClass> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+/**
+ * Rebuilds an Error from data, with its original name, message and stack:
+ * built-in classes (`TypeError`, `DOMException`, `Deno.errors.*`) come back
+ * as themselves, other classes as an `Error` with the original `name`.
+ */
 export function fromErrorData(data: ErrorData): Error {
   let cause: unknown = undefined;
   if (data.cause !== undefined) {
@@ -132,11 +190,47 @@ export function fromErrorData(data: ErrorData): Error {
       ? data.cause.value
       : fromErrorData(data.cause as ErrorData);
   }
-  const error = cause === undefined
-    ? new Error(data.message)
-    : new Error(data.message, { cause });
-  error.name = data.name;
-  if (data.stack !== undefined) error.stack = data.stack;
+  const options = cause === undefined ? undefined : { cause };
+  const className = data.className ?? data.name;
+  let error: Error;
+  if (data.errors !== undefined) {
+    error = new AggregateError(
+      data.errors.map(fromErrorData),
+      data.message,
+      options,
+    );
+  } else if (className === "DOMException") {
+    error = new DOMException(data.message, data.name);
+    if (cause !== undefined) {
+      Object.defineProperty(error, "cause", {
+        value: cause,
+        configurable: true,
+        writable: true,
+      });
+    }
+  } else {
+    const denoClass = (Deno.errors as unknown as Record<string, unknown>)[
+      className
+    ];
+    const Class = BUILTIN[className] ??
+      (typeof denoClass === "function" ? denoClass as ErrorClass : Error);
+    error = new Class(data.message, options);
+  }
+  if (error.name !== data.name) {
+    Object.defineProperty(error, "name", {
+      value: data.name,
+      configurable: true,
+      writable: true,
+    });
+  }
+  if (data.stack !== undefined) {
+    Object.defineProperty(error, "stack", {
+      value: data.stack,
+      configurable: true,
+      writable: true,
+    });
+  }
+  if (data.props !== undefined) Object.assign(error, data.props);
   return error;
 }
 

@@ -53,6 +53,8 @@ export interface InitMessage {
   readonly inlet?: EdgeEnd;
   /** Present for every actor but the last group's. */
   readonly outlet?: EdgeEnd;
+  /** Whether the group runs with its own permissions (for error hints). */
+  readonly sandboxed: boolean;
 }
 
 /** Main thread → worker. */
@@ -60,21 +62,30 @@ export type ToWorker =
   | InitMessage
   /** Stop the sources: the actor's signal aborts with `reason`. */
   | { readonly kind: "abort"; readonly reason: unknown }
-  /** Another actor failed: answer `stopped` (after every log record) and close. */
-  | { readonly kind: "stop" };
+  /**
+   * Another actor failed: abort the actor's signal, reject its pending
+   * sends, then answer `stopped` (after every log record) and close.
+   */
+  | { readonly kind: "stop"; readonly reason: string };
 
 /** An error as data: Errors lose their class across threads, so we keep it. */
 export interface ErrorData {
   readonly name: string;
+  /** The constructor's name, when it differs from `name`. */
+  readonly className?: string;
   readonly message: string;
   readonly stack?: string;
   readonly cause?: ErrorData | { readonly value: unknown };
+  /** Other own properties that clone (`code`, `errno`, ...). */
+  readonly props?: Record<string, unknown>;
+  /** The errors of an `AggregateError`. */
+  readonly errors?: readonly ErrorData[];
 }
 
 /** Worker → main thread. */
 export type FromWorker =
   | { readonly kind: "log"; readonly record: LogRecord }
-  | { readonly kind: "phase"; readonly phase: Phase | "idle" }
+  | { readonly kind: "phase"; readonly phase: Phase }
   | {
     readonly kind: "error";
     readonly phase: Phase;
@@ -83,6 +94,10 @@ export type FromWorker =
     readonly summary?: string;
     /** The key path of the value that could not be cloned, for send. */
     readonly path?: string;
+    /** What to do about it (a flag or an option to grant), if known. */
+    readonly hint?: string;
+    /** The actor's module, for load. */
+    readonly module?: string;
   }
   /** The actor shut down and sent its pills. */
   | { readonly kind: "done" }

@@ -77,6 +77,7 @@ export class Relay {
   #groups: GroupPlan[] | undefined;
   #run: Run | undefined;
   #done: Promise<void> | undefined;
+  #closed = false;
 
   /** Creates a relay; throws a `RangeError` or `TypeError` for bad options. */
   constructor(options: RelayOptions = {}) {
@@ -149,7 +150,10 @@ export class Relay {
   /**
    * Spawns every worker and runs the pipeline. Resolves when every actor has
    * shut down; rejects with a `RelayError` when one fails (after terminating
-   * every worker), or with an `AbortError` when aborted.
+   * every worker), or with a {@linkcode RelayAbortError} (name
+   * `"AbortError"`, `cause` the signal's reason) when aborted. A signal
+   * aborted already spawns nothing; one aborted after the relay settled does
+   * nothing. Runs once: a second call rejects with a `TypeError`.
    */
   start(options: StartOptions = {}): Promise<void> {
     if (this.#groups === undefined) {
@@ -159,10 +163,22 @@ export class Relay {
         ),
       );
     }
-    if (this.#run !== undefined) {
+    if (this.#run !== undefined || this.#closed) {
       return Promise.reject(
         new TypeError(
-          "Cannot start relay: it was already started; create a new Relay (with new actors) to run again",
+          `Cannot start relay: it was already ${
+            this.#closed && this.#run === undefined ? "closed" : "started"
+          }; create a new Relay (with new actors) to run again`,
+        ),
+      );
+    }
+    const signal = options?.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot start relay: signal must be an AbortSignal, received ${
+            String(signal)
+          }`,
         ),
       );
     }
@@ -174,9 +190,10 @@ export class Relay {
     });
     this.#run = run;
     runs.set(this, run);
-    const signal = options.signal;
     if (signal?.aborted) {
+      // Nothing was spawned: there is nothing to drain or terminate.
       this.#done = Promise.reject(new RelayAbortError(signal.reason, []));
+      this.#done.catch(() => {});
       return this.#done;
     }
     const onAbort = () => run.abort(signal!.reason, this.#shutdownTimeout);
@@ -198,10 +215,13 @@ export class Relay {
 
   /**
    * Stops the sources, lets in-flight messages drain within the timeout,
-   * then terminates what is left. `start()` rejects with an `AbortError`.
-   * Resolves once the relay has settled; does nothing if it is not running.
+   * then terminates what is left; `start()` rejects with a
+   * {@linkcode RelayAbortError}. Resolves once the relay has settled. Does
+   * nothing after the relay settled; before `start()`, it keeps the relay
+   * from starting.
    */
   async close(options: CloseOptions = {}): Promise<void> {
+    this.#closed = true;
     const run = this.#run;
     if (run === undefined || this.#done === undefined) return;
     const reason = options.reason ??

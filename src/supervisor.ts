@@ -12,11 +12,17 @@ import { createCells, readCells } from "./credit.ts";
 import { fromErrorData, RelayAbortError, RelayError } from "./errors.ts";
 import { type ActorSpec, describe } from "./locate.ts";
 import { emitForwarded, lowestLevel, relayLogger } from "./log.ts";
+import { checkWorkerOptions } from "./permissions.ts";
 import type { EdgeEnd, FromWorker, InitMessage, Phase } from "./protocol.ts";
 import type { GroupPlan } from "./topology.ts";
 
-/** How long failed runs wait for the other actors' last log records. */
+/**
+ * How long a failed run waits, after the last message from a worker, for
+ * the other actors' last log records (they answer `stop` after them).
+ */
 const STOP_GRACE_MS = 250;
+/** The most a failed run waits for its workers to answer `stop`. */
+const STOP_LIMIT_MS = 3000;
 
 const WORKER_URL = new URL("./worker.ts", import.meta.url);
 
@@ -44,9 +50,10 @@ interface Member {
   readonly className: string;
   readonly group: string;
   readonly groupIndex: number;
+  readonly sandboxed: boolean;
   worker: Worker | undefined;
   state: MemberState;
-  phase: Phase | "idle";
+  phase: Phase;
 }
 
 /** A snapshot of a run for watchdogs and metrics. */
@@ -77,8 +84,10 @@ export class Run {
   #remaining = 0;
   #ending: "failing" | "aborting" | "done" | undefined;
   #abortReason: unknown;
-  #terminatedByAbort: string[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the run started failing, and when a worker last spoke since. */
+  #stopStarted = 0;
+  #lastHeard = 0;
 
   constructor(options: RunOptions) {
     this.#options = options;
@@ -90,6 +99,7 @@ export class Run {
           className: actor.constructor.name,
           group: g.name,
           groupIndex,
+          sandboxed: g.permissions !== undefined,
           worker: undefined,
           state: "starting",
           phase: "load",
@@ -121,6 +131,8 @@ export class Run {
       specs.push(await describe(member.actor));
     }
     checkReadable(WORKER_URL);
+    const sandboxed = groups.filter((g) => g.permissions !== undefined);
+    if (sandboxed.length > 0) checkWorkerOptions(sandboxed[0].name);
 
     relayLogger.info(`relay: maintaining ${groups.length} groups`);
     relayLogger.info("relay: starting workers");
@@ -175,6 +187,7 @@ export class Run {
         logLevel: lowestLevel(actorCategory),
         inlet: inlets[member.groupIndex][index],
         outlet: outlets[member.groupIndex][index],
+        sandboxed: member.sandboxed,
       };
       const transfer = [
         ...(init.inlet?.ports ?? []),
@@ -212,25 +225,25 @@ export class Run {
           member,
           "exit",
           new Error(
-            `${member.name} was terminated from outside the relay before it sent its poison pills`,
+            "was terminated from outside the relay before it sent its poison pills",
           ),
         );
       }
     };
-    worker.onmessage = (event: MessageEvent<FromWorker>) =>
+    worker.onmessage = (event: MessageEvent<FromWorker>) => {
+      this.#lastHeard = performance.now();
       this.#receive(member, event.data);
+    };
+    // The bootstrap reports its errors as data; an error event means one
+    // escaped it. Without preventDefault() it would end the whole process.
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
-      this.#fail(
-        member,
-        member.phase === "idle" ? "shutdown" : member.phase,
-        new Error(event.message),
-      );
+      this.#fail(member, member.phase, new Error(event.message));
     };
     worker.onmessageerror = () => {
       this.#fail(
         member,
-        member.phase === "idle" ? "shutdown" : member.phase,
+        member.phase,
         new Error(
           `a message from ${member.name} could not be read by the main thread`,
         ),
@@ -254,6 +267,8 @@ export class Run {
           fromErrorData(message.error),
           message.summary,
           message.path,
+          message.hint,
+          message.module,
         );
         return;
       case "exit":
@@ -262,7 +277,7 @@ export class Run {
             member,
             "exit",
             new Error(
-              `${member.name} closed its worker with ${message.how} before it sent its poison pills`,
+              `closed its worker with ${message.how} before it sent its poison pills`,
             ),
           );
         }
@@ -284,23 +299,43 @@ export class Run {
 
   #fail(
     member: Member,
-    phase: Phase | "exit" | "abort",
+    phase: Phase | "exit",
     cause: unknown,
     summary?: string,
     path?: string,
+    hint?: string,
+    module?: string,
   ): void {
+    if (this.#ending === "done") return;
     if (member.state === "running") member.state = "failed";
-    const at = path !== undefined
-      ? ` at ${path}`
-      : summary !== undefined
-      ? ` on message ${summary}`
-      : "";
-    const what = phase === "exit" ? "failed" : `failed in ${phase}()${at}`;
-    const reason = cause instanceof Error
-      ? `${cause.name}: ${cause.message}`
-      : String(cause);
+    const who = `${member.name} (${member.className}) in ${member.group}`;
+    let text: string;
+    if (phase === "exit") {
+      text = `${who} ${(cause as Error).message}`;
+    } else {
+      const at = path !== undefined
+        ? ` at ${path}`
+        : summary !== undefined
+        ? ` on message ${summary}`
+        : module !== undefined
+        ? ` of ${module}`
+        : "";
+      const reason = cause instanceof Error
+        ? `${cause.name}: ${cause.message}`
+        : String(cause);
+      text = `${who} failed in ${phase}()${at}: ${reason}`;
+      if (hint !== undefined) {
+        text += `; ${hint}`;
+      } else if (
+        member.sandboxed && cause instanceof Error &&
+        cause.name === "NotCapable"
+      ) {
+        text +=
+          `; group ${member.group} runs with its own permissions: grant it there, in group(actors, { permissions })`;
+      }
+    }
     const error = new RelayError(
-      `${member.name} (${member.className}) in ${member.group} ${what}: ${reason}`,
+      text,
       {
         actor: member.name,
         actorClass: member.className,
@@ -314,19 +349,34 @@ export class Run {
     this.#errors.push(error);
     if (this.#ending === undefined) this.#ending = "failing";
     // An abort in progress stays one: it settles with the failures on it.
-    if (this.#errors.length === 1) this.#stopAll();
+    if (this.#errors.length === 1) this.#stopAll(error);
     this.#check();
   }
 
-  /** Asks every running worker to stop after posting its last records. */
-  #stopAll(): void {
+  /**
+   * Asks every running worker to stop after posting its last records, and
+   * terminates those still running once they have been silent for
+   * `STOP_GRACE_MS` (or after `STOP_LIMIT_MS` in all).
+   */
+  #stopAll(error: RelayError): void {
+    const reason = `the relay is stopping: ${error.actor} failed`;
     for (const m of this.#members) {
       if (m.state === "running" || m.state === "failed") {
-        m.worker?.postMessage({ kind: "stop" });
+        m.worker?.postMessage({ kind: "stop", reason });
       }
     }
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#finish(), STOP_GRACE_MS);
+    this.#stopStarted = this.#lastHeard = performance.now();
+    const wait = (ms: number) => {
+      this.#timer = setTimeout(() => {
+        const now = performance.now();
+        const quiet = now - this.#lastHeard;
+        const left = this.#stopStarted + STOP_LIMIT_MS - now;
+        if (quiet >= STOP_GRACE_MS || left <= 0) this.#finish();
+        else wait(Math.min(STOP_GRACE_MS - quiet, left));
+      }, ms);
+    };
+    wait(STOP_GRACE_MS);
   }
 
   /** Stops the sources and lets the pipeline drain within `timeout` ms. */
@@ -342,12 +392,7 @@ export class Run {
         m.worker?.postMessage({ kind: "abort", reason: cloneable(reason) });
       }
     }
-    this.#timer = setTimeout(() => {
-      this.#terminatedByAbort = this.#members.filter((m) =>
-        m.state === "running" || m.state === "starting"
-      ).map((m) => m.name);
-      this.#finish();
-    }, timeout);
+    this.#timer = setTimeout(() => this.#finish(), timeout);
     this.#check();
   }
 
@@ -368,22 +413,21 @@ export class Run {
     const aborting = this.#ending === "aborting";
     this.#ending = "done";
     clearTimeout(this.#timer);
+    const terminated: string[] = [];
     for (const m of this.#members) {
-      if (m.worker !== undefined && m.state !== "terminated") {
-        const state = m.state;
-        m.state = "terminated";
-        m.worker.terminate();
-        if (state === "done") m.state = "done";
+      if (m.worker === undefined || m.state === "terminated") continue;
+      if (m.state === "running" || m.state === "failed") {
+        terminated.push(m.name);
       }
+      const state = m.state;
+      m.state = "terminated";
+      m.worker.terminate();
+      if (state === "done" || state === "stopped") m.state = state;
     }
     if (aborting) {
       relayLogger.info("relay: aborted");
       this.#settled.reject(
-        new RelayAbortError(
-          this.#abortReason,
-          this.#terminatedByAbort,
-          this.#errors,
-        ),
+        new RelayAbortError(this.#abortReason, terminated, this.#errors),
       );
     } else if (this.#errors.length > 0) {
       const first = this.#errors[0];

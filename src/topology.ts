@@ -8,6 +8,7 @@
 
 import { Actor, hasLoop, hasRecv, META } from "./actor.ts";
 import { render } from "./errors.ts";
+import { checkPermissions } from "./permissions.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyActor = Actor<any, any>;
@@ -23,7 +24,10 @@ export interface GroupOptions {
   maxsize?: number;
   /**
    * Deno permissions of this group's workers, narrower than the main
-   * program's. Needs `--unstable-worker-options`.
+   * program's: `"none"`, or an object such as `{ read: ["./data"] }` in
+   * which every permission not named is denied (Deno's rule). The workers
+   * must be able to read the actor's modules. Needs Deno's
+   * `--unstable-worker-options` flag.
    */
   permissions?: Deno.PermissionOptions;
 }
@@ -165,12 +169,10 @@ export function plan(
     const maxsize = g?.options.maxsize === undefined
       ? undefined
       : checkMaxsize(g.options.maxsize, `${WHERE}: group ${name}`);
-    return {
-      name,
-      actors: actors as AnyActor[],
-      maxsize,
-      permissions: g?.options.permissions,
-    };
+    const permissions = g?.options.permissions === undefined
+      ? undefined
+      : checkPermissions(g.options.permissions, `${WHERE}: group ${name}`);
+    return { name, actors: actors as AnyActor[], maxsize, permissions };
   });
   for (const p of plans) {
     for (const actor of p.actors) actor[META]!.owner = owner;

@@ -36,10 +36,17 @@ interface WorkerScope {
 
 const scope = globalThis as unknown as WorkerScope;
 const controller = new AbortController();
-let phase: Phase | "idle" = "load";
+let phase: Phase = "load";
+/** The group runs with its own permissions (for error hints). */
+let sandboxed = false;
+/** An error was reported: later ones are consequences. */
 let failed = false;
+/** The relay asked this worker to stop: errors from now on are echoes. */
+let stopping = false;
 let inlet: Inlet | undefined;
 let outlet: Outlet | undefined;
+/** The last send that had to wait for credit (see `finish()`). */
+let lastWaiting: Promise<void> | undefined;
 
 function post(message: FromWorker): void {
   scope.postMessage(message);
@@ -50,18 +57,20 @@ scope.onmessage = (event: MessageEvent) => {
   const message = event.data as ToWorker;
   switch (message.kind) {
     case "init":
+      sandboxed = message.sandboxed;
       run(message).catch((error) => fail(error));
       break;
     case "abort":
       controller.abort(message.reason);
       break;
     case "stop":
-      post({ kind: "stopped" });
-      realClose();
+      stop(message.reason);
       break;
   }
 };
 
+// Errors nobody caught: a throw in a timer, a rejection nobody awaited. The
+// default would reach the main thread as a bare event without the stack.
 scope.addEventListener("error", (event) => {
   event.preventDefault();
   fail(event.error ?? new Error(event.message ?? "uncaught error"));
@@ -74,7 +83,6 @@ scope.addEventListener("unhandledrejection", (event) => {
 // A worker that closes itself sends no event to its parent (DESIGN §3): say so
 // first, so the relay fails the run instead of waiting for pills forever.
 const realClose = scope.close.bind(scope);
-const realExit = Deno.exit;
 scope.close = () => {
   post({ kind: "exit", how: "self.close()" });
   realClose();
@@ -82,25 +90,50 @@ scope.close = () => {
 Object.defineProperty(Deno, "exit", {
   value: (code?: number): never => {
     post({ kind: "exit", how: `Deno.exit(${code ?? 0})` });
-    return realExit(code);
+    realClose();
+    // close() ends the worker's script at once; this line is never reached.
+    throw new Error("unreachable: the worker is closed");
   },
 });
 
-function fail(
-  error: unknown,
-  at: Phase = phase === "idle" ? "recv" : phase,
-  path?: string,
-): void {
-  if (failed) return;
+function fail(error: unknown, at: Phase = phase, path?: string): void {
+  if (failed || stopping) return;
   failed = true;
   const summary = at === "recv" && inlet?.current !== undefined
     ? render(inlet.current)
     : undefined;
-  post({ kind: "error", phase: at, error: toErrorData(error), summary, path });
-  outlet?.abort(error);
+  const load = error instanceof LoadFailure ? error : undefined;
+  const cause = load === undefined ? error : load.original;
+  post({
+    kind: "error",
+    phase: at,
+    error: toErrorData(cause),
+    summary,
+    path,
+    hint: load?.hint,
+    module: load?.module,
+  });
+  outlet?.abort(cause);
 }
 
-function setPhase(next: Phase | "idle"): void {
+/**
+ * Another actor failed: the actor's pending sends reject and its signal
+ * aborts, so it sees the end; one task later (its reactions logged) the
+ * worker answers and closes. A worker too busy to get here is terminated.
+ */
+function stop(reason: string): void {
+  if (stopping) return;
+  stopping = true;
+  const error = new DOMException(reason, "AbortError");
+  controller.abort(error);
+  outlet?.abort(error);
+  setTimeout(() => {
+    post({ kind: "stopped" });
+    realClose();
+  }, 0);
+}
+
+function setPhase(next: Phase): void {
   phase = next;
   post({ kind: "phase", phase: next });
 }
@@ -113,22 +146,34 @@ function postRecord(record: LogRecord): void {
   }
 }
 
+const READ_DENIED = /Requires read access to "?([^",]*)"?/;
+
+/** A module that would not load: the loader's error and what to do. */
+class LoadFailure extends Error {
+  constructor(
+    readonly module: string,
+    readonly original: unknown,
+    readonly hint: string | undefined,
+  ) {
+    super(`Cannot load ${module}`, { cause: original });
+  }
+}
+
 async function load(init: InitMessage): Promise<Actor<unknown, unknown>> {
   let exports: Record<string, unknown>;
   try {
     exports = await import(init.module);
   } catch (error) {
-    const denied = error instanceof Error &&
-      (error.name === "NotCapable" || error.name === "PermissionDenied");
-    const hint = denied
-      ? `; grant read access to it with --allow-read (-R), for example: deno run -R ${
-        new URL(".", init.module).pathname
-      } …`
-      : "";
-    throw new Error(
-      `Cannot load ${init.module}: ${(error as Error).message ?? error}${hint}`,
-      { cause: error },
-    );
+    const message = error instanceof Error ? error.message : String(error);
+    const denied = READ_DENIED.exec(message);
+    const hint = denied === null
+      ? undefined
+      : sandboxed
+      ? `group ${init.group} runs with its own permissions: add the actor's modules to them, for example group(actors, { permissions: { read: [new URL("./", import.meta.url)] } })`
+      : `the worker of ${init.name} needs read access to its modules: run with --allow-read (-R), or at least --allow-read=${
+        denied[1] || new URL(".", init.module).pathname
+      }`;
+    throw new LoadFailure(init.module, error, hint);
   }
   const ctor = findExport(exports, init.className, init.module);
   if (!(ctor.prototype instanceof Actor)) {
@@ -155,6 +200,7 @@ async function run(init: InitMessage): Promise<void> {
       end.ports,
       new SenderCredit(end.cells, grab),
       (error, batch) => {
+        // Found after the failure, never on the hot path.
         const bad = batch.find((m) => uncloneablePath(m) !== undefined);
         fail(error, "send", uncloneablePath(bad));
       },
@@ -167,16 +213,7 @@ async function run(init: InitMessage): Promise<void> {
       new ReceiverCredit(end.cells, end.index, end.maxsize),
     );
   }
-  const out = outlet;
-  const send = out === undefined
-    ? (): Promise<void> =>
-      Promise.reject(
-        new Error(
-          `Cannot send from ${init.name}: it is in the last group, which has no group after it`,
-        ),
-      )
-    : (message: unknown, options?: SendOptions): Promise<void> =>
-      out.send(message, options?.transfer);
+  const send = sender(init, outlet, init.inlet === undefined);
   const runtime: ActorRuntime = {
     name: init.name,
     group: init.group,
@@ -210,14 +247,57 @@ async function run(init: InitMessage): Promise<void> {
       if (!controller.signal.aborted || !isAbort(error)) throw error;
     }
   }
+  // Stopped because another actor failed: the run is over, no shutdown.
+  if (stopping) return;
   log.info("leaving loop");
   log.info("shutting down");
   setPhase("shutdown");
   await actor.shutdown();
-  outlet?.close();
+  await finish();
   log.info("shut down complete");
-  setPhase("idle");
-  if (!failed) post({ kind: "done" });
+  if (!failed && !stopping) post({ kind: "done" });
+}
+
+/**
+ * The actor's `send()`. A source's sends reject once the relay aborts, which
+ * ends a `loop()` that does not watch its signal; sends that were already
+ * waiting for credit still go through (the drain delivers what was accepted).
+ */
+function sender(
+  init: InitMessage,
+  out: Outlet | undefined,
+  source: boolean,
+): (message: unknown, options?: SendOptions) => Promise<void> {
+  if (out === undefined) {
+    return () =>
+      Promise.reject(
+        new Error(
+          `Cannot send from ${init.name}: it is in the last group, which has no group after it`,
+        ),
+      );
+  }
+  const signal = controller.signal;
+  return (message, options) => {
+    if (source && signal.aborted) return Promise.reject(signal.reason);
+    const sent = out.send(message, options?.transfer);
+    if (out.waiting > 0) lastWaiting = sent;
+    return sent;
+  };
+}
+
+/**
+ * Sends the poison pills, after every send the actor did not await: the
+ * outlet's `close()` would otherwise drop those still waiting for credit.
+ */
+async function finish(): Promise<void> {
+  const out = outlet;
+  if (out === undefined) return;
+  while (out.waiting > 0 && lastWaiting !== undefined) {
+    const last = lastWaiting;
+    await last.catch(() => {});
+    if (last === lastWaiting) break;
+  }
+  out.close();
 }
 
 function isAbort(error: unknown): boolean {

@@ -210,6 +210,7 @@ export async function startRaw(n: number): Promise<number> {
   return performance.now() - started;
 }
 
+const ROOT = new URL("..", import.meta.url).pathname;
 const RSS_SCRIPT = new URL("./rss.ts", import.meta.url).pathname;
 
 /**
@@ -221,8 +222,8 @@ export async function rssPerWorker(
   n: number,
 ): Promise<number> {
   const { success, stdout, stderr } = await new Deno.Command("deno", {
-    args: ["run", "-R", RSS_SCRIPT, mode, String(n)],
-    cwd: new URL("..", import.meta.url).pathname,
+    args: ["run", `-R=${ROOT}`, RSS_SCRIPT, mode, String(n)],
+    cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -133,6 +133,8 @@ export class Run {
     checkReadable(WORKER_URL);
     const sandboxed = groups.filter((g) => g.permissions !== undefined);
     if (sandboxed.length > 0) checkWorkerOptions(sandboxed[0].name);
+    // Aborted (or closed) while the actors were described: spawn nothing.
+    if (this.#ending !== undefined) return;
 
     relayLogger.info(`relay: maintaining ${groups.length} groups`);
     relayLogger.info("relay: starting workers");
@@ -169,10 +171,9 @@ export class Run {
     }
 
     const category = this.#options.category;
-    let i = 0;
     this.#remaining = this.#members.length;
-    for (const member of this.#members) {
-      const spec = specs[i++];
+    const plans = this.#members.map((member, i) => {
+      const spec = specs[i];
       const g = groups[member.groupIndex];
       const index = g.actors.indexOf(member.actor);
       const actorCategory = [...category, member.group, member.name];
@@ -193,8 +194,20 @@ export class Run {
         ...(init.inlet?.ports ?? []),
         ...(init.outlet?.ports ?? []),
       ];
-      if (this.#ending !== undefined) break;
-      this.#spawn(member, init, transfer, g.permissions);
+      return { member, init, transfer, permissions: g.permissions };
+    });
+    let spawned = 0;
+    try {
+      for (const p of plans) {
+        if (this.#ending !== undefined) break;
+        this.#spawn(p.member, p.init, p.transfer, p.permissions);
+        spawned++;
+      }
+    } finally {
+      // Ports that no worker took would stay open in this thread.
+      for (const p of plans.slice(spawned)) {
+        for (const port of p.transfer) port.close();
+      }
     }
     relayLogger.info(
       `relay: waiting for ${this.#members.length} workers to finish`,
@@ -387,6 +400,11 @@ export class Run {
     relayLogger.info("relay: aborting, draining for at most {timeout} ms", {
       timeout,
     });
+    // A timeout of 0 cancels: every worker still running is terminated now.
+    if (timeout <= 0) {
+      this.#finish();
+      return;
+    }
     for (const m of this.#members) {
       if (m.state === "running") {
         m.worker?.postMessage({ kind: "abort", reason: cloneable(reason) });

@@ -20,7 +20,13 @@ import { render, toErrorData, uncloneablePath } from "./errors.ts";
 import { BATCH, Inlet, Outlet } from "./link.ts";
 import { findExport } from "./locate.ts";
 import { cloneableRecord, forwardLogs } from "./log.ts";
-import type { FromWorker, InitMessage, Phase, ToWorker } from "./protocol.ts";
+import type {
+  ErrorData,
+  FromWorker,
+  InitMessage,
+  Phase,
+  ToWorker,
+} from "./protocol.ts";
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent) => void) | null;
@@ -104,10 +110,17 @@ function fail(error: unknown, at: Phase = phase, path?: string): void {
     : undefined;
   const load = error instanceof LoadFailure ? error : undefined;
   const cause = load === undefined ? error : load.original;
+  let data: ErrorData;
+  try {
+    data = toErrorData(cause);
+  } catch {
+    // An error whose properties throw when read still fails the run.
+    data = { name: "Error", message: "an error that could not be read" };
+  }
   post({
     kind: "error",
     phase: at,
-    error: toErrorData(cause),
+    error: data,
     summary,
     path,
     hint: load?.hint,

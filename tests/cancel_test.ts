@@ -300,6 +300,20 @@ Deno.test("F18: a relay runs once; actors belong to one relay", async (t) => {
     });
   });
 
+  await t.step(
+    "close() right after start() spawns nothing and leaves no port open",
+    () =>
+      leakChecked(async () => {
+        const relay = new Relay();
+        relay.connect(make(Counter, { count: 10 }), new Sink());
+        const started = relay.start();
+        await relay.close({ reason: "early" });
+        const error = await started.catch((e) => e);
+        assertAbort(error, "early", []);
+        assert.equal(workersOf(relay).size, 0);
+      }),
+  );
+
   await t.step("a relay closed before it started does not start", async () => {
     const relay = new Relay();
     relay.connect(make(Counter, { count: 1 }), new Sink());

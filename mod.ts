@@ -60,7 +60,7 @@ export {
   type RelayErrorOptions,
 } from "./src/errors.ts";
 export { plainFormatter } from "./src/log.ts";
-export type { RunSnapshot } from "./src/supervisor.ts";
+export type { MemberState, RunSnapshot } from "./src/supervisor.ts";
 export type { Phase } from "./src/protocol.ts";
 export { ConfigFileError, type Problem } from "./src/config_file.ts";
 export {

@@ -127,6 +127,10 @@ export class Relay {
   connect<const T extends readonly GroupLike[]>(
     ...groups: T & Chain<T>
   ): this;
+  /**
+   * Wires named groups in order: `connect({ prod: p, work: [w1, w2] })`
+   * names the groups `prod` and `work`.
+   */
   connect(groups: Record<string, GroupLike>): this;
   connect(...args: unknown[]): this {
     if (this.#groups !== undefined) {

@@ -58,12 +58,18 @@ interface Member {
 
 /** A snapshot of a run for watchdogs and metrics. */
 export interface RunSnapshot {
+  /** Every actor: its name, group, state, and the phase it was last in. */
   readonly actors: readonly {
     name: string;
     group: string;
     state: MemberState;
     phase: string;
   }[];
+  /**
+   * Every edge between two groups: its bound, the credits taken (messages in
+   * flight, counting those reserved by senders), the senders waiting for
+   * credit, and the messages queued for each receiver.
+   */
   readonly edges: readonly {
     from: string;
     to: string;

@@ -52,6 +52,8 @@ export {
   group,
   type GroupLike,
   type GroupOptions,
+  Input,
+  input,
   type Mismatch,
 } from "./src/topology.ts";
 export {
@@ -60,7 +62,9 @@ export {
   type RelayErrorOptions,
 } from "./src/errors.ts";
 export { plainFormatter } from "./src/log.ts";
-export type { MemberState, RunSnapshot } from "./src/supervisor.ts";
+export type { MemberState, Report, RunSnapshot } from "./src/supervisor.ts";
+export type { InputSource } from "./src/endpoints.ts";
+export type { EdgeMetrics, GroupMetrics, RelayMetrics } from "./src/metrics.ts";
 export type { Phase } from "./src/protocol.ts";
 export { ConfigFileError, type Problem } from "./src/config_file.ts";
 export {

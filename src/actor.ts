@@ -25,6 +25,7 @@ export interface ActorRuntime {
   readonly log: Logger;
   readonly signal: AbortSignal;
   send(message: unknown, options?: SendOptions): Promise<void>;
+  report(value: unknown): void;
 }
 
 /** What an actor is in the main thread, before it runs. Internal. */
@@ -124,6 +125,21 @@ export abstract class Actor<In = never, Out = never> {
       );
     }
     return runtime.send(message, options);
+  }
+
+  /**
+   * Reports a value to the main thread, where `relay.reports()` yields it
+   * with the actor's name and group: progress, partial results, anything
+   * cloneable. Reports travel beside the data, not through the edges.
+   */
+  report(value: unknown): void {
+    const runtime = this[RUNTIME];
+    if (runtime === undefined) {
+      throw new Error(
+        `Cannot report from ${this.name}: report() works only in the actor's worker`,
+      );
+    }
+    runtime.report(value);
   }
 
   /** Called once in the worker, before `loop()` or the first `recv()`. */

@@ -18,7 +18,9 @@ export type Phase =
   | "loop"
   | "recv"
   | "send"
-  | "shutdown";
+  | "shutdown"
+  /** The main thread's input (`start({ input })`, `relay.stream()`). */
+  | "input";
 
 /** One end of an edge, as handed to a worker. */
 export interface EdgeEnd {
@@ -55,6 +57,11 @@ export interface InitMessage {
   readonly outlet?: EdgeEnd;
   /** Whether the group runs with its own permissions (for error hints). */
   readonly sandboxed: boolean;
+  /** The run's shared counters and this actor's slot in them (`metrics.ts`). */
+  readonly stats: {
+    readonly buffer: SharedArrayBuffer;
+    readonly index: number;
+  };
 }
 
 /** Main thread → worker. */
@@ -104,4 +111,6 @@ export type FromWorker =
   /** The worker is closing itself (`Deno.exit()` or `self.close()`). */
   | { readonly kind: "exit"; readonly how: string }
   /** Answer to `stop`: every record the actor logged was posted before this. */
-  | { readonly kind: "stopped" };
+  | { readonly kind: "stopped" }
+  /** A value the actor passed to `report()`. */
+  | { readonly kind: "report"; readonly value: unknown };

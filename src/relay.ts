@@ -5,8 +5,12 @@
  * @module
  */
 
+import { Feed, type InputSource, type Results } from "./endpoints.ts";
 import { RelayAbortError } from "./errors.ts";
-import { Run, type RunSnapshot } from "./supervisor.ts";
+import type { RelayMetrics } from "./metrics.ts";
+import { Progress } from "./progress.ts";
+import { type Report, Run, type RunSnapshot } from "./supervisor.ts";
+import { observe } from "./telemetry.ts";
 import {
   type Chain,
   checkMaxsize,
@@ -50,6 +54,17 @@ export interface StartOptions {
    * shutdown timeout, and rejects `start()` with an `AbortError`.
    */
   signal?: AbortSignal;
+  /**
+   * What the main thread feeds the first group, when `connect()` begins with
+   * `input()`: an iterable, an async iterable or a `ReadableStream`. The
+   * relay reads it as fast as the first edge has room.
+   */
+  input?: InputSource<unknown>;
+  /**
+   * Draws one progress bar per group on standard error while the relay runs,
+   * if standard error is a terminal. Default false.
+   */
+  progress?: boolean;
 }
 
 /** Options of {@linkcode Relay.close}. */
@@ -75,8 +90,12 @@ export class Relay {
   readonly #category: readonly string[];
   readonly #shutdownTimeout: number;
   #groups: GroupPlan[] | undefined;
+  #input = false;
+  #wantResults = false;
+  #results: Promise<Results<unknown>> | undefined;
+  #reports: Feed<Report>[] = [];
   #run: Run | undefined;
-  #done: Promise<void> | undefined;
+  #done: Promise<RelayMetrics> | undefined;
   #closed = false;
 
   /** Creates a relay; throws a `RangeError` or `TypeError` for bad options. */
@@ -139,10 +158,12 @@ export class Relay {
       );
     }
     const named = args.length === 1 && isPlainObject(args[0]);
-    this.#groups = plan(
+    const planned = plan(
       named ? args[0] as Record<string, GroupLike> : args as GroupLike[],
       this,
     );
+    this.#groups = planned.groups;
+    this.#input = planned.input;
     return this;
   }
 
@@ -152,14 +173,15 @@ export class Relay {
   }
 
   /**
-   * Spawns every worker and runs the pipeline. Resolves when every actor has
-   * shut down; rejects with a `RelayError` when one fails (after terminating
-   * every worker), or with a {@linkcode RelayAbortError} (name
-   * `"AbortError"`, `cause` the signal's reason) when aborted. A signal
-   * aborted already spawns nothing; one aborted after the relay settled does
-   * nothing. Runs once: a second call rejects with a `TypeError`.
+   * Spawns every worker and runs the pipeline. Resolves, with the run's
+   * final metrics, when every actor has shut down; rejects with a
+   * `RelayError` when one fails (after terminating every worker), or with a
+   * {@linkcode RelayAbortError} (name `"AbortError"`, `cause` the signal's
+   * reason) when aborted. A signal aborted already spawns nothing; one
+   * aborted after the relay settled does nothing. Runs once: a second call
+   * rejects with a `TypeError`.
    */
-  start(options: StartOptions = {}): Promise<void> {
+  start(options: StartOptions = {}): Promise<RelayMetrics> {
     if (this.#groups === undefined) {
       return Promise.reject(
         new TypeError(
@@ -186,35 +208,182 @@ export class Relay {
         ),
       );
     }
+    if (this.#input !== (options.input !== undefined)) {
+      return Promise.reject(
+        new TypeError(
+          this.#input
+            ? "Cannot start relay: its first group is input(); pass start({ input }) with an iterable, an async iterable or a ReadableStream, or use relay.stream()"
+            : "Cannot start relay: start({ input }) needs input() as the first group of connect()",
+        ),
+      );
+    }
+    const reports = this.#reports;
     const run = new Run({
       groups: this.#groups,
       maxsize: this.#maxsize,
       category: this.#category,
       shutdownTimeout: this.#shutdownTimeout,
+      input: this.#input,
+      results: this.#wantResults,
+      onReport: (report) => {
+        for (const feed of reports) feed.push(report);
+      },
     });
     this.#run = run;
     runs.set(this, run);
+    const results = Promise.withResolvers<Results<unknown>>();
+    results.promise.catch(() => {});
+    this.#results = results.promise;
     if (signal?.aborted) {
       // Nothing was spawned: there is nothing to drain or terminate.
-      this.#done = Promise.reject(new RelayAbortError(signal.reason, []));
+      const error = new RelayAbortError(signal.reason, []);
+      results.reject(error);
+      this.#done = Promise.reject(error);
       this.#done.catch(() => {});
+      for (const feed of reports) feed.end();
       return this.#done;
     }
     const onAbort = () => run.abort(signal!.reason, this.#shutdownTimeout);
     signal?.addEventListener("abort", onAbort, { once: true });
     this.#done = (async () => {
+      const stopObserving = observe(() => run.metrics());
+      let progress: Progress | undefined;
       try {
-        await run.start();
-      } catch (error) {
-        run.destroy(error);
-      }
-      try {
-        await run.settled;
+        try {
+          await run.start(options.input);
+          if (run.results !== undefined) results.resolve(run.results);
+          if (options.progress && Progress.available()) {
+            progress = new Progress(this.groups, () => run.metrics());
+          }
+        } catch (error) {
+          run.destroy(error);
+        }
+        await run.settled.catch((error) => {
+          results.reject(error);
+          throw error;
+        });
+        return run.metrics();
       } finally {
+        progress?.stop();
+        stopObserving();
         signal?.removeEventListener("abort", onAbort);
+        for (const feed of reports) feed.end();
       }
     })();
     return this.#done;
+  }
+
+  /**
+   * What the last group sends, as an async iterable, with backpressure: the
+   * pipeline waits while the reader is slow. Call it before `start()`; if
+   * the relay is not started when the iteration begins, the iteration
+   * starts it (with `options`). The iteration ends when every actor has
+   * shut down and throws if the relay fails; leaving it early closes the
+   * relay at once.
+   *
+   * @example Reading the output of a pipeline
+   * ```ts ignore
+   * relay.connect(new Producer(), [new Square(), new Square()]);
+   * for await (const y of relay.results<number>()) console.log(y);
+   * ```
+   */
+  results<T = unknown>(options?: StartOptions): AsyncIterableIterator<T> {
+    if (this.#run !== undefined && !this.#wantResults) {
+      throw new TypeError(
+        "Cannot read results: the relay started without them; call results() before start()",
+      );
+    }
+    this.#wantResults = true;
+    const get = async (): Promise<Results<T>> => {
+      if (this.#run === undefined) this.start(options).catch(() => {});
+      return (await this.#results!) as Results<T>;
+    };
+    return {
+      next: async () => (await get()).next(),
+      return: async () => {
+        if (this.#run === undefined) return { value: undefined, done: true };
+        return (await get()).return();
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /**
+   * The relay as a Web Streams transform: what is written to `writable` feeds
+   * the first group (which must be `input()` in `connect()`), and `readable`
+   * yields what the last group sends. Starts the relay; errors and aborts
+   * travel through both sides.
+   *
+   * @example Upper-casing lines in workers
+   * ```ts ignore
+   * relay.connect(input<string>(), [new Upper(), new Upper()]);
+   * await lines.pipeThrough(relay.stream<string, string>()).pipeTo(output);
+   * ```
+   */
+  stream<I, O>(
+    options: Omit<StartOptions, "input"> = {},
+  ): { writable: WritableStream<I>; readable: ReadableStream<O> } {
+    if (!this.#input) {
+      throw new TypeError(
+        "Cannot make a stream: the relay's first group must be input(), as in connect(input(), ...)",
+      );
+    }
+    const pipe = new TransformStream<I, I>(undefined, { highWaterMark: 1 }, {
+      highWaterMark: 0,
+    });
+    const results = this.results<O>();
+    this.start({ ...options, input: pipe.readable }).catch(() => {});
+    return { writable: pipe.writable, readable: ReadableStream.from(results) };
+  }
+
+  /**
+   * What actors pass to `report()`, with their name and group, while the
+   * relay runs: the main thread's handler. The iteration ends by itself when
+   * the relay settles. Call it before `start()`.
+   */
+  reports<T = unknown>(): AsyncIterableIterator<Report<T>> {
+    const feed = new Feed<Report<T>>();
+    if (this.#done !== undefined) {
+      throw new TypeError(
+        "Cannot read reports: the relay already started; call reports() before start()",
+      );
+    }
+    this.#reports.push(feed as Feed<Report>);
+    return feed;
+  }
+
+  /**
+   * A snapshot of the run's metrics, per group (received, sent, time spent
+   * waiting for credit, errors) and per edge (messages in flight); undefined
+   * before `start()`.
+   */
+  metrics(): RelayMetrics | undefined {
+    return this.#run?.metrics();
+  }
+
+  /**
+   * Snapshots of the metrics every `intervalMs` while the relay runs, and a
+   * last one when it settles.
+   */
+  async *watch(intervalMs = 1000): AsyncGenerator<RelayMetrics> {
+    const done = this.#done;
+    const run = this.#run;
+    if (done === undefined || run === undefined) {
+      throw new TypeError("Cannot watch the relay: call start() first");
+    }
+    let settled = false;
+    const end = done.then(() => {}, () => {}).then(() => (settled = true));
+    while (!settled) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        end,
+        new Promise((resolve) => (timer = setTimeout(resolve, intervalMs))),
+      ]);
+      clearTimeout(timer);
+      yield run.metrics();
+    }
   }
 
   /**

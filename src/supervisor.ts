@@ -12,6 +12,14 @@ import { createCells, readCells } from "./credit.ts";
 import { fromErrorData, RelayAbortError, RelayError } from "./errors.ts";
 import { type ActorSpec, describe } from "./locate.ts";
 import { emitForwarded, lowestLevel, relayLogger } from "./log.ts";
+import { feed, inputOutlet, type InputSource, Results } from "./endpoints.ts";
+import type { Outlet } from "./link.ts";
+import {
+  createStats,
+  type GroupMetrics,
+  readStats,
+  type RelayMetrics,
+} from "./metrics.ts";
 import { checkWorkerOptions } from "./permissions.ts";
 import type { EdgeEnd, FromWorker, InitMessage, Phase } from "./protocol.ts";
 import type { GroupPlan } from "./topology.ts";
@@ -32,6 +40,22 @@ export interface RunOptions {
   readonly maxsize: number;
   readonly category: readonly string[];
   readonly shutdownTimeout: number;
+  /** The main thread feeds the first group. */
+  readonly input: boolean;
+  /** The main thread reads what the last group sends. */
+  readonly results: boolean;
+  /** Called with what actors pass to `report()`. */
+  readonly onReport: (report: Report) => void;
+}
+
+/** A value an actor reported, with where it came from. */
+export interface Report<T = unknown> {
+  /** The actor's name. */
+  readonly actor: string;
+  /** The actor's group. */
+  readonly group: string;
+  /** What the actor passed to `report()`. */
+  readonly value: T;
 }
 
 /** An actor's state as the relay sees it. */
@@ -84,7 +108,18 @@ export interface RunSnapshot {
 export class Run {
   readonly #options: RunOptions;
   readonly #members: Member[] = [];
-  readonly #edges: { cells: SharedArrayBuffer; maxsize: number }[] = [];
+  readonly #edges: {
+    cells: SharedArrayBuffer;
+    maxsize: number;
+    from: string;
+    to: string;
+  }[] = [];
+  readonly #stats: SharedArrayBuffer;
+  readonly #started = performance.now();
+  #input: Outlet | undefined;
+  #inputPorts: MessagePort[] = [];
+  /** The last group's output, when the main thread reads it. */
+  results: Results<unknown> | undefined;
   readonly #errors: RelayError[] = [];
   readonly #settled: PromiseWithResolvers<void> = Promise.withResolvers();
   #remaining = 0;
@@ -112,6 +147,7 @@ export class Run {
         });
       }
     });
+    this.#stats = createStats(this.#members.length);
     this.#settled.promise.catch(() => {});
   }
 
@@ -130,7 +166,7 @@ export class Run {
   }
 
   /** Describes the actors, spawns the workers, and starts the pipeline. */
-  async start(): Promise<void> {
+  async start(source?: InputSource<unknown>): Promise<void> {
     const groups = this.#options.groups;
     const specs: ActorSpec[] = [];
     for (const member of this.#members) {
@@ -146,12 +182,18 @@ export class Run {
     relayLogger.info("relay: starting workers");
     const inlets: EdgeEnd[][] = groups.map(() => []);
     const outlets: EdgeEnd[][] = groups.map(() => []);
+    if (this.#options.input) this.#wireInput(inlets[0]);
     for (let e = 0; e + 1 < groups.length; e++) {
       const senders = groups[e].actors.length;
       const receivers = groups[e + 1].actors.length;
       const maxsize = groups[e + 1].maxsize ?? this.#options.maxsize;
       const cells = createCells(maxsize, receivers);
-      this.#edges.push({ cells, maxsize });
+      this.#edges.push({
+        cells,
+        maxsize,
+        from: groups[e].name,
+        to: groups[e + 1].name,
+      });
       const ports = Array.from(
         { length: senders },
         () => Array.from({ length: receivers }, () => new MessageChannel()),
@@ -176,6 +218,8 @@ export class Run {
       }
     }
 
+    if (this.#options.results) this.#wireResults(outlets[groups.length - 1]);
+
     const category = this.#options.category;
     this.#remaining = this.#members.length;
     const plans = this.#members.map((member, i) => {
@@ -195,6 +239,7 @@ export class Run {
         inlet: inlets[member.groupIndex][index],
         outlet: outlets[member.groupIndex][index],
         sandboxed: member.sandboxed,
+        stats: { buffer: this.#stats, index: i },
       };
       const transfer = [
         ...(init.inlet?.ports ?? []),
@@ -218,6 +263,130 @@ export class Run {
     relayLogger.info(
       `relay: waiting for ${this.#members.length} workers to finish`,
     );
+    this.results?.run();
+    if (this.#input !== undefined && source !== undefined) {
+      const signal = this.#abortInput.signal;
+      feed(source, this.#input, signal).catch((error) => {
+        if (!signal.aborted) this.#failInput(error);
+      });
+    }
+  }
+
+  readonly #abortInput = new AbortController();
+
+  /** The main thread as the sender of the edge into the first group. */
+  #wireInput(inlets: EdgeEnd[]): void {
+    const first = this.#options.groups[0];
+    const maxsize = first.maxsize ?? this.#options.maxsize;
+    const cells = createCells(maxsize, first.actors.length);
+    this.#edges.unshift({ cells, maxsize, from: "input", to: first.name });
+    const channels = first.actors.map(() => new MessageChannel());
+    this.#inputPorts = channels.map((c) => c.port1);
+    this.#input = inputOutlet(
+      this.#inputPorts,
+      cells,
+      maxsize,
+      (error) => this.#failInput(error),
+    );
+    channels.forEach((c, r) =>
+      inlets.push({ ports: [c.port2], cells, maxsize, index: r, senders: 1 })
+    );
+  }
+
+  /** The main thread as the receiver of the last group's output. */
+  #wireResults(outlets: EdgeEnd[]): void {
+    const groups = this.#options.groups;
+    const last = groups[groups.length - 1];
+    const maxsize = this.#options.maxsize;
+    const cells = createCells(maxsize, 1);
+    this.#edges.push({ cells, maxsize, from: last.name, to: "results" });
+    const channels = last.actors.map(() => new MessageChannel());
+    this.results = new Results(
+      channels.map((c) => c.port2),
+      cells,
+      maxsize,
+      this.#settled.promise,
+      () =>
+        this.abort(
+          new DOMException(
+            "The results were not read to the end",
+            "AbortError",
+          ),
+          0,
+        ),
+    );
+    channels.forEach((c, s) =>
+      outlets.push({
+        ports: [c.port1],
+        cells,
+        maxsize,
+        index: s,
+        senders: last.actors.length,
+      })
+    );
+  }
+
+  /** The main thread's input, when the relay has `input()` first. */
+  get input(): Outlet | undefined {
+    return this.#input;
+  }
+
+  #failInput(error: unknown): void {
+    if (this.#ending === "done") return;
+    const reason = error instanceof Error
+      ? `${error.name}: ${error.message}`
+      : String(error);
+    const failure = new RelayError(
+      `the main thread's input failed: ${reason}`,
+      {
+        actor: "input",
+        actorClass: "main thread",
+        group: "input",
+        phase: "input",
+        cause: error,
+      },
+    );
+    this.#errors.push(failure);
+    if (this.#ending === undefined) this.#ending = "failing";
+    if (this.#errors.length === 1) this.#stopAll(failure);
+    this.#check();
+  }
+
+  /** Live metrics: per group and per edge. */
+  metrics(): RelayMetrics {
+    let index = 0;
+    const groups: GroupMetrics[] = this.#options.groups.map((g) => {
+      let received = 0, sent = 0, waitedMs = 0, finished = 0;
+      for (const _ of g.actors) {
+        const s = readStats(this.#stats, index);
+        const m = this.#members[index++];
+        received += s.received;
+        sent += s.sent;
+        waitedMs += s.waitedMs;
+        if (m.state !== "running" && m.state !== "starting") finished++;
+      }
+      const errors = this.#errors.filter((e) => e.group === g.name).length;
+      return {
+        name: g.name,
+        actors: g.actors.length,
+        finished,
+        received,
+        sent,
+        waitedMs,
+        errors,
+      };
+    });
+    const edges = this.#edges.map((edge) => {
+      const cells = readCells(edge.cells);
+      return {
+        from: edge.from,
+        to: edge.to,
+        maxsize: edge.maxsize,
+        inFlight: edge.maxsize - cells.available,
+        waitingSenders: cells.waiters,
+      };
+    });
+    return { elapsedMs: performance.now() - this.#started, groups, edges };
   }
 
   #spawn(
@@ -306,6 +475,13 @@ export class Run {
       case "stopped":
         member.state = "stopped";
         this.#check();
+        return;
+      case "report":
+        this.#options.onReport({
+          actor: member.name,
+          group: member.group,
+          value: message.value,
+        });
         return;
       case "done":
         member.state = "done";
@@ -437,6 +613,7 @@ export class Run {
     const aborting = this.#ending === "aborting";
     this.#ending = "done";
     clearTimeout(this.#timer);
+    this.#closeEnds();
     const terminated: string[] = [];
     for (const m of this.#members) {
       if (m.worker === undefined || m.state === "terminated") continue;
@@ -464,6 +641,14 @@ export class Run {
     }
   }
 
+  /** Closes the main thread's ends of the input and results edges. */
+  #closeEnds(): void {
+    this.#abortInput.abort();
+    this.#input?.abort(new DOMException("The relay settled", "AbortError"));
+    for (const port of this.#inputPorts) port.close();
+    this.results?.close();
+  }
+
   /** Terminates everything now (used when `start()` itself throws). */
   destroy(error: unknown): void {
     for (const m of this.#members) {
@@ -474,12 +659,12 @@ export class Run {
     }
     this.#ending = "done";
     clearTimeout(this.#timer);
+    this.#closeEnds();
     this.#settled.reject(error);
   }
 
   /** The state of every actor and edge, for watchdogs and metrics. */
   snapshot(): RunSnapshot {
-    const groups = this.#options.groups;
     return {
       actors: this.#members.map((m) => ({
         name: m.name,
@@ -487,11 +672,11 @@ export class Run {
         state: m.state,
         phase: m.phase,
       })),
-      edges: this.#edges.map((edge, e) => {
+      edges: this.#edges.map((edge) => {
         const cells = readCells(edge.cells);
         return {
-          from: groups[e].name,
-          to: groups[e + 1].name,
+          from: edge.from,
+          to: edge.to,
           maxsize: edge.maxsize,
           inFlight: edge.maxsize - cells.available,
           waitingSenders: cells.waiters,

@@ -62,8 +62,33 @@ export function group<A extends AnyActor>(
   return new Group(Array.isArray(actors) ? actors : [actors as A], options);
 }
 
-/** One actor, an array of actors, or a {@linkcode Group}. */
-export type GroupLike = AnyActor | readonly AnyActor[] | Group;
+declare const INPUT: unique symbol;
+
+/**
+ * The main thread as the first group: it feeds the next group from
+ * `start({ input })` or `relay.stream()`. Made by {@linkcode input}.
+ */
+export class Input<T = unknown> {
+  /** The type of what the main thread sends (types only). */
+  declare readonly [INPUT]: T;
+}
+
+/**
+ * Marks the main thread as the first group of `connect()`: the next group's
+ * actors receive what `start({ input })` or `relay.stream()` feeds them.
+ *
+ * @example Feeding workers from an array
+ * ```ts ignore
+ * relay.connect(input<number>(), [new Double(), new Double()]);
+ * for await (const x of relay.results<number>({ input: [1, 2, 3] })) console.log(x);
+ * ```
+ */
+export function input<T>(): Input<T> {
+  return new Input<T>();
+}
+
+/** One actor, an array of actors, a {@linkcode Group}, or (first) an {@linkcode Input}. */
+export type GroupLike = AnyActor | readonly AnyActor[] | Group | Input;
 
 /** The actor type of a group. */
 export type ActorOf<G> = G extends Group<infer A> ? A
@@ -72,7 +97,9 @@ export type ActorOf<G> = G extends Group<infer A> ? A
 /** The messages an actor type receives. */
 export type InOf<A> = A extends Actor<infer I, infer _> ? I : never;
 /** The messages an actor type sends. */
-export type OutOf<A> = A extends Actor<infer _, infer O> ? O : never;
+export type OutOf<A> = A extends Input<infer T> ? T
+  : A extends Actor<infer _, infer O> ? O
+  : never;
 
 /** Marks a group that cannot take what the group before it sends. */
 export interface Mismatch<Sent, Received> {
@@ -133,13 +160,25 @@ const WHERE = "Cannot connect groups";
 export function plan(
   groups: readonly GroupLike[] | Record<string, GroupLike>,
   owner: object,
-): GroupPlan[] {
-  const entries: [string | undefined, unknown][] = Array.isArray(groups)
+): { input: boolean; groups: GroupPlan[] } {
+  let entries: [string | undefined, unknown][] = Array.isArray(groups)
     ? groups.map((g) => [undefined, g])
     : Object.entries(groups);
-  if (entries.length < 2) {
+  const fed = entries.length > 0 && entries[0][1] instanceof Input;
+  if (fed) entries = entries.slice(1);
+  const misplaced = entries.findIndex(([, g]) => g instanceof Input);
+  if (misplaced >= 0) {
     throw new TypeError(
-      `${WHERE}: a relay needs at least 2 groups (a source and a receiver), received ${entries.length}`,
+      `${WHERE}: input() stands for the main thread as the first group, but it is group ${
+        misplaced + (fed ? 1 : 0)
+      }; put it first`,
+    );
+  }
+  if (entries.length + (fed ? 1 : 0) < 2) {
+    throw new TypeError(
+      `${WHERE}: a relay needs at least 2 groups (a source and a receiver), received ${
+        entries.length + (fed ? 1 : 0)
+      }`,
     );
   }
   const names = new Set<string>();
@@ -164,7 +203,7 @@ export function plan(
       );
     }
     for (const actor of actors) {
-      checkActor(actor, name, index, seen, owner);
+      checkActor(actor, name, fed ? index + 1 : index, seen, owner);
     }
     const maxsize = g?.options.maxsize === undefined
       ? undefined
@@ -177,7 +216,7 @@ export function plan(
   for (const p of plans) {
     for (const actor of p.actors) actor[META]!.owner = owner;
   }
-  return plans;
+  return { input: fed, groups: plans };
 }
 
 function checkActor(

@@ -20,6 +20,7 @@ import { render, toErrorData, uncloneablePath } from "./errors.ts";
 import { BATCH, Inlet, Outlet } from "./link.ts";
 import { findExport } from "./locate.ts";
 import { cloneableRecord, forwardLogs } from "./log.ts";
+import { RECEIVED, SENT, WAITED_MS, WIDTH } from "./metrics.ts";
 import type {
   ErrorData,
   FromWorker,
@@ -226,13 +227,28 @@ async function run(init: InitMessage): Promise<void> {
       new ReceiverCredit(end.cells, end.index, end.maxsize),
     );
   }
-  const send = sender(init, outlet, init.inlet === undefined);
+  // The actor's counters, read live by the main thread (see metrics.ts).
+  const stats = new Float64Array(init.stats.buffer);
+  const base = init.stats.index * WIDTH;
+  const send = sender(init, outlet, init.inlet === undefined, stats, base);
   const runtime: ActorRuntime = {
     name: init.name,
     group: init.group,
     log,
     signal: controller.signal,
     send,
+    report: (value) => {
+      try {
+        post({ kind: "report", value });
+      } catch (error) {
+        throw new TypeError(
+          `Cannot report from ${init.name}: the value cannot be cloned (${
+            (error as Error).message
+          })`,
+          { cause: error },
+        );
+      }
+    },
   };
   Object.defineProperty(actor, RUNTIME, { value: runtime });
   // An own property skips the prototype's lookup on the hot path.
@@ -247,7 +263,10 @@ async function run(init: InitMessage): Promise<void> {
   if (inlet !== undefined) {
     setPhase("recv");
     await inlet.run(
-      (message) => actor.recv(message),
+      (message) => {
+        stats[base + RECEIVED]++;
+        return actor.recv(message);
+      },
       (received, expected) =>
         log.info(`received ${received}/${expected} poison pills`),
     );
@@ -280,20 +299,29 @@ function sender(
   init: InitMessage,
   out: Outlet | undefined,
   source: boolean,
+  stats: Float64Array,
+  base: number,
 ): (message: unknown, options?: SendOptions) => Promise<void> {
   if (out === undefined) {
     return () =>
       Promise.reject(
         new Error(
-          `Cannot send from ${init.name}: it is in the last group, which has no group after it`,
+          `Cannot send from ${init.name}: it is in the last group, which has no group after it; read its output with relay.results()`,
         ),
       );
   }
   const signal = controller.signal;
+  const waited = () => {
+    stats[base + WAITED_MS] = out.waitedMs;
+  };
   return (message, options) => {
     if (source && signal.aborted) return Promise.reject(signal.reason);
+    stats[base + SENT]++;
     const sent = out.send(message, options?.transfer);
-    if (out.waiting > 0) lastWaiting = sent;
+    if (out.waiting > 0) {
+      lastWaiting = sent;
+      sent.then(waited, waited);
+    }
     return sent;
   };
 }

@@ -25,7 +25,7 @@ import {
   type Pipeline,
 } from "./src/pipeline_file.ts";
 
-const USAGE = "Usage: baton [--check] <pipeline.yaml>";
+const USAGE = "Usage: baton [--check] [--no-progress] <pipeline.yaml>";
 
 const HELP = `${USAGE}
 
@@ -35,9 +35,11 @@ class from a module, with a count and fields for its instances.
   deno run -R jsr:@baton/relay/cli pipeline.yaml
 
 Options:
-  --check     check the file, load the actor modules and print the
-              topology; start nothing
-  -h, --help  show this help
+  --check        check the file, load the actor modules and print the
+                 topology; start nothing
+  --no-progress  no progress bars (they are drawn only when standard
+                 error is a terminal)
+  -h, --help     show this help
 
 A pipeline file:
 
@@ -75,13 +77,14 @@ const CONSOLE_LOGGING = {
 
 /** Runs the command line with `args`; resolves to the exit code. */
 export async function main(args: readonly string[]): Promise<number> {
-  let values: { check?: boolean; help?: boolean };
+  let values: { check?: boolean; help?: boolean; "no-progress"?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
       args: [...args],
       options: {
         check: { type: "boolean" },
+        "no-progress": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: true,
@@ -129,10 +132,19 @@ export async function main(args: readonly string[]): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", interrupt);
   try {
-    const run = pipeline.relay.start({ signal: controller.signal });
-    // Progress bars and metrics attach here: poll pipeline.relay.snapshot()
-    // until `run` settles.
-    await run;
+    // One progress bar per group when standard error is a terminal.
+    const summary = await pipeline.relay.start({
+      signal: controller.signal,
+      progress: !values["no-progress"],
+    });
+    const groups = summary.groups.map((g) =>
+      `${g.name} ${g.received}/${g.sent}`
+    );
+    console.error(
+      `baton: finished in ${
+        (summary.elapsedMs / 1000).toFixed(2)
+      } s (received/sent: ${groups.join(", ")})`,
+    );
     return 0;
   } catch (error) {
     if (error instanceof RelayAbortError) {

@@ -3,7 +3,8 @@
  * consumer, as named groups (prod, prep, post, cons). Each producer sends ten
  * numbers; each worker takes a while per number and adds ten; the consumer
  * logs how many numbers arrived and their sum (30 numbers, sum 735). The same
- * pipeline is described in `pipeline.yaml` for the command line.
+ * pipeline is described in `pipeline.yaml` for the command line. In a
+ * terminal, one progress bar per group shows how far each has come.
  *
  *     deno run -R examples/pipeline_demo.ts
  *
@@ -33,6 +34,7 @@ if (import.meta.main) {
     }),
     cons: new Consumer(),
   });
-  await relay.start();
+  // One progress bar per group, when standard error is a terminal.
+  await relay.start({ progress: true });
   console.log(`took ${((performance.now() - started) / 1000).toFixed(2)} s`);
 }

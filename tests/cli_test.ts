@@ -9,7 +9,7 @@ const fixtures = new URL("./fixtures/pipeline/", import.meta.url);
 const fixture = (name: string) =>
   relative(root, fileURLToPath(new URL(name, fixtures)));
 
-const USAGE = "Usage: baton [--check] <pipeline.yaml>";
+const USAGE = "Usage: baton [--check] [--no-progress] <pipeline.yaml>";
 
 interface Output {
   code: number;
@@ -146,6 +146,10 @@ Deno.test("baton runs a pipeline file to the end and exits 0", async () => {
     plainLine("test.pipeline", "[total] (Total-6) sum: 20 numbers, total 180"),
   );
   assert.match(out.stdout, plainLine("baton", "relay: finished"));
+  assert.match(
+    out.stderr,
+    /^baton: finished in \d+\.\d\d s \(received\/sent: numbers 0\/20, double 20\/20, total 20\/0\)$/m,
+  );
 });
 
 Deno.test("baton exits 1 with the failure on stderr when an actor throws", async () => {

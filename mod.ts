@@ -47,14 +47,20 @@ export {
   type StartOptions,
 } from "./src/relay.ts";
 export {
+  type ActorOf,
+  type AnyActor,
   type Chain,
+  type ChainStart,
   Group,
   group,
   type GroupLike,
   type GroupOptions,
+  type InOf,
   Input,
   input,
+  type Links,
   type Mismatch,
+  type OutOf,
 } from "./src/topology.ts";
 export {
   RelayAbortError,

@@ -71,9 +71,6 @@ let created = 0;
  * ```
  */
 export abstract class Actor<In = never, Out = never> {
-  declare [RUNTIME]?: ActorRuntime;
-  declare [META]?: ActorMeta;
-
   /** Names the actor `<Class>-<n>` and remembers where its class lives. */
   constructor() {
     const limit = Error.stackTraceLimit;
@@ -90,17 +87,17 @@ export abstract class Actor<In = never, Out = never> {
 
   /** The actor's name, for example `"Producer-1"`. */
   get name(): string {
-    return this[RUNTIME]?.name ?? this[META]?.name ?? this.constructor.name;
+    return runtimeOf(this)?.name ?? metaOf(this)?.name ?? this.constructor.name;
   }
 
   /** The actor's group, for example `"group-0"` or a name given in `connect()`. */
   get group(): string {
-    return this[RUNTIME]?.group ?? "";
+    return runtimeOf(this)?.group ?? "";
   }
 
   /** The actor's logger; its records are emitted in the main thread. */
   get log(): Logger {
-    return this[RUNTIME]?.log ?? getLogger(["baton", "actor", this.name]);
+    return runtimeOf(this)?.log ?? getLogger(["baton", "actor", this.name]);
   }
 
   /**
@@ -108,7 +105,7 @@ export abstract class Actor<In = never, Out = never> {
    * source should end its `loop()` when it aborts.
    */
   get signal(): AbortSignal {
-    return this[RUNTIME]?.signal ?? NEVER;
+    return runtimeOf(this)?.signal ?? NEVER;
   }
 
   /**
@@ -116,7 +113,7 @@ export abstract class Actor<In = never, Out = never> {
    * with the shortest queue. Resolves when the edge has room for it.
    */
   send(message: Out, options?: SendOptions): Promise<void> {
-    const runtime = this[RUNTIME];
+    const runtime = runtimeOf(this);
     if (runtime === undefined) {
       return Promise.reject(
         new Error(
@@ -133,7 +130,7 @@ export abstract class Actor<In = never, Out = never> {
    * cloneable. Reports travel beside the data, not through the edges.
    */
   report(value: unknown): void {
-    const runtime = this[RUNTIME];
+    const runtime = runtimeOf(this);
     if (runtime === undefined) {
       throw new Error(
         `Cannot report from ${this.name}: report() works only in the actor's worker`,
@@ -156,6 +153,23 @@ export abstract class Actor<In = never, Out = never> {
 }
 
 const NEVER = new AbortController().signal;
+
+interface Internals {
+  [RUNTIME]?: ActorRuntime;
+  [META]?: ActorMeta;
+}
+
+/** The runtime an actor is bound to in its worker, if any. Internal. */
+export function runtimeOf(
+  actor: Actor<unknown, unknown>,
+): ActorRuntime | undefined {
+  return (actor as unknown as Internals)[RUNTIME];
+}
+
+/** An actor's main-thread description, if it was constructed. Internal. */
+export function metaOf(actor: Actor<unknown, unknown>): ActorMeta | undefined {
+  return (actor as unknown as Internals)[META];
+}
 
 /** Whether the actor's class overrides `loop()`. */
 export function hasLoop(actor: Actor<unknown, unknown>): boolean {

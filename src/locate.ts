@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type Actor, META } from "./actor.ts";
+import { type Actor, metaOf } from "./actor.ts";
 
 /** What a worker needs to rebuild an actor. */
 export interface ActorSpec {
@@ -24,7 +24,7 @@ const FRAME = /^\s*at new (\S+) \((.*):\d+:\d+\)$/;
 /** The URL of the module that defines the actor's class. */
 export function classModule(actor: Actor<unknown, unknown>): string {
   const ctor = actor.constructor as { name: string };
-  const stack = actor[META]?.stack ?? "";
+  const stack = metaOf(actor)?.stack ?? "";
   // The top frames are the constructors, base first; the most derived one
   // with the class's name is the class itself.
   let found: string | undefined;

@@ -6,12 +6,13 @@
  * @module
  */
 
-import { Actor, hasLoop, hasRecv, META } from "./actor.ts";
+import { Actor, hasLoop, hasRecv, metaOf } from "./actor.ts";
 import { render } from "./errors.ts";
 import { checkPermissions } from "./permissions.ts";
 
+/** Any actor, whatever it receives and sends. */
 // deno-lint-ignore no-explicit-any
-type AnyActor = Actor<any, any>;
+export type AnyActor = Actor<any, any>;
 
 /** Options of one group. */
 export interface GroupOptions {
@@ -103,13 +104,18 @@ export type OutOf<A> = A extends Input<infer T> ? T
 
 /** Marks a group that cannot take what the group before it sends. */
 export interface Mismatch<Sent, Received> {
+  /** What the previous group sends and what this group receives. */
   "this group cannot receive what the previous group sends": {
     sends: Sent;
     receives: Received;
   };
 }
 
-declare const START: unique symbol;
+/** Stands for "no group yet" at the head of a {@linkcode Chain}. */
+export interface ChainStart {
+  /** Marks the type; never present at run time. */
+  readonly chainStart: true;
+}
 
 /**
  * The groups of a chain as they must be: each group unchanged if it accepts
@@ -118,9 +124,10 @@ declare const START: unique symbol;
  */
 export type Chain<T extends readonly unknown[]> = Links<T>;
 
-type Links<T extends readonly unknown[], Prev = typeof START> = T extends
+/** {@linkcode Chain}, group by group. */
+export type Links<T extends readonly unknown[], Prev = ChainStart> = T extends
   readonly [infer H, ...infer R] ? [
-    [Prev] extends [typeof START] ? H
+    [Prev] extends [ChainStart] ? H
       : [OutOf<ActorOf<Prev>>] extends [InOf<ActorOf<H>>] ? H
       : Mismatch<OutOf<ActorOf<Prev>>, InOf<ActorOf<H>>>,
     ...Links<R, H>,
@@ -214,7 +221,7 @@ export function plan(
     return { name, actors: actors as AnyActor[], maxsize, permissions };
   });
   for (const p of plans) {
-    for (const actor of p.actors) actor[META]!.owner = owner;
+    for (const actor of p.actors) metaOf(actor)!.owner = owner;
   }
   return { input: fed, groups: plans };
 }
@@ -231,14 +238,14 @@ function checkActor(
       `${WHERE}: group ${group} holds the class ${actor.name}, not an instance; use new ${actor.name}()`,
     );
   }
-  if (!(actor instanceof Actor) || actor[META] === undefined) {
+  if (!(actor instanceof Actor) || metaOf(actor) === undefined) {
     throw new TypeError(
       `${WHERE}: group ${group} holds ${
         render(actor, 40)
       }, which is not an Actor; pass instances of classes that extend Actor`,
     );
   }
-  const meta = actor[META];
+  const meta = metaOf(actor)!;
   if (seen.has(actor)) {
     throw new TypeError(
       `${WHERE}: ${meta.name} appears twice; each actor runs in one worker, create one instance per place`,

@@ -5,10 +5,7 @@
  * @module
  */
 
-// The suite's only dependency of its own; it can move to deno.json's
-// import map as "piscina" once the map lists it.
-// deno-lint-ignore no-import-prefix
-import { Piscina } from "npm:piscina@^5.3.2";
+import { Piscina } from "piscina";
 
 const TASK = new URL("./piscina_task.ts", import.meta.url).href;
 

@@ -110,7 +110,9 @@ export abstract class Actor<In = never, Out = never> {
 
   /**
    * Sends a message to the next group: to exactly one of its actors, the one
-   * with the shortest queue. Resolves when the edge has room for it.
+   * with the shortest queue. Resolves when the edge has room for it. The
+   * message is cloned when its batch is posted (at the latest when the
+   * current task ends), not during this call: do not change it afterwards.
    */
   send(message: Out, options?: SendOptions): Promise<void> {
     const runtime = runtimeOf(this);

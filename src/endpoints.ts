@@ -54,6 +54,7 @@ export function inputOutlet(
  */
 export class Results<T> implements AsyncIterableIterator<T> {
   readonly #inlet: Inlet;
+  readonly #credit: ReceiverCredit;
   readonly #settled: Promise<unknown>;
   readonly #waiting: {
     resolve: (result: IteratorResult<T>) => void;
@@ -73,7 +74,8 @@ export class Results<T> implements AsyncIterableIterator<T> {
     settled: Promise<unknown>,
     onReturn: () => void,
   ) {
-    this.#inlet = new Inlet(ports, new ReceiverCredit(cells, 0, maxsize));
+    this.#credit = new ReceiverCredit(cells, 0, maxsize);
+    this.#inlet = new Inlet(ports, this.#credit);
     this.#settled = settled;
     this.#onReturn = onReturn;
     // A failed run must not leave a reader waiting.
@@ -131,6 +133,11 @@ export class Results<T> implements AsyncIterableIterator<T> {
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+
+  /** Gives back the credits of every message taken so far. */
+  flush(): void {
+    this.#credit.flush();
   }
 
   /** Closes the wires. */

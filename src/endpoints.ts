@@ -54,7 +54,6 @@ export function inputOutlet(
  */
 export class Results<T> implements AsyncIterableIterator<T> {
   readonly #inlet: Inlet;
-  readonly #credit: ReceiverCredit;
   readonly #settled: Promise<unknown>;
   readonly #waiting: {
     resolve: (result: IteratorResult<T>) => void;
@@ -74,8 +73,7 @@ export class Results<T> implements AsyncIterableIterator<T> {
     settled: Promise<unknown>,
     onReturn: () => void,
   ) {
-    this.#credit = new ReceiverCredit(cells, 0, maxsize);
-    this.#inlet = new Inlet(ports, this.#credit);
+    this.#inlet = new Inlet(ports, new ReceiverCredit(cells, 0, maxsize));
     this.#settled = settled;
     this.#onReturn = onReturn;
     // A failed run must not leave a reader waiting.
@@ -133,11 +131,6 @@ export class Results<T> implements AsyncIterableIterator<T> {
 
   [Symbol.asyncIterator](): this {
     return this;
-  }
-
-  /** Gives back the credits of every message taken so far. */
-  flush(): void {
-    this.#credit.flush();
   }
 
   /** Closes the wires. */

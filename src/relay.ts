@@ -267,8 +267,6 @@ export class Relay {
           results.reject(error);
           throw error;
         });
-        // The results' reader may not have given back its last credits yet.
-        run.results?.flush();
         return run.metrics();
       } finally {
         progress?.stop();

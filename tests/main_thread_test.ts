@@ -207,3 +207,32 @@ Deno.test("Relay.reports() sees every report and ends by itself", () =>
     }
     assert.equal(total, 200, "one report per item");
   }));
+
+Deno.test("Relay.start({ input }) reads a ReadableStream, and watch() yields metrics until the relay settles", () =>
+  leakChecked(async () => {
+    const relay = new Relay({ maxsize: 4 });
+    relay.connect(input<number>(), new Double(), new Double());
+    const results = relay.results<number>();
+    const done = relay.start({
+      input: ReadableStream.from(Array.from({ length: 300 }, (_, i) => i)),
+    });
+    const snapshots: number[] = [];
+    const watching = (async () => {
+      for await (const m of relay.watch(5)) {
+        snapshots.push(m.groups[1].received);
+      }
+    })();
+    let sum = 0;
+    for await (const x of results) sum += x;
+    const summary = await guard(done, 20_000, "start()");
+    await guard(watching, 5_000, "watch()");
+    assert.equal(sum, 4 * (299 * 300) / 2, "every number, doubled twice");
+    assert.ok(snapshots.length >= 1, "at least the last snapshot");
+    assert.equal(snapshots.at(-1), 300, "the last snapshot is the final state");
+    assert.deepEqual(
+      snapshots,
+      [...snapshots].sort((a, b) => a - b),
+      "counts only grow",
+    );
+    assert.equal(summary.groups[1].received, 300);
+  }));

@@ -13,7 +13,8 @@
 
 const FLAG = "--unstable-worker-options";
 const FEATURE = "worker-options";
-const KINDS = new Set([
+/** The kinds of permission a worker's `permissions` option may name. */
+export const PERMISSION_KINDS: readonly string[] = [
   "env",
   "ffi",
   "import",
@@ -22,7 +23,8 @@ const KINDS = new Set([
   "run",
   "sys",
   "write",
-]);
+];
+const KINDS = new Set(PERMISSION_KINDS);
 
 /**
  * Throws a `TypeError` unless `value` is a valid `permissions` option:

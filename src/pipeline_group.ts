@@ -6,6 +6,7 @@
  * @module
  */
 
+import { PERMISSION_KINDS } from "./permissions.ts";
 import type { Node } from "yaml";
 import { Actor, hasLoop, hasRecv } from "./actor.ts";
 import type { ConfigSource, Entry } from "./config_file.ts";
@@ -34,16 +35,7 @@ export interface PipelineGroup {
 }
 
 const GROUP_KEYS = ["actor", "count", "with", "maxsize", "permissions"];
-const PERMISSION_KEYS = [
-  "env",
-  "ffi",
-  "import",
-  "net",
-  "read",
-  "run",
-  "sys",
-  "write",
-];
+const PERMISSION_KEYS = PERMISSION_KINDS;
 const PATH_PERMISSIONS = ["ffi", "read", "write"];
 
 /** A positive integer, or undefined (reported). */

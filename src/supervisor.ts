@@ -376,7 +376,16 @@ export class Run {
         errors,
       };
     });
-    const edges = this.#edges.map((edge) => {
+    return {
+      elapsedMs: performance.now() - this.#started,
+      groups,
+      edges: this.#edgeStates(),
+    };
+  }
+
+  /** Every edge's bound, messages in flight, waiting senders and queues. */
+  #edgeStates(): RunSnapshot["edges"] {
+    return this.#edges.map((edge) => {
       const cells = readCells(edge.cells);
       return {
         from: edge.from,
@@ -384,9 +393,9 @@ export class Run {
         maxsize: edge.maxsize,
         inFlight: edge.maxsize - cells.available,
         waitingSenders: cells.waiters,
+        queued: cells.queued,
       };
     });
-    return { elapsedMs: performance.now() - this.#started, groups, edges };
   }
 
   #spawn(
@@ -672,17 +681,7 @@ export class Run {
         state: m.state,
         phase: m.phase,
       })),
-      edges: this.#edges.map((edge) => {
-        const cells = readCells(edge.cells);
-        return {
-          from: edge.from,
-          to: edge.to,
-          maxsize: edge.maxsize,
-          inFlight: edge.maxsize - cells.available,
-          waitingSenders: cells.waiters,
-          queued: cells.queued,
-        };
-      }),
+      edges: this.#edgeStates(),
     };
   }
 }

@@ -82,6 +82,8 @@ export class Outlet {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #next = 0;
   #closed = false;
+  /** close() was called while sends waited: the pills go after them. */
+  #closing = false;
   #failure: unknown = undefined;
   /** Messages accepted so far. */
   sent = 0;
@@ -105,7 +107,7 @@ export class Outlet {
    * afterwards, and the same object sent twice in one batch arrives as one.
    */
   send(message: unknown, transfer?: Transferable[]): Promise<void> {
-    if (this.#closed) {
+    if (this.#closed || this.#closing) {
       return Promise.reject(
         this.#failure ??
           new Error("Cannot send: the actor already sent its poison pills"),
@@ -133,9 +135,20 @@ export class Outlet {
     this.#credit.giveBack();
   }
 
-  /** Flushes, then sends a poison pill on every wire. */
+  /**
+   * Flushes, then sends a poison pill on every wire: at once, or, if sends
+   * are still waiting for credit, right after the last of them went out.
+   */
   close(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#closing) return;
+    if (this.#waiting.length > 0) {
+      this.#closing = true;
+      return;
+    }
+    this.#seal();
+  }
+
+  #seal(): void {
     this.flush();
     this.#closed = true;
     for (const wire of this.#wires) wire.postMessage(PILL, []);
@@ -223,6 +236,10 @@ export class Outlet {
       const started = performance.now();
       await this.#credit.wait();
       this.waitedMs += performance.now() - started;
+    }
+    if (this.#closing && !this.#closed) {
+      this.#closing = false;
+      this.#seal();
     }
   }
 }

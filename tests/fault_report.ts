@@ -10,7 +10,7 @@
  * @module
  */
 
-import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { type LogRecord, reset } from "@logtape/logtape";
 import { Relay, RelayAbortError, RelayError } from "../mod.ts";
 import { workersOf } from "../src/relay.ts";
 import {
@@ -23,6 +23,7 @@ import {
 } from "./fixtures/faults.ts";
 import { BadSyntax } from "./fixtures/faults_bad_syntax.ts";
 import { threads } from "./_harness.ts";
+import { type Watch, watchLogs } from "./_faults.ts";
 
 interface Scenario {
   id: string;
@@ -31,11 +32,6 @@ interface Scenario {
   /** What to do once the run is under way (an abort, a terminate). */
   act?(relay: Relay, records: Watch): Promise<number>;
   relay?: { maxsize?: number; shutdownTimeout?: number };
-}
-
-interface Watch {
-  records: LogRecord[];
-  when(message: string): Promise<LogRecord>;
 }
 
 const fault = (
@@ -209,36 +205,6 @@ const scenarios: Scenario[] = [
   },
 ];
 
-async function watchLogs(): Promise<Watch> {
-  const records: LogRecord[] = [];
-  const waiters: [string, (r: LogRecord) => void][] = [];
-  await configure({
-    reset: true,
-    sinks: {
-      memory: (record) => {
-        records.push(record);
-        for (let i = waiters.length - 1; i >= 0; i--) {
-          if (record.message[0] === waiters[i][0]) {
-            waiters.splice(i, 1)[0][1](record);
-          }
-        }
-      },
-    },
-    loggers: [
-      { category: "report", sinks: ["memory"], lowestLevel: "info" },
-      { category: ["logtape", "meta"], sinks: [], lowestLevel: "warning" },
-    ],
-  });
-  return {
-    records,
-    when(message) {
-      const found = records.find((r) => r.message[0] === message);
-      if (found !== undefined) return Promise.resolve(found);
-      return new Promise((resolve) => waiters.push([message, resolve]));
-    },
-  };
-}
-
 function outcome(error: unknown): string {
   if (error === undefined) return "resolved";
   if (error instanceof RelayError) {
@@ -295,7 +261,7 @@ console.log(
 const only = Deno.args.length > 0 ? new Set(Deno.args) : undefined;
 for (const s of scenarios) {
   if (only !== undefined && !only.has(s.id)) continue;
-  const watch = await watchLogs();
+  const watch = await watchLogs(["report"]);
   const before = await threads();
   const relay = new Relay({ logger: "report", ...s.relay });
   s.build(relay);

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { getLogger, type Logger } from "@logtape/logtape";
+import type { Logger } from "@logtape/logtape";
+import { logtape } from "./logtape.ts";
 
 /** Options of {@linkcode Actor.send}. */
 export interface SendOptions {
@@ -97,7 +98,8 @@ export abstract class Actor<In = never, Out = never> {
 
   /** The actor's logger; its records are emitted in the main thread. */
   get log(): Logger {
-    return runtimeOf(this)?.log ?? getLogger(["baton", "actor", this.name]);
+    return runtimeOf(this)?.log ??
+      logtape().getLogger(["baton", "actor", this.name]);
   }
 
   /**

@@ -1,25 +1,28 @@
 /**
- * The bridge between LogTape in the workers and LogTape in the main thread.
+ * The bridge between the actors' workers and LogTape in the main thread.
  *
- * In a worker, every record goes to a sink that posts it to the main thread;
- * there the record is emitted again, unchanged, through the main thread's
- * configuration, so one configuration (sinks, levels, formats) governs every
- * thread. The actor's records carry its group and name in their category and
- * as the properties `group` and `actor`.
+ * An actor's calls to its logger arrive as data (`worker_log.ts`) and are
+ * made again here on LogTape's logger of the same category, so one
+ * configuration (sinks, levels, formats) governs every thread. When an
+ * actor's modules use LogTape themselves, LogTape in the worker posts its
+ * records to a sink, and they are emitted here unchanged. The actor's
+ * records carry its group and name in their category and as the properties
+ * `group` and `actor`.
  *
  * @module
  */
 
-import {
-  configureSync,
-  getLogger,
-  getTextFormatter,
-  type LogLevel,
-  type LogRecord,
-  type Sink,
-  type TextFormatter,
+import type {
+  Logger,
+  LogLevel,
+  LogRecord,
+  Sink,
+  TextFormatter,
 } from "@logtape/logtape";
 import { render } from "./errors.ts";
+import { loadLogTape, logtape } from "./logtape.ts";
+import type { LogCall } from "./protocol.ts";
+import { cloneableProperties } from "./worker_log.ts";
 
 const LEVELS: readonly LogLevel[] = [
   "trace",
@@ -31,26 +34,29 @@ const LEVELS: readonly LogLevel[] = [
 ];
 
 /** The relay's own logger: its lifecycle records ("maintaining 2 groups"). */
-export const relayLogger = getLogger(["baton"]);
+export function relayLogger(): Logger {
+  return logtape().getLogger(["baton"]);
+}
 
 /**
  * The lowest level the main thread emits for a category, or null when it
  * emits none: workers forward nothing below it.
  */
 export function lowestLevel(category: readonly string[]): LogLevel | null {
-  const logger = getLogger(category);
+  const logger = logtape().getLogger(category);
   for (const level of LEVELS) if (logger.isEnabledFor(level)) return level;
   return null;
 }
 
 /**
  * Sets a worker's LogTape up to forward every record from `lowest` up to the
- * main thread through `post`.
+ * main thread through `post`, loading LogTape if needed.
  */
-export function forwardLogs(
+export async function forwardLogs(
   post: (record: LogRecord) => void,
   lowest: LogLevel | null,
-): void {
+): Promise<void> {
+  const { configureSync } = await loadLogTape();
   const sink: Sink = (record) => post(record);
   configureSync({
     reset: true,
@@ -71,14 +77,6 @@ export function cloneableRecord(record: LogRecord): LogRecord {
   const message = record.message.map((part, i) =>
     i % 2 === 0 || typeof part === "string" ? part : render(part, 2000)
   );
-  const properties: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(record.properties)) {
-    try {
-      properties[key] = structuredClone(value);
-    } catch {
-      properties[key] = render(value, 2000);
-    }
-  }
   return {
     category: record.category,
     level: record.level,
@@ -87,14 +85,51 @@ export function cloneableRecord(record: LogRecord): LogRecord {
       ? record.rawMessage
       : record.rawMessage.join("{}"),
     timestamp: record.timestamp,
-    properties,
+    properties: cloneableProperties(record.properties),
   };
 }
 
 /** Emits, in the main thread, a record that a worker forwarded. */
 export function emitForwarded(record: LogRecord): void {
   const { category, ...rest } = record;
-  getLogger(category).emit(rest);
+  logtape().getLogger(category).emit(rest);
+}
+
+/**
+ * Makes again, in the main thread, a call to an actor's logger that its
+ * worker forwarded: LogTape builds the record as if the call were made here.
+ */
+export function replayCall(call: LogCall): void {
+  let logger = logtape().getLogger(call.category);
+  if (Object.keys(call.properties).length > 0) {
+    logger = logger.with(call.properties);
+  }
+  const method = logger[call.level] as (...args: unknown[]) => unknown;
+  const args = call.args;
+  switch (call.form) {
+    case "template":
+      method.call(logger, template(args[0] as string[]), ...args.slice(1));
+      break;
+    case "parts": {
+      // The parts interleave the strings and the values of a template.
+      const strings = args.filter((_, i) => i % 2 === 0) as string[];
+      const values = args.filter((_, i) => i % 2 === 1);
+      method.call(
+        logger,
+        (prefix: Prefix) => prefix(template(strings), ...values),
+      );
+      break;
+    }
+    case "args":
+      method.apply(logger, args as unknown[]);
+  }
+}
+
+/** What LogTape gives a log callback to build its message with. */
+type Prefix = (strings: TemplateStringsArray, ...values: unknown[]) => unknown;
+
+function template(strings: string[]): TemplateStringsArray {
+  return Object.assign([...strings], { raw: [...strings] });
 }
 
 function two(n: number): string {
@@ -146,11 +181,14 @@ export function actorPrefix(record: LogRecord): string {
  * });
  * ```
  */
-export const plainFormatter: TextFormatter = getTextFormatter({
-  timestamp: clock,
-  value: "bare",
-  format: ({ timestamp, message, record }) =>
-    `[${timestamp}] [${Deno.pid}] ${loggerName(record)} - ${
-      actorPrefix(record)
-    }${message}`,
-});
+export const plainFormatter: TextFormatter = (record: LogRecord): string =>
+  (plain ??= logtape().getTextFormatter({
+    timestamp: clock,
+    value: "bare",
+    format: ({ timestamp, message, record }) =>
+      `[${timestamp}] [${Deno.pid}] ${loggerName(record)} - ${
+        actorPrefix(record)
+      }${message}`,
+  }))(record);
+
+let plain: TextFormatter | undefined;

@@ -6,15 +6,14 @@
  * @module
  */
 
-import {
-  configure,
-  getConsoleSink,
-  type LoggerConfig,
-  type LogLevel,
-  type Sink,
-  type TextFormatter,
+import type {
+  LoggerConfig,
+  LogLevel,
+  Sink,
+  TextFormatter,
 } from "@logtape/logtape";
 import { ConfigSource, type Entry } from "./config_file.ts";
+import { logtape } from "./logtape.ts";
 import { formatting } from "./log_format.ts";
 import {
   type HandlerPlan,
@@ -278,6 +277,7 @@ export async function applyLogging(plan: LoggingPlan): Promise<void> {
     for (const d of opened) d[Symbol.dispose]();
     plan.source.check();
   }
+  const { configure, getConsoleSink } = logtape();
   await configure({
     reset: true,
     sinks: { ...sinks, [META_SINK]: getConsoleSink() },

@@ -9,17 +9,13 @@
  * @module
  */
 
-import {
-  getTextFormatter,
-  type LogLevel,
-  type LogRecord,
-  type TextFormatter,
-} from "@logtape/logtape";
+import type { LogLevel, LogRecord, TextFormatter } from "@logtape/logtape";
 // @ts-types="npm:@types/d3-time-format@^4.0.3"
 import type * as D3TimeFormat from "d3-time-format";
 // @ts-types="npm:@types/sprintf-js@^1.1.4"
 import type * as SprintfJs from "sprintf-js";
 import { actorPrefix, loggerName } from "./log.ts";
+import { logtape } from "./logtape.ts";
 
 /** Python's level names, by LogTape level. */
 export const LEVEL_NAMES: Readonly<Record<LogLevel, string>> = {
@@ -194,7 +190,7 @@ function pythonFormatter(
     ),
   );
   const pid = Deno.pid;
-  return getTextFormatter({
+  return logtape().getTextFormatter({
     value: "bare",
     format: ({ message, record }) => {
       const ms = record.timestamp % 1000;

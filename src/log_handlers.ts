@@ -7,16 +7,10 @@
  */
 
 import type { getFileSink as GetFileSink } from "@logtape/file";
-import {
-  getConsoleSink,
-  getLevelFilter,
-  type LogLevel,
-  type Sink,
-  type TextFormatter,
-  withFilter,
-} from "@logtape/logtape";
+import type { LogLevel, Sink, TextFormatter } from "@logtape/logtape";
 import type { Node } from "yaml";
 import type { ConfigSource, Entry, KeyPath } from "./config_file.ts";
+import { logtape } from "./logtape.ts";
 
 /** A checked handler: the sink to make. */
 export interface HandlerPlan {
@@ -209,7 +203,7 @@ export function openSink(
       : h.stream === "stderr"
       ? "error"
       : undefined;
-    sink = getConsoleSink({
+    sink = logtape().getConsoleSink({
       formatter: h.formatter,
       levelMap: method === undefined ? undefined : {
         trace: method,
@@ -232,7 +226,7 @@ export function openSink(
   // withFilter() keeps the file sink's dispose(), which flushes it.
   return h.level === undefined
     ? sink
-    : withFilter(sink, getLevelFilter(h.level));
+    : logtape().withFilter(sink, logtape().getLevelFilter(h.level));
 }
 
 function openFailure(error: unknown, path: string): string {

@@ -89,9 +89,31 @@ export interface ErrorData {
   readonly errors?: readonly ErrorData[];
 }
 
+/**
+ * A call to an actor's logger, forwarded as data: the main thread replays it
+ * on LogTape's logger of the same category (see `worker_log.ts`).
+ */
+export interface LogCall {
+  readonly category: readonly string[];
+  readonly level: LogLevel;
+  /** The logger's contextual properties (from `with()`), lazy ones resolved. */
+  readonly properties: Record<string, unknown>;
+  /**
+   * How `args` are passed again: as they are (`"args"`); as a tagged
+   * template, the strings first (`"template"`); as the message parts that a
+   * callback returned (`"parts"`).
+   */
+  readonly form: "args" | "template" | "parts";
+  /** The arguments, functions called: lazy properties are values here. */
+  readonly args: readonly unknown[];
+}
+
 /** Worker → main thread. */
 export type FromWorker =
+  /** A record of LogTape itself, when the actor's modules use it directly. */
   | { readonly kind: "log"; readonly record: LogRecord }
+  /** A call to the actor's logger (`this.log`). */
+  | { readonly kind: "call"; readonly call: LogCall }
   | { readonly kind: "phase"; readonly phase: Phase }
   | {
     readonly kind: "error";

@@ -11,7 +11,7 @@ import type { Actor } from "./actor.ts";
 import { createCells, readCells } from "./credit.ts";
 import { fromErrorData, RelayAbortError, RelayError } from "./errors.ts";
 import { type ActorSpec, describe } from "./locate.ts";
-import { emitForwarded, lowestLevel, relayLogger } from "./log.ts";
+import { emitForwarded, lowestLevel, relayLogger, replayCall } from "./log.ts";
 import { feed, inputOutlet, type InputSource, Results } from "./endpoints.ts";
 import type { Outlet } from "./link.ts";
 import {
@@ -178,8 +178,8 @@ export class Run {
     // Aborted (or closed) while the actors were described: spawn nothing.
     if (this.#ending !== undefined) return;
 
-    relayLogger.info(`relay: maintaining ${groups.length} groups`);
-    relayLogger.info("relay: starting workers");
+    relayLogger().info(`relay: maintaining ${groups.length} groups`);
+    relayLogger().info("relay: starting workers");
     const inlets: EdgeEnd[][] = groups.map(() => []);
     const outlets: EdgeEnd[][] = groups.map(() => []);
     if (this.#options.input) this.#wireInput(inlets[0]);
@@ -260,7 +260,7 @@ export class Run {
         for (const port of p.transfer) port.close();
       }
     }
-    relayLogger.info(
+    relayLogger().info(
       `relay: waiting for ${this.#members.length} workers to finish`,
     );
     this.results?.run();
@@ -452,7 +452,17 @@ export class Run {
   #receive(member: Member, message: FromWorker): void {
     switch (message.kind) {
       case "log":
-        emitForwarded(message.record);
+      case "call":
+        try {
+          if (message.kind === "log") emitForwarded(message.record);
+          else replayCall(message.call);
+        } catch (error) {
+          // A record lost is said, never a crash of the main thread.
+          relayLogger().error(
+            "relay: a log record of {actor} could not be emitted: {error}",
+            { actor: member.name, error },
+          );
+        }
         return;
       case "phase":
         member.phase = message.phase;
@@ -494,7 +504,7 @@ export class Run {
         return;
       case "done":
         member.state = "done";
-        relayLogger.debug(`relay: ${member.name} finished`);
+        relayLogger().debug(`relay: ${member.name} finished`);
         this.#remaining--;
         this.#check();
         return;
@@ -588,7 +598,7 @@ export class Run {
     if (this.#ending !== undefined) return;
     this.#ending = "aborting";
     this.#abortReason = reason;
-    relayLogger.info("relay: aborting, draining for at most {timeout} ms", {
+    relayLogger().info("relay: aborting, draining for at most {timeout} ms", {
       timeout,
     });
     // A timeout of 0 cancels: every worker still running is terminated now.
@@ -635,17 +645,17 @@ export class Run {
       if (state === "done" || state === "stopped") m.state = state;
     }
     if (aborting) {
-      relayLogger.info("relay: aborted");
+      relayLogger().info("relay: aborted");
       this.#settled.reject(
         new RelayAbortError(this.#abortReason, terminated, this.#errors),
       );
     } else if (this.#errors.length > 0) {
       const first = this.#errors[0];
       first.errors = [...this.#errors];
-      relayLogger.error(`relay: failed: ${first.message}`);
+      relayLogger().error(`relay: failed: ${first.message}`);
       this.#settled.reject(first);
     } else {
-      relayLogger.info("relay: finished");
+      relayLogger().info("relay: finished");
       this.#settled.resolve();
     }
   }

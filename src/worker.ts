@@ -8,7 +8,9 @@
  * @module
  */
 
-import { getLogger, type LogRecord } from "@logtape/logtape";
+// First: marks the thread before any other module evaluates (see the module).
+import "./worker_flag.ts";
+import type { Logger, LogRecord } from "@logtape/logtape";
 import {
   Actor,
   type ActorRuntime,
@@ -25,9 +27,11 @@ import type {
   ErrorData,
   FromWorker,
   InitMessage,
+  LogCall,
   Phase,
   ToWorker,
 } from "./protocol.ts";
+import { cloneableCall, forwardingLogger } from "./worker_log.ts";
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent) => void) | null;
@@ -160,6 +164,59 @@ function postRecord(record: LogRecord): void {
   }
 }
 
+function postCall(call: LogCall): void {
+  try {
+    post({ kind: "call", call });
+  } catch {
+    post({ kind: "call", call: cloneableCall(call) });
+  }
+}
+
+/** The global key of LogTape's root logger, set when LogTape is first used. */
+const LOGTAPE_ROOT = Symbol.for("logtape.rootLogger");
+
+/**
+ * LogTape stays out of the worker (see `logtape.ts`), but an actor's modules
+ * may use it themselves: then LogTape's records are forwarded too. LogTape is
+ * in use once its root logger exists: already, when a module of the actor
+ * created a logger as it loaded, or later, which a setter on the root's key
+ * notices. Setting LogTape up takes a few milliseconds: the worker waits for
+ * it after loading and after `startup()`; a first use in a later phase loses
+ * the records logged in the meantime, and says so.
+ *
+ * Returns what the worker waits for: the set-up, once started.
+ */
+function forwardLogTape(
+  init: InitMessage,
+  log: Logger,
+): () => Promise<void> | undefined {
+  let ready: Promise<void> | undefined;
+  const start = () => ready ??= forwardLogs(postRecord, init.logLevel);
+  if (LOGTAPE_ROOT in globalThis) {
+    start();
+  } else {
+    Object.defineProperty(globalThis, LOGTAPE_ROOT, {
+      configurable: true,
+      get: () => undefined,
+      set(value: unknown) {
+        Object.defineProperty(globalThis, LOGTAPE_ROOT, {
+          value,
+          writable: true,
+          configurable: true,
+        });
+        start().catch((error) => fail(error));
+        if (phase !== "load" && phase !== "startup") {
+          log.warning(
+            "LogTape was first used in {phase}(): records of LogTape's own loggers logged before it was set up here are lost; create them at module level or in startup()",
+            { phase },
+          );
+        }
+      },
+    });
+  }
+  return () => ready;
+}
+
 const READ_DENIED = /Requires read access to "?([^",]*)"?/;
 
 /** A module that would not load: the loader's error and what to do. */
@@ -200,12 +257,14 @@ async function load(init: InitMessage): Promise<Actor<unknown, unknown>> {
 }
 
 async function run(init: InitMessage): Promise<void> {
-  forwardLogs(postRecord, init.logLevel);
-  const log = getLogger([...init.category, init.group, init.name]).with({
-    group: init.group,
-    actor: init.name,
-  });
+  const log = forwardingLogger(
+    { lowest: init.logLevel, call: postCall, record: postRecord },
+    [...init.category, init.group, init.name],
+    { group: init.group, actor: init.name },
+  );
+  const logtapeReady = forwardLogTape(init, log);
   const actor = await load(init);
+  await logtapeReady();
 
   if (init.outlet !== undefined) {
     const end = init.outlet;
@@ -259,6 +318,7 @@ async function run(init: InitMessage): Promise<void> {
   log.info("starting up");
   setPhase("startup");
   await actor.startup();
+  await logtapeReady();
   log.info("running loop");
   if (inlet !== undefined) {
     setPhase("recv");

@@ -1,0 +1,51 @@
+/**
+ * LogTape, loaded where it is used: in the main thread, never in an actor's
+ * worker. Every other module of baton reaches LogTape's functions through
+ * {@linkcode logtape}, and imports only its types directly.
+ *
+ * Why: an actor's module imports `mod.ts`, so whatever `mod.ts` loads, every
+ * worker loads. LogTape's package maps its `#util` import to a Node build
+ * (`node:util`) before the Deno one, and Deno takes the first match: loading
+ * LogTape costs each worker about 4 MB of memory and part of its start-up,
+ * half of what a bare worker costs (measured in `bench/README.md`). So an
+ * actor's worker forwards its logger's calls to the main thread as data
+ * (`worker_log.ts`) and LogTape emits them there.
+ *
+ * The worker's bootstrap marks its thread with {@linkcode ACTOR_WORKER}
+ * before any module of baton evaluates (`worker_flag.ts`); anywhere else
+ * (the main thread, a user's own worker) LogTape loads with this module.
+ *
+ * @module
+ */
+
+import type * as LogTape from "@logtape/logtape";
+
+/** The global key that marks an actor's worker. */
+export const ACTOR_WORKER: unique symbol = Symbol.for("baton.actorWorker");
+
+/** Whether this thread is the worker of an actor. */
+export function inActorWorker(): boolean {
+  return (globalThis as Record<symbol, unknown>)[ACTOR_WORKER] === true;
+}
+
+let loaded: typeof LogTape | undefined = inActorWorker()
+  ? undefined
+  : await import("@logtape/logtape");
+
+/**
+ * LogTape's module. Throws in an actor's worker unless it was loaded there
+ * with {@linkcode loadLogTape}.
+ */
+export function logtape(): typeof LogTape {
+  if (loaded === undefined) {
+    throw new Error(
+      "LogTape is not loaded in this actor's worker: log with this.log, whose records the main thread emits",
+    );
+  }
+  return loaded;
+}
+
+/** LogTape's module, loaded first if this thread has not loaded it yet. */
+export async function loadLogTape(): Promise<typeof LogTape> {
+  return loaded ??= await import("@logtape/logtape");
+}

@@ -1,0 +1,226 @@
+/**
+ * An actor's logger in its worker: it has LogTape's `Logger` interface and
+ * forwards every call, as data, to the main thread, where the call is made
+ * again on LogTape's logger of the same category (`replayCall()` in
+ * `log.ts`). LogTape does everything there: message templates, properties,
+ * filters, sinks, formats. The worker only decides whether a level is on
+ * (from the main thread's configuration, sent at start), calls what must run
+ * in the worker (lazy properties, callbacks) and makes the arguments
+ * cloneable. Why LogTape itself stays out of the worker: see `logtape.ts`.
+ *
+ * @module
+ */
+
+import type { Logger, LogLevel, LogRecord } from "@logtape/logtape";
+import { render } from "./errors.ts";
+import type { LogCall } from "./protocol.ts";
+
+/** Where an actor's logger sends its calls. */
+export interface LogPort {
+  /** The lowest level the main thread emits for the actor; null for none. */
+  readonly lowest: LogLevel | null;
+  /** Forwards a call (`this.log.info(...)`). */
+  call(call: LogCall): void;
+  /** Forwards a record (`this.log.emit(...)`). */
+  record(record: LogRecord): void;
+}
+
+const RANK: Readonly<Record<LogLevel, number>> = {
+  trace: 0,
+  debug: 1,
+  info: 2,
+  warning: 3,
+  error: 4,
+  fatal: 5,
+};
+
+/** The key LogTape's `lazy()` marks its values with. */
+const LAZY = Symbol.for("logtape.lazy");
+
+/** A logger of `category` that forwards its calls through `port`. */
+export function forwardingLogger(
+  port: LogPort,
+  category: readonly string[],
+  properties: Record<string, unknown> = {},
+): Logger {
+  return new ForwardingLogger(port, category, properties) as unknown as Logger;
+}
+
+type Args = readonly unknown[];
+
+class ForwardingLogger {
+  constructor(
+    readonly port: LogPort,
+    readonly category: readonly string[],
+    readonly properties: Record<string, unknown>,
+  ) {}
+
+  get parent(): Logger | null {
+    return this.category.length === 0
+      ? null
+      : forwardingLogger(this.port, this.category.slice(0, -1));
+  }
+
+  getChild(subcategory: string | readonly string[]): Logger {
+    const tail = typeof subcategory === "string" ? [subcategory] : subcategory;
+    return forwardingLogger(
+      this.port,
+      [...this.category, ...tail],
+      this.properties,
+    );
+  }
+
+  with(properties: Record<string, unknown>): Logger {
+    return forwardingLogger(this.port, this.category, {
+      ...this.properties,
+      ...properties,
+    });
+  }
+
+  isEnabledFor(level: LogLevel): boolean {
+    const lowest = this.port.lowest;
+    return lowest !== null && RANK[level] >= RANK[lowest];
+  }
+
+  emit(record: Omit<LogRecord, "category">): void {
+    this.port.record({
+      ...record,
+      category: this.category,
+      properties: { ...resolveLazy(this.properties), ...record.properties },
+    });
+  }
+
+  trace(...args: Args): Promise<void> | undefined {
+    return this.#log("trace", args);
+  }
+
+  debug(...args: Args): Promise<void> | undefined {
+    return this.#log("debug", args);
+  }
+
+  info(...args: Args): Promise<void> | undefined {
+    return this.#log("info", args);
+  }
+
+  warn(...args: Args): Promise<void> | undefined {
+    return this.#log("warning", args);
+  }
+
+  warning(...args: Args): Promise<void> | undefined {
+    return this.#log("warning", args);
+  }
+
+  error(...args: Args): Promise<void> | undefined {
+    return this.#log("error", args);
+  }
+
+  fatal(...args: Args): Promise<void> | undefined {
+    return this.#log("fatal", args);
+  }
+
+  #log(level: LogLevel, args: Args): Promise<void> | undefined {
+    const [first, second] = args;
+    if (!this.isEnabledFor(level)) {
+      // LogTape answers a call with lazy properties with a promise.
+      return typeof second === "function" ? Promise.resolve() : undefined;
+    }
+    if (typeof first === "function") {
+      // A callback given the template prefix: its result is the message.
+      this.#post(level, "parts", first(interleave) as Args);
+    } else if (Array.isArray(first) && "raw" in first) {
+      this.#post(level, "template", [[...first], ...args.slice(1)]);
+    } else if (typeof second === "function") {
+      const properties: unknown = second();
+      if (properties instanceof Promise) {
+        return properties.then((resolved) =>
+          this.#post(level, "args", [first, resolved])
+        );
+      }
+      this.#post(level, "args", [first, properties]);
+    } else {
+      this.#post(level, "args", args);
+    }
+    return undefined;
+  }
+
+  #post(level: LogLevel, form: LogCall["form"], args: Args): void {
+    this.port.call({
+      category: this.category,
+      level,
+      properties: resolveLazy(this.properties),
+      form,
+      args,
+    });
+  }
+}
+
+/** The template prefix LogTape gives a callback: the parts, interleaved. */
+function interleave(
+  strings: TemplateStringsArray,
+  ...values: unknown[]
+): unknown[] {
+  const parts: unknown[] = [strings[0]];
+  for (let i = 0; i < values.length; i++) parts.push(values[i], strings[i + 1]);
+  return parts;
+}
+
+function resolveLazy(
+  properties: Record<string, unknown>,
+): Record<string, unknown> {
+  let resolved: Record<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(properties)) {
+    if (
+      typeof value === "object" && value !== null &&
+      (value as Record<symbol, unknown>)[LAZY] === true
+    ) {
+      resolved ??= { ...properties };
+      resolved[key] = (value as { getter(): unknown }).getter();
+    }
+  }
+  return resolved ?? properties;
+}
+
+/**
+ * A copy of a call that structured clone accepts: what does not clone
+ * (a function, a class with private state) is rendered as text, key by key
+ * in property objects. Used only after posting the call itself failed.
+ */
+export function cloneableCall(call: LogCall): LogCall {
+  return {
+    ...call,
+    properties: cloneableProperties(call.properties),
+    args: call.args.map((arg, i) =>
+      call.form === "template" && i === 0
+        ? arg
+        : isPlainObject(arg)
+        ? cloneableProperties(arg)
+        : cloneable(arg)
+    ),
+  };
+}
+
+/** Properties that structured clone accepts, values rendered when not. */
+export function cloneableProperties(
+  properties: Record<string, unknown>,
+): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(properties)) {
+    copy[key] = cloneable(value);
+  }
+  return copy;
+}
+
+function cloneable(value: unknown): unknown {
+  try {
+    structuredClone(value);
+    return value;
+  } catch {
+    return render(value, 2000);
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}

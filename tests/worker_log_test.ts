@@ -1,0 +1,142 @@
+import assert from "node:assert/strict";
+import type { LogRecord } from "@logtape/logtape";
+import { Relay } from "../mod.ts";
+import { Direct, InStartup } from "./fixtures/log_direct.ts";
+import { LateLogTape } from "./fixtures/log_late.ts";
+import { Drain, Forms, Probe } from "./fixtures/log_forms.ts";
+import { captureLogs, leakChecked, startWithin } from "./_harness.ts";
+
+function text(record: LogRecord): string {
+  return record.message.map((part) => String(part)).join("");
+}
+
+Deno.test("this.log in a worker takes every form of LogTape's Logger; the main thread emits the records", () =>
+  leakChecked(async () => {
+    await using logs = await captureLogs(["test"], "info");
+    const source = new Forms();
+    const relay = new Relay({ logger: "test" });
+    relay.connect(source, new Drain());
+    await startWithin(relay, 10_000);
+    const own = logs.records.filter((r) => r.properties.actor === source.name);
+    const byText = new Map(own.map((r) => [text(r), r]));
+    const expected = [
+      "plain",
+      "hello world",
+      "template 42 and text",
+      "lazy 7",
+      "async 8",
+      "bad range",
+      "with an error",
+      "callback 1",
+      "child",
+      "context 1",
+      "enabled: debug false, info true",
+      "emitted",
+    ];
+    for (const line of expected) assert.ok(byText.has(line), `"${line}"`);
+    assert.ok(
+      !own.some((r) => text(r) === "below the level"),
+      "a level the main thread does not emit is not forwarded",
+    );
+
+    const category = ["test", "group-0", source.name];
+    assert.deepEqual(byText.get("hello world")!.category, category);
+    assert.deepEqual(byText.get("hello world")!.properties, {
+      group: "group-0",
+      actor: source.name,
+      who: "world",
+    });
+    assert.deepEqual(byText.get("child")!.category, [...category, "sub"]);
+    assert.equal(byText.get("context 1")!.properties.extra, 1);
+    assert.equal(byText.get("emitted")!.timestamp, 0);
+    assert.equal(byText.get("emitted")!.properties.emitted, true);
+
+    const error = byText.get("bad range")!;
+    assert.equal(error.level, "error");
+    assert.ok(error.properties.error instanceof RangeError);
+    const warning = byText.get("with an error")!;
+    assert.equal(warning.level, "warning");
+    assert.equal((warning.properties.error as Error).message, "bad type");
+
+    const only = own.find((r) => r.properties.only === "properties");
+    assert.ok(only, "a call with properties only");
+    const uncloneable = own.find((r) => text(r).startsWith("uncloneable "));
+    assert.ok(uncloneable, "a call with a value that does not clone");
+    assert.match(String(uncloneable.properties.f), /answer/);
+  }));
+
+Deno.test("An actor's module that uses LogTape itself has its records forwarded", () =>
+  leakChecked(async () => {
+    await using logs = await captureLogs(["test"], "info");
+    const relay = new Relay({ logger: "test" });
+    relay.connect(
+      [new Direct(), new InStartup(), new LateLogTape()],
+      new Drain(),
+    );
+    await startWithin(relay, 10_000);
+    const direct = logs.records.find((r) => r.category[1] === "direct");
+    assert.ok(direct, "the record of a module-level logger");
+    assert.equal(text(direct), "from a module-level logger, n = 1");
+    assert.ok(
+      logs.records.some((r) =>
+        r.category[1] === "startup" &&
+        text(r) === "from a logger created in startup()"
+      ),
+      "the record of a logger created in startup()",
+    );
+    const warning = logs.records.find((r) =>
+      r.level === "warning" && text(r).startsWith("LogTape was first used in")
+    );
+    assert.ok(warning, "LogTape loaded in loop() is named");
+    assert.equal(warning.properties.phase, "loop");
+  }));
+
+Deno.test("An actor's worker loads neither LogTape nor a node: module of its own accord", async () => {
+  // Statically: what the bootstrap and mod.ts import, dynamic imports aside.
+  for (const root of ["../src/worker.ts", "../mod.ts"]) {
+    const url = new URL(root, import.meta.url);
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", url.href],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    assert.ok(output.success, `deno info ${root}`);
+    const info = JSON.parse(new TextDecoder().decode(output.stdout)) as {
+      roots: string[];
+      redirects: Record<string, string>;
+      modules: {
+        specifier: string;
+        dependencies?: {
+          code?: { specifier: string };
+          isDynamic?: boolean;
+        }[];
+      }[];
+    };
+    const modules = new Map(info.modules.map((m) => [m.specifier, m]));
+    const seen = new Set<string>();
+    const stack = [...info.roots];
+    while (stack.length > 0) {
+      const specifier = stack.pop()!;
+      if (seen.has(specifier)) continue;
+      seen.add(specifier);
+      for (const dependency of modules.get(specifier)?.dependencies ?? []) {
+        const code = dependency.code?.specifier;
+        if (code === undefined || dependency.isDynamic) continue;
+        stack.push(info.redirects[code] ?? code);
+      }
+    }
+    const outside = [...seen].filter((s) => !s.startsWith("file:"));
+    assert.ok(seen.size > 5, `${root} has a graph`);
+    assert.deepEqual(outside, [], `${root} statically imports only files`);
+  }
+  // At run time: LogTape's root logger never comes to exist in the worker.
+  await leakChecked(async () => {
+    const relay = new Relay();
+    relay.connect(new Probe(), new Drain());
+    const reports = relay.reports();
+    await startWithin(relay, 10_000);
+    const seen = [];
+    for await (const report of reports) seen.push(report.value);
+    assert.deepEqual(seen, [{ logtape: false }]);
+  });
+});

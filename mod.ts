@@ -73,13 +73,10 @@ export type { InputSource } from "./src/endpoints.ts";
 export type { EdgeMetrics, GroupMetrics, RelayMetrics } from "./src/metrics.ts";
 export type { Phase } from "./src/protocol.ts";
 export { ConfigFileError, type Problem } from "./src/config_file.ts";
+export type { ConfigureLoggingOptions } from "./src/log_config.ts";
+export type { Pipeline, PipelineGroup } from "./src/pipeline_file.ts";
 export {
   configureLogging,
   configureLoggingFrom,
-  type ConfigureLoggingOptions,
-} from "./src/log_config.ts";
-export {
   loadPipeline,
-  type Pipeline,
-  type PipelineGroup,
-} from "./src/pipeline_file.ts";
+} from "./src/files.ts";

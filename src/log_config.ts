@@ -32,36 +32,12 @@ export interface ConfigureLoggingOptions {
   base?: string | URL;
 }
 
-/**
- * Sets LogTape up from a YAML file shaped like Python's logging dictConfig,
- * replacing any configuration before it. File names in the file are
- * relative to it. Throws a `ConfigFileError` naming the file, line and key
- * of every problem found.
- *
- * @example The notebook's plain format on the console
- * ```ts ignore
- * import { configureLogging } from "@baton/relay";
- *
- * await configureLogging("conf/logging.yaml");
- * ```
- */
+/** Implements `configureLogging()` (see `files.ts`). */
 export async function configureLogging(path: string | URL): Promise<void> {
   await applyLogging(await readLogging(path));
 }
 
-/**
- * Sets LogTape up from a configuration object of the same shape as the file
- * {@linkcode configureLogging} reads.
- *
- * @example Console output in the plain format
- * ```ts ignore
- * await configureLoggingFrom({
- *   formatters: { plain: { format: "[%(asctime)s] %(name)s - %(message)s", datefmt: "%H:%M:%S" } },
- *   handlers: { console: { class: "console", formatter: "plain" } },
- *   root: { level: "INFO", handlers: ["console"] },
- * });
- * ```
- */
+/** Implements `configureLoggingFrom()` (see `files.ts`). */
 export async function configureLoggingFrom(
   config: unknown,
   options: ConfigureLoggingOptions = {},

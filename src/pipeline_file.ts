@@ -40,19 +40,7 @@ export interface Pipeline {
 
 const TOP_KEYS = ["maxsize", "logger", "shutdownTimeout", "logging", "groups"];
 
-/**
- * Reads a pipeline file, checks it, imports the actor modules, builds the
- * actors and connects them to a new relay. Throws a `ConfigFileError` that
- * names the file, line and key of every problem; no worker is started.
- *
- * @example Running a pipeline file
- * ```ts ignore
- * import { loadPipeline } from "@baton/relay";
- *
- * const pipeline = await loadPipeline("pipeline.yaml");
- * await pipeline.relay.start();
- * ```
- */
+/** Implements `loadPipeline()` (see `files.ts`). */
 export async function loadPipeline(path: string | URL): Promise<Pipeline> {
   const source = await ConfigSource.read(path, "pipeline file");
   const top = source.contents === null

@@ -177,12 +177,13 @@ const LOGTAPE_ROOT = Symbol.for("logtape.rootLogger");
 
 /**
  * LogTape stays out of the worker (see `logtape.ts`), but an actor's modules
- * may use it themselves: then LogTape's records are forwarded too. LogTape is
- * in use once its root logger exists: already, when a module of the actor
- * created a logger as it loaded, or later, which a setter on the root's key
- * notices. Setting LogTape up takes a few milliseconds: the worker waits for
- * it after loading and after `startup()`; a first use in a later phase loses
- * the records logged in the meantime, and says so.
+ * may import it themselves: then LogTape's records are forwarded too. LogTape
+ * creates its root logger as it loads, so the root exists once the actor's
+ * modules are loaded; a dynamic import in a hook sets it later, which a
+ * setter on the root's key notices. Setting the forwarding up is
+ * asynchronous: the worker waits for it after loading and after `startup()`;
+ * LogTape loaded in a later phase loses the records logged before the
+ * forwarding is set up, and the worker says so.
  *
  * Returns what the worker waits for: the set-up, once started.
  */
@@ -207,7 +208,7 @@ function forwardLogTape(
         start().catch((error) => fail(error));
         if (phase !== "load" && phase !== "startup") {
           log.warning(
-            "LogTape was first used in {phase}(): records of LogTape's own loggers logged before it was set up here are lost; create them at module level or in startup()",
+            "LogTape was loaded in {phase}(): records of its loggers from before it forwards them (a few milliseconds) are lost; import LogTape at the top of the actor's module",
             { phase },
           );
         }

@@ -85,7 +85,8 @@ Deno.test("An actor's module that uses LogTape itself has its records forwarded"
       "the record of a logger created in startup()",
     );
     const warning = logs.records.find((r) =>
-      r.level === "warning" && text(r).startsWith("LogTape was first used in")
+      r.level === "warning" &&
+      text(r).startsWith("LogTape was loaded in loop()")
     );
     assert.ok(warning, "LogTape loaded in loop() is named");
     assert.equal(warning.properties.phase, "loop");

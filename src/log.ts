@@ -12,6 +12,7 @@
  * @module
  */
 
+import type * as LogTape from "@logtape/logtape";
 import type {
   Logger,
   LogLevel,
@@ -20,7 +21,7 @@ import type {
   TextFormatter,
 } from "@logtape/logtape";
 import { render } from "./errors.ts";
-import { loadLogTape, logtape } from "./logtape.ts";
+import { logtape } from "./logtape.ts";
 import type { LogCall } from "./protocol.ts";
 import { cloneableProperties } from "./worker_log.ts";
 
@@ -50,13 +51,13 @@ export function lowestLevel(category: readonly string[]): LogLevel | null {
 
 /**
  * Sets a worker's LogTape up to forward every record from `lowest` up to the
- * main thread through `post`, loading LogTape if needed.
+ * main thread through `post`.
  */
-export async function forwardLogs(
+export function forwardLogs(
+  { configureSync }: typeof LogTape,
   post: (record: LogRecord) => void,
   lowest: LogLevel | null,
-): Promise<void> {
-  const { configureSync } = await loadLogTape();
+): void {
   const sink: Sink = (record) => post(record);
   configureSync({
     reset: true,

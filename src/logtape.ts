@@ -31,6 +31,8 @@ export function inActorWorker(): boolean {
 let loaded: typeof LogTape | undefined = inActorWorker()
   ? undefined
   : await import("@logtape/logtape");
+let loading: Promise<typeof LogTape> | undefined;
+let onLoad: ((module: typeof LogTape) => void) | undefined;
 
 /**
  * LogTape's module. Throws in an actor's worker unless it was loaded there
@@ -45,7 +47,28 @@ export function logtape(): typeof LogTape {
   return loaded;
 }
 
-/** LogTape's module, loaded first if this thread has not loaded it yet. */
-export async function loadLogTape(): Promise<typeof LogTape> {
-  return loaded ??= await import("@logtape/logtape");
+/**
+ * LogTape's module, loaded first if this thread has not loaded it yet. In
+ * an actor's worker, the callback given to {@linkcode whenLogTapeLoads}
+ * runs before any caller gets the module.
+ */
+export function loadLogTape(): Promise<typeof LogTape> {
+  if (loaded !== undefined) return Promise.resolve(loaded);
+  return loading ??= import("@logtape/logtape").then((module) => {
+    loaded = module;
+    onLoad?.(module);
+    return module;
+  });
+}
+
+/** Whether {@linkcode loadLogTape} was called before LogTape was loaded. */
+export function loadRequested(): boolean {
+  return loading !== undefined;
+}
+
+/** Sets what an actor's worker does with LogTape once it is loaded. */
+export function whenLogTapeLoads(
+  callback: (module: typeof LogTape) => void,
+): void {
+  onLoad = callback;
 }

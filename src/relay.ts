@@ -7,6 +7,7 @@
 
 import { Feed, type InputSource, type Results } from "./endpoints.ts";
 import { RelayAbortError } from "./errors.ts";
+import { loadLogTape } from "./logtape.ts";
 import type { RelayMetrics } from "./metrics.ts";
 import type { Progress } from "./progress.ts";
 import { type Report, Run, type RunSnapshot } from "./supervisor.ts";
@@ -250,6 +251,9 @@ export class Relay {
       // Loaded here, in the main thread only: every worker imports this
       // module too, and should not pay for what only the main thread uses.
       const { observe } = await import("./telemetry.ts");
+      // Loaded already, but in an actor's worker (a relay started by an
+      // actor) LogTape loads now, set up to forward (see logtape.ts).
+      await loadLogTape();
       const stopObserving = observe(() => run.metrics());
       let progress: Progress | undefined;
       try {

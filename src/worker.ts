@@ -32,6 +32,7 @@ import type {
   ToWorker,
 } from "./protocol.ts";
 import { cloneableCall, forwardingLogger } from "./worker_log.ts";
+import { loadLogTape, loadRequested, whenLogTapeLoads } from "./logtape.ts";
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent) => void) | null;
@@ -177,22 +178,26 @@ const LOGTAPE_ROOT = Symbol.for("logtape.rootLogger");
 
 /**
  * LogTape stays out of the worker (see `logtape.ts`), but an actor's modules
- * may import it themselves: then LogTape's records are forwarded too. LogTape
- * creates its root logger as it loads, so the root exists once the actor's
- * modules are loaded; a dynamic import in a hook sets it later, which a
- * setter on the root's key notices. Setting the forwarding up is
- * asynchronous: the worker waits for it after loading and after `startup()`;
- * LogTape loaded in a later phase loses the records logged before the
- * forwarding is set up, and the worker says so.
+ * may import it themselves, or start a relay of their own, which loads it:
+ * then LogTape is set up to forward its records as soon as it is loaded.
+ * LogTape creates its root logger as it loads, so the root exists once the
+ * actor's modules are loaded if they import LogTape; a dynamic import in a
+ * hook creates it later, which a setter on the root's key notices. The
+ * set-up waits for LogTape's module, asynchronously: the worker waits for it
+ * after loading and after `startup()`, and a relay started in the worker
+ * gets LogTape only once it forwards; but LogTape imported by the actor in a
+ * later phase loses the records logged before the set-up, and the worker
+ * says so.
  *
  * Returns what the worker waits for: the set-up, once started.
  */
 function forwardLogTape(
   init: InitMessage,
   log: Logger,
-): () => Promise<void> | undefined {
-  let ready: Promise<void> | undefined;
-  const start = () => ready ??= forwardLogs(postRecord, init.logLevel);
+): () => Promise<unknown> | undefined {
+  whenLogTapeLoads((module) => forwardLogs(module, postRecord, init.logLevel));
+  let ready: Promise<unknown> | undefined;
+  const start = () => ready ??= loadLogTape();
   if (LOGTAPE_ROOT in globalThis) {
     start();
   } else {
@@ -205,8 +210,9 @@ function forwardLogTape(
           writable: true,
           configurable: true,
         });
+        const byBaton = loadRequested();
         start().catch((error) => fail(error));
-        if (phase !== "load" && phase !== "startup") {
+        if (!byBaton && phase !== "load" && phase !== "startup") {
           log.warning(
             "LogTape was loaded in {phase}(): records of its loggers from before it forwards them (a few milliseconds) are lost; import LogTape at the top of the actor's module",
             { phase },

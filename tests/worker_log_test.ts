@@ -3,7 +3,7 @@ import type { LogRecord } from "@logtape/logtape";
 import { Relay } from "../mod.ts";
 import { Direct, InStartup } from "./fixtures/log_direct.ts";
 import { LateLogTape } from "./fixtures/log_late.ts";
-import { Drain, Forms, Probe } from "./fixtures/log_forms.ts";
+import { Drain, Forms, Nesting, Probe } from "./fixtures/log_forms.ts";
 import { captureLogs, leakChecked, startWithin } from "./_harness.ts";
 
 function text(record: LogRecord): string {
@@ -141,3 +141,28 @@ Deno.test("An actor's worker loads neither LogTape nor a node: module of its own
     assert.deepEqual(seen, [{ logtape: false }]);
   });
 });
+
+Deno.test("A relay started by an actor logs through the main thread too", () =>
+  leakChecked(async () => {
+    await using logs = await captureLogs(["test", "nested", "baton"], "info");
+    const relay = new Relay({ logger: "test" });
+    relay.connect(new Nesting(), new Drain());
+    await startWithin(relay, 20_000);
+    const inner = logs.records
+      .filter((r) => r.category[0] === "nested" && r.properties.n !== undefined)
+      .map((r) => text(r));
+    assert.deepEqual(inner.sort(), [
+      "inner got 0",
+      "inner got 1",
+      "inner got 2",
+    ]);
+    const maintaining = logs.records.filter((r) =>
+      r.category[0] === "baton" && text(r) === "relay: maintaining 2 groups"
+    );
+    assert.equal(maintaining.length, 2, "the outer relay's and the inner's");
+    assert.ok(logs.records.some((r) => text(r) === "nested relay done"));
+    assert.ok(
+      !logs.records.some((r) => text(r).startsWith("LogTape was loaded")),
+      "no warning: the relay loaded LogTape, set up before it logged",
+    );
+  }));

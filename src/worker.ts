@@ -346,15 +346,28 @@ async function run(init: InitMessage): Promise<void> {
       if (!controller.signal.aborted || !isAbort(error)) throw error;
     }
   }
+  await surfaceDue();
   // Stopped because another actor failed: the run is over, no shutdown.
-  if (stopping) return;
+  if (stopping || failed) return;
   log.info("leaving loop");
   log.info("shutting down");
   setPhase("shutdown");
   await actor.shutdown();
   await finish();
+  await surfaceDue();
   log.info("shut down complete");
   if (!failed && !stopping) post({ kind: "done" });
+}
+
+/**
+ * Lets the errors already due surface in the phase that caused them: a
+ * rejection nobody awaited, a timer of 0 ms that throws. Both are noticed
+ * only once the current task ends; a `recv()` that runs through a whole
+ * batch and the pills, then `shutdown()`, would otherwise finish in one task
+ * and report "done" first.
+ */
+function surfaceDue(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /**

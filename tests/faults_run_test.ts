@@ -140,21 +140,29 @@ Deno.test("F4: start() rejects with phase loop when a source throws; downstream 
   }));
 
 Deno.test("F5: async failures reject start() naming the actor", async (t) => {
+  // With the default maxsize, the sink gets every message and the pills in
+  // one batch: it would finish in one task, before the failure is noticed.
+  const cases = [
+    { maxsize: 4, count: 100, at: 10, when: "" },
+    { maxsize: undefined, count: 1000, at: 100, when: ", as the actor ends" },
+  ];
   for (const kind of ["reject", "unhandled", "timer"] as const) {
-    await t.step(`${kind} in recv()`, () =>
-      leakChecked(async () => {
-        await using _logs = await watchLogs();
-        const faulty = make(Faulty, { kind, at: 10 });
-        const relay = new Relay({ logger: "test", maxsize: 4 });
-        relay.connect(make(Counter, { count: 100 }), faulty);
-        const { error } = await rejectionOf(relay);
-        const e = assertRelayError(error, {
-          actor: faulty.name,
-          phase: "recv",
-          cause: "FaultError",
-        });
-        assert.match(e.message, new RegExp(`FaultError: ${kind} in recv`));
-      }));
+    for (const { maxsize, count, at, when } of cases) {
+      await t.step(`${kind} in recv()${when}`, () =>
+        leakChecked(async () => {
+          await using _logs = await watchLogs();
+          const faulty = make(Faulty, { kind, at });
+          const relay = new Relay({ logger: "test", maxsize });
+          relay.connect(make(Counter, { count }), faulty);
+          const { error } = await rejectionOf(relay);
+          const e = assertRelayError(error, {
+            actor: faulty.name,
+            phase: "recv",
+            cause: "FaultError",
+          });
+          assert.match(e.message, new RegExp(`FaultError: ${kind} in recv`));
+        }));
+    }
   }
 });
 

@@ -360,14 +360,23 @@ async function run(init: InitMessage): Promise<void> {
 }
 
 /**
- * Lets the errors already due surface in the phase that caused them: a
- * rejection nobody awaited, a timer of 0 ms that throws. Both are noticed
- * only once the current task ends; a `recv()` that runs through a whole
- * batch and the pills, then `shutdown()`, would otherwise finish in one task
- * and report "done" first.
+ * Lets a rejection nobody awaited surface in the phase that caused it: it is
+ * noticed only once the current task ends, and a `recv()` that runs through
+ * a whole batch and the pills, then `shutdown()`, would otherwise finish in
+ * one task and report "done" first. One task is enough, and a message on a
+ * channel is the shortest (about 0.07 ms against 1–2 ms for a 0 ms timer,
+ * measured here); a timer that throws after the actor's last hook is not
+ * waited for.
  */
 function surfaceDue(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
+  const { port1, port2 } = new MessageChannel();
+  return new Promise((resolve) => {
+    port1.onmessage = () => {
+      port1.close();
+      resolve();
+    };
+    port2.postMessage(null);
+  });
 }
 
 /**

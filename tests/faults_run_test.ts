@@ -142,12 +142,14 @@ Deno.test("F4: start() rejects with phase loop when a source throws; downstream 
 Deno.test("F5: async failures reject start() naming the actor", async (t) => {
   // With the default maxsize, the sink gets every message and the pills in
   // one batch: it would finish in one task, before the failure is noticed.
+  // (Not for a timer: the worker does not wait for timers after its hooks.)
   const cases = [
     { maxsize: 4, count: 100, at: 10, when: "" },
     { maxsize: undefined, count: 1000, at: 100, when: ", as the actor ends" },
   ];
   for (const kind of ["reject", "unhandled", "timer"] as const) {
     for (const { maxsize, count, at, when } of cases) {
+      if (kind === "timer" && when !== "") continue;
       await t.step(`${kind} in recv()${when}`, () =>
         leakChecked(async () => {
           await using _logs = await watchLogs();

@@ -29,7 +29,8 @@ export async function feed<T>(
       await outlet.send(item);
     }
   } finally {
-    outlet.close();
+    // A closed (aborted) outlet has failed the run already.
+    await outlet.close().catch(() => {});
   }
 }
 

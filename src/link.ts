@@ -84,6 +84,8 @@ export class Outlet {
   #closed = false;
   /** close() was called while sends waited: the pills go after them. */
   #closing = false;
+  /** Settles when the pills are posted (or will never be: aborted). */
+  #pills: PromiseWithResolvers<void> | undefined;
   #failure: unknown = undefined;
   /** Messages accepted so far. */
   sent = 0;
@@ -138,28 +140,41 @@ export class Outlet {
   /**
    * Flushes, then sends a poison pill on every wire: at once, or, if sends
    * are still waiting for credit, right after the last of them went out.
+   * Resolves once the pills are posted; rejects if the outlet is aborted
+   * first. Calling it again returns the same promise.
    */
-  close(): void {
-    if (this.#closed || this.#closing) return;
-    if (this.#waiting.length > 0) {
+  close(): Promise<void> {
+    if (this.#pills !== undefined) return this.#pills.promise;
+    const pills = this.#pills = Promise.withResolvers<void>();
+    if (this.#closed) {
+      pills.reject(
+        this.#failure ?? new Error("Cannot close: the outlet is closed"),
+      );
+    } else if (this.#waiting.length > 0) {
       this.#closing = true;
-      return;
+    } else {
+      this.#seal();
     }
-    this.#seal();
+    return pills.promise;
   }
 
   #seal(): void {
     this.flush();
     this.#closed = true;
     for (const wire of this.#wires) wire.postMessage(PILL, []);
+    this.#pills?.resolve();
   }
 
-  /** Rejects every waiting send and refuses new ones. */
+  /** Rejects every waiting send and a pending close(), refuses new ones. */
   abort(reason: unknown): void {
     this.#closed = true;
     this.#failure = reason;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     for (const pending of this.#waiting.splice(0)) pending.reject(reason);
+    if (this.#closing) {
+      this.#closing = false;
+      this.#pills?.reject(reason);
+    }
   }
 
   /** Sends still waiting for credit. */

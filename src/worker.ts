@@ -57,8 +57,6 @@ let failed = false;
 let stopping = false;
 let inlet: Inlet | undefined;
 let outlet: Outlet | undefined;
-/** The last send that had to wait for credit (see `finish()`). */
-let lastWaiting: Promise<void> | undefined;
 
 function post(message: FromWorker): void {
   scope.postMessage(message);
@@ -407,27 +405,17 @@ function sender(
     if (source && signal.aborted) return Promise.reject(signal.reason);
     stats[base + SENT]++;
     const sent = out.send(message, options?.transfer);
-    if (out.waiting > 0) {
-      lastWaiting = sent;
-      sent.then(waited, waited);
-    }
+    if (out.waiting > 0) sent.then(waited, waited);
     return sent;
   };
 }
 
 /**
- * Sends the poison pills, after every send the actor did not await: the
- * outlet's `close()` would otherwise drop those still waiting for credit.
+ * Sends the poison pills, after every send the actor did not await (the
+ * outlet posts them after its waiting sends), and waits until they are out.
  */
 async function finish(): Promise<void> {
-  const out = outlet;
-  if (out === undefined) return;
-  while (out.waiting > 0 && lastWaiting !== undefined) {
-    const last = lastWaiting;
-    await last.catch(() => {});
-    if (last === lastWaiting) break;
-  }
-  out.close();
+  await outlet?.close();
 }
 
 function isAbort(error: unknown): boolean {

@@ -159,8 +159,8 @@ async function check(c: Case): Promise<void> {
     );
   };
 
-  // A sender sends its pills once every send it made has settled, as the
-  // worker bootstrap does (the outlet drops sends still waiting at close).
+  // A sender sends its pills once every send it made has settled (close()
+  // would also wait for them; the property is about the link's accounting).
   const pillIfReady = () => {
     for (const s of senders) {
       if (s.wantsPill && !s.pilled && !s.aborted && s.outlet.waiting === 0) {

@@ -17,7 +17,11 @@ Deno.test("Outlet.close() sends its pills only after the sends still waiting for
     // Not awaited: with one credit, four of these wait when close() is called.
     const sends = [0, 1, 2, 3, 4].map((n) => outlet.send(n));
     assert.equal(outlet.waiting, 4);
-    outlet.close();
+    let sealed = false;
+    const closed = outlet.close().then(() => (sealed = true));
+    assert.equal(outlet.close(), outlet.close(), "one promise for every call");
+    await Promise.resolve();
+    assert.equal(sealed, false, "the pills wait for the waiting sends");
     const got: unknown[] = [];
     let pills = 0;
     await inlet.run(
@@ -31,7 +35,36 @@ Deno.test("Outlet.close() sends its pills only after the sends still waiting for
       "every send was delivered, in order",
     );
     assert.equal(pills, 1);
+    await closed;
+    assert.equal(sealed, true);
     await assert.rejects(outlet.send(5), /already sent its poison pills/);
+  } finally {
+    channel.port1.close();
+    channel.port2.close();
+  }
+});
+
+Deno.test("Outlet.close() rejects when the outlet is aborted before its pills went out", async () => {
+  const channel = new MessageChannel();
+  try {
+    const outlet = new Outlet(
+      [channel.port1],
+      new SenderCredit(createCells(1, 1), 1),
+      (error) => {
+        throw error;
+      },
+    );
+    const sends = [0, 1, 2].map((n) => outlet.send(n));
+    assert.equal(outlet.waiting, 2);
+    const closed = outlet.close();
+    const reason = new Error("stopped");
+    outlet.abort(reason);
+    await assert.rejects(closed, (error) => error === reason);
+    await sends[0];
+    for (const send of sends.slice(1)) {
+      await assert.rejects(send, (error) => error === reason);
+    }
+    await assert.rejects(outlet.close(), (error) => error === reason);
   } finally {
     channel.port1.close();
     channel.port2.close();

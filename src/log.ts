@@ -107,7 +107,28 @@ export function replayCall(call: LogCall): void {
   }
   const method = logger[call.level] as (...args: unknown[]) => unknown;
   const args = call.args;
-  switch (call.form) {
+  const now = Date.now;
+  // LogTape stamps a record with the first Date.now() of a log call and
+  // takes no time from its caller: that one call answers the time of the
+  // call in the worker. Anything later (a sink's own clock) reads the clock.
+  Date.now = () => {
+    Date.now = now;
+    return call.timestamp;
+  };
+  try {
+    replay(logger, method, call.form, args);
+  } finally {
+    Date.now = now;
+  }
+}
+
+function replay(
+  logger: Logger,
+  method: (...args: unknown[]) => unknown,
+  form: LogCall["form"],
+  args: readonly unknown[],
+): void {
+  switch (form) {
     case "template":
       method.call(logger, template(args[0] as string[]), ...args.slice(1));
       break;

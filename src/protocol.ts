@@ -96,6 +96,8 @@ export interface ErrorData {
 export interface LogCall {
   readonly category: readonly string[];
   readonly level: LogLevel;
+  /** When the call was made, in the worker: `Date.now()` there. */
+  readonly timestamp: number;
   /** The logger's contextual properties (from `with()`), lazy ones resolved. */
   readonly properties: Record<string, unknown>;
   /**

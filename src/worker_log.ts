@@ -147,6 +147,7 @@ class ForwardingLogger {
     this.port.call({
       category: this.category,
       level,
+      timestamp: Date.now(),
       properties: resolveLazy(this.properties),
       form,
       args,

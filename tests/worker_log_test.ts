@@ -32,6 +32,7 @@ Deno.test("this.log in a worker takes every form of LogTape's Logger; the main t
       "context 1",
       "enabled: debug false, info true",
       "emitted",
+      "at a fixed time",
     ];
     for (const line of expected) assert.ok(byText.has(line), `"${line}"`);
     assert.ok(
@@ -49,6 +50,16 @@ Deno.test("this.log in a worker takes every form of LogTape's Logger; the main t
     assert.deepEqual(byText.get("child")!.category, [...category, "sub"]);
     assert.equal(byText.get("context 1")!.properties.extra, 1);
     assert.equal(byText.get("emitted")!.timestamp, 0);
+    assert.equal(
+      byText.get("at a fixed time")!.timestamp,
+      1_000_000,
+      "a record has the time of the call in the worker",
+    );
+    const plain = byText.get("plain")!.timestamp;
+    assert.ok(
+      Math.abs(plain - Date.now()) < 60_000,
+      `the worker's clock, not a fixed one: ${plain}`,
+    );
     assert.equal(byText.get("emitted")!.properties.emitted, true);
 
     const error = byText.get("bad range")!;

@@ -82,9 +82,11 @@ export class Outlet {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #next = 0;
   #closed = false;
-  /** close() was called while sends waited: the pills go after them. */
-  #closing = false;
-  /** Settles when the pills are posted (or will never be: aborted). */
+  /**
+   * Set by close(), settled when the pills are posted (or never will be:
+   * aborted). Set while not yet closed: sends are waiting, the pills go
+   * after them.
+   */
   #pills: PromiseWithResolvers<void> | undefined;
   #failure: unknown = undefined;
   /** Messages accepted so far. */
@@ -109,7 +111,7 @@ export class Outlet {
    * afterwards, and the same object sent twice in one batch arrives as one.
    */
   send(message: unknown, transfer?: Transferable[]): Promise<void> {
-    if (this.#closed || this.#closing) {
+    if (this.#closed || this.#pills !== undefined) {
       return Promise.reject(
         this.#failure ??
           new Error("Cannot send: the actor already sent its poison pills"),
@@ -150,9 +152,7 @@ export class Outlet {
       pills.reject(
         this.#failure ?? new Error("Cannot close: the outlet is closed"),
       );
-    } else if (this.#waiting.length > 0) {
-      this.#closing = true;
-    } else {
+    } else if (this.#waiting.length === 0) {
       this.#seal();
     }
     return pills.promise;
@@ -171,10 +171,8 @@ export class Outlet {
     this.#failure = reason;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     for (const pending of this.#waiting.splice(0)) pending.reject(reason);
-    if (this.#closing) {
-      this.#closing = false;
-      this.#pills?.reject(reason);
-    }
+    // No effect once the pills went out.
+    this.#pills?.reject(reason);
   }
 
   /** Sends still waiting for credit. */
@@ -252,10 +250,7 @@ export class Outlet {
       await this.#credit.wait();
       this.waitedMs += performance.now() - started;
     }
-    if (this.#closing && !this.#closed) {
-      this.#closing = false;
-      this.#seal();
-    }
+    if (this.#pills !== undefined && !this.#closed) this.#seal();
   }
 }
 
@@ -271,8 +266,6 @@ export class Inlet {
   readonly senders: number;
   /** The message being handled, for error reports. */
   current: unknown = undefined;
-  /** Messages taken so far. */
-  received = 0;
 
   constructor(wires: Wire[], credit: ReceiverCredit) {
     this.#wires = wires;
@@ -323,7 +316,6 @@ export class Inlet {
       for (let i = 0; i < batch.length; i++) {
         const message = batch[i];
         this.current = message;
-        this.received++;
         credit.took();
         const result = handle(message);
         // A send() that had room returns RESOLVED: no need to yield for it.

@@ -12,27 +12,15 @@
  * @module
  */
 
-import type * as LogTape from "@logtape/logtape";
 import type {
   Logger,
   LogLevel,
   LogRecord,
-  Sink,
   TextFormatter,
 } from "@logtape/logtape";
-import { render } from "./errors.ts";
 import { logtape } from "./logtape.ts";
 import type { LogCall } from "./protocol.ts";
-import { cloneableProperties } from "./worker_log.ts";
-
-const LEVELS: readonly LogLevel[] = [
-  "trace",
-  "debug",
-  "info",
-  "warning",
-  "error",
-  "fatal",
-];
+import { LEVELS } from "./worker_log.ts";
 
 /** The relay's own logger: its lifecycle records ("maintaining 2 groups"). */
 export function relayLogger(): Logger {
@@ -47,47 +35,6 @@ export function lowestLevel(category: readonly string[]): LogLevel | null {
   const logger = logtape().getLogger(category);
   for (const level of LEVELS) if (logger.isEnabledFor(level)) return level;
   return null;
-}
-
-/**
- * Sets a worker's LogTape up to forward every record from `lowest` up to the
- * main thread through `post`.
- */
-export function forwardLogs(
-  { configureSync }: typeof LogTape,
-  post: (record: LogRecord) => void,
-  lowest: LogLevel | null,
-): void {
-  const sink: Sink = (record) => post(record);
-  configureSync({
-    reset: true,
-    sinks: { relay: sink },
-    loggers: [
-      { category: [], sinks: ["relay"], lowestLevel: lowest ?? "warning" },
-      {
-        category: ["logtape", "meta"],
-        sinks: ["relay"],
-        lowestLevel: "warning",
-      },
-    ],
-  });
-}
-
-/** A copy of a record that structured clone accepts, values rendered as text. */
-export function cloneableRecord(record: LogRecord): LogRecord {
-  const message = record.message.map((part, i) =>
-    i % 2 === 0 || typeof part === "string" ? part : render(part, 2000)
-  );
-  return {
-    category: record.category,
-    level: record.level,
-    message,
-    rawMessage: typeof record.rawMessage === "string"
-      ? record.rawMessage
-      : record.rawMessage.join("{}"),
-    timestamp: record.timestamp,
-    properties: cloneableProperties(record.properties),
-  };
 }
 
 /** Emits, in the main thread, a record that a worker forwarded. */
@@ -116,39 +63,15 @@ export function replayCall(call: LogCall): void {
     return call.timestamp;
   };
   try {
-    replay(logger, method, call.form, args);
+    if (call.template) {
+      method.call(logger, template(args[0] as string[]), ...args.slice(1));
+    } else {
+      method.apply(logger, args as unknown[]);
+    }
   } finally {
     Date.now = now;
   }
 }
-
-function replay(
-  logger: Logger,
-  method: (...args: unknown[]) => unknown,
-  form: LogCall["form"],
-  args: readonly unknown[],
-): void {
-  switch (form) {
-    case "template":
-      method.call(logger, template(args[0] as string[]), ...args.slice(1));
-      break;
-    case "parts": {
-      // The parts interleave the strings and the values of a template.
-      const strings = args.filter((_, i) => i % 2 === 0) as string[];
-      const values = args.filter((_, i) => i % 2 === 1);
-      method.call(
-        logger,
-        (prefix: Prefix) => prefix(template(strings), ...values),
-      );
-      break;
-    }
-    case "args":
-      method.apply(logger, args as unknown[]);
-  }
-}
-
-/** What LogTape gives a log callback to build its message with. */
-type Prefix = (strings: TemplateStringsArray, ...values: unknown[]) => unknown;
 
 function template(strings: string[]): TemplateStringsArray {
   return Object.assign([...strings], { raw: [...strings] });

@@ -101,11 +101,11 @@ export interface LogCall {
   /** The logger's contextual properties (from `with()`), lazy ones resolved. */
   readonly properties: Record<string, unknown>;
   /**
-   * How `args` are passed again: as they are (`"args"`); as a tagged
-   * template, the strings first (`"template"`); as the message parts that a
-   * callback returned (`"parts"`).
+   * Whether `args` are a tagged template, the strings first (from a template
+   * call or a callback given the template prefix); else they are passed
+   * again as they are.
    */
-  readonly form: "args" | "template" | "parts";
+  readonly template: boolean;
   /** The arguments, functions called: lazy properties are values here. */
   readonly args: readonly unknown[];
 }

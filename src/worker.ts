@@ -21,7 +21,6 @@ import { ReceiverCredit, SenderCredit } from "./credit.ts";
 import { render, toErrorData, uncloneablePath } from "./errors.ts";
 import { BATCH, Inlet, Outlet } from "./link.ts";
 import { findExport } from "./locate.ts";
-import { cloneableRecord, forwardLogs } from "./log.ts";
 import { RECEIVED, SENT, WAITED_MS, WIDTH } from "./metrics.ts";
 import type {
   ErrorData,
@@ -31,7 +30,12 @@ import type {
   Phase,
   ToWorker,
 } from "./protocol.ts";
-import { cloneableCall, forwardingLogger } from "./worker_log.ts";
+import {
+  cloneableCall,
+  cloneableRecord,
+  forwardingLogger,
+  forwardLogs,
+} from "./worker_log.ts";
 import { loadLogTape, loadRequested, whenLogTapeLoads } from "./logtape.ts";
 
 interface WorkerScope {
@@ -351,7 +355,9 @@ async function run(init: InitMessage): Promise<void> {
   log.info("shutting down");
   setPhase("shutdown");
   await actor.shutdown();
-  await finish();
+  // The pills, after every send the actor did not await: the outlet posts
+  // them once its waiting sends went out.
+  await outlet?.close();
   await surfaceDue();
   log.info("shut down complete");
   if (!failed && !stopping) post({ kind: "done" });
@@ -408,14 +414,6 @@ function sender(
     if (out.waiting > 0) sent.then(waited, waited);
     return sent;
   };
-}
-
-/**
- * Sends the poison pills, after every send the actor did not await (the
- * outlet posts them after its waiting sends), and waits until they are out.
- */
-async function finish(): Promise<void> {
-  await outlet?.close();
 }
 
 function isAbort(error: unknown): boolean {

@@ -11,7 +11,8 @@
  * @module
  */
 
-import type { Logger, LogLevel, LogRecord } from "@logtape/logtape";
+import type * as LogTape from "@logtape/logtape";
+import type { Logger, LogLevel, LogRecord, Sink } from "@logtape/logtape";
 import { render } from "./errors.ts";
 import type { LogCall } from "./protocol.ts";
 
@@ -25,14 +26,15 @@ export interface LogPort {
   record(record: LogRecord): void;
 }
 
-const RANK: Readonly<Record<LogLevel, number>> = {
-  trace: 0,
-  debug: 1,
-  info: 2,
-  warning: 3,
-  error: 4,
-  fatal: 5,
-};
+/** LogTape's levels, lowest first. */
+export const LEVELS: readonly LogLevel[] = [
+  "trace",
+  "debug",
+  "info",
+  "warning",
+  "error",
+  "fatal",
+];
 
 /** The key LogTape's `lazy()` marks its values with. */
 const LAZY = Symbol.for("logtape.lazy");
@@ -79,7 +81,7 @@ class ForwardingLogger {
 
   isEnabledFor(level: LogLevel): boolean {
     const lowest = this.port.lowest;
-    return lowest !== null && RANK[level] >= RANK[lowest];
+    return lowest !== null && LEVELS.indexOf(level) >= LEVELS.indexOf(lowest);
   }
 
   emit(record: Omit<LogRecord, "category">): void {
@@ -125,40 +127,50 @@ class ForwardingLogger {
       return typeof second === "function" ? Promise.resolve() : undefined;
     }
     if (typeof first === "function") {
-      // A callback given the template prefix: its result is the message.
-      this.#post(level, "parts", first(interleave) as Args);
+      // A callback given the template prefix: made again as its template.
+      let template: Args | undefined;
+      first((strings: TemplateStringsArray, ...values: unknown[]) => {
+        template = [[...strings], ...values];
+        return interleave(strings, values);
+      });
+      if (template === undefined) {
+        throw new TypeError(
+          "No log record was made: the callback did not call its prefix",
+        );
+      }
+      this.#post(level, true, template);
     } else if (Array.isArray(first) && "raw" in first) {
-      this.#post(level, "template", [[...first], ...args.slice(1)]);
+      this.#post(level, true, [[...first], ...args.slice(1)]);
     } else if (typeof second === "function") {
       const properties: unknown = second();
       if (properties instanceof Promise) {
         return properties.then((resolved) =>
-          this.#post(level, "args", [first, resolved])
+          this.#post(level, false, [first, resolved])
         );
       }
-      this.#post(level, "args", [first, properties]);
+      this.#post(level, false, [first, properties]);
     } else {
-      this.#post(level, "args", args);
+      this.#post(level, false, args);
     }
     return undefined;
   }
 
-  #post(level: LogLevel, form: LogCall["form"], args: Args): void {
+  #post(level: LogLevel, template: boolean, args: Args): void {
     this.port.call({
       category: this.category,
       level,
       timestamp: Date.now(),
       properties: resolveLazy(this.properties),
-      form,
+      template,
       args,
     });
   }
 }
 
-/** The template prefix LogTape gives a callback: the parts, interleaved. */
+/** What LogTape's template prefix returns: strings and values, interleaved. */
 function interleave(
   strings: TemplateStringsArray,
-  ...values: unknown[]
+  values: readonly unknown[],
 ): unknown[] {
   const parts: unknown[] = [strings[0]];
   for (let i = 0; i < values.length; i++) parts.push(values[i], strings[i + 1]);
@@ -191,7 +203,7 @@ export function cloneableCall(call: LogCall): LogCall {
     ...call,
     properties: cloneableProperties(call.properties),
     args: call.args.map((arg, i) =>
-      call.form === "template" && i === 0
+      call.template && i === 0
         ? arg
         : isPlainObject(arg)
         ? cloneableProperties(arg)
@@ -224,4 +236,45 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null) return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Sets LogTape, when an actor's worker loaded it, up to forward every record
+ * from `lowest` up to the main thread through `post`.
+ */
+export function forwardLogs(
+  { configureSync }: typeof LogTape,
+  post: (record: LogRecord) => void,
+  lowest: LogLevel | null,
+): void {
+  const sink: Sink = (record) => post(record);
+  configureSync({
+    reset: true,
+    sinks: { relay: sink },
+    loggers: [
+      { category: [], sinks: ["relay"], lowestLevel: lowest ?? "warning" },
+      {
+        category: ["logtape", "meta"],
+        sinks: ["relay"],
+        lowestLevel: "warning",
+      },
+    ],
+  });
+}
+
+/** A copy of a record that structured clone accepts, values rendered as text. */
+export function cloneableRecord(record: LogRecord): LogRecord {
+  const message = record.message.map((part, i) =>
+    i % 2 === 0 || typeof part === "string" ? part : render(part, 2000)
+  );
+  return {
+    category: record.category,
+    level: record.level,
+    message,
+    rawMessage: typeof record.rawMessage === "string"
+      ? record.rawMessage
+      : record.rawMessage.join("{}"),
+    timestamp: record.timestamp,
+    properties: cloneableProperties(record.properties),
+  };
 }

@@ -9,7 +9,7 @@
  */
 
 import { ReceiverCredit, SenderCredit } from "./credit.ts";
-import { BATCH, Inlet, Outlet } from "./link.ts";
+import { grabSize, Inlet, Outlet } from "./link.ts";
 
 /** What can feed a pipeline from the main thread. */
 export type InputSource<T> =
@@ -43,7 +43,7 @@ export function inputOutlet(
 ): Outlet {
   return new Outlet(
     ports,
-    new SenderCredit(cells, Math.min(BATCH, Math.floor(maxsize / 2))),
+    new SenderCredit(cells, grabSize(maxsize, 1)),
     onFailure,
   );
 }
@@ -64,8 +64,6 @@ export class Results<T> implements AsyncIterableIterator<T> {
   #ended = false;
   #failed = false;
   #onReturn: () => void;
-  /** Messages handed to the reader. */
-  taken = 0;
 
   constructor(
     ports: MessagePort[],
@@ -94,7 +92,6 @@ export class Results<T> implements AsyncIterableIterator<T> {
   }
 
   #deliver(value: T): void | Promise<void> {
-    this.taken++;
     const reader = this.#waiting.shift();
     if (reader !== undefined) {
       reader.resolve({ value, done: false });

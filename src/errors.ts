@@ -234,6 +234,15 @@ export function fromErrorData(data: ErrorData): Error {
   return error;
 }
 
+/** Whether `value` is an object literal (or has a null prototype). */
+export function isPlainObject(
+  value: unknown,
+): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
 /** A short, single-line rendering of any value, for error messages. */
 export function render(value: unknown, max = 80): string {
   let text: string;

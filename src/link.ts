@@ -31,6 +31,15 @@ export const PILL = 0;
 export const BATCH = 1024;
 
 /**
+ * How many credits a sender of an edge takes at a time: at most a batch, and
+ * little enough that the reserves of all its senders together hold at most
+ * half of the edge's bound.
+ */
+export function grabSize(maxsize: number, senders: number): number {
+  return Math.min(BATCH, Math.floor(maxsize / (2 * senders)));
+}
+
+/**
  * Estimated bytes after which a batch is posted. A post has a fixed cost
  * (waking the receiver, dispatching an event) worth cloning tens of KB, so
  * small messages are worth batching by the hundred; but a batch is cloned

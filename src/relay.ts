@@ -6,7 +6,7 @@
  */
 
 import { Feed, type InputSource, type Results } from "./endpoints.ts";
-import { RelayAbortError } from "./errors.ts";
+import { isPlainObject, RelayAbortError } from "./errors.ts";
 import { loadLogTape } from "./logtape.ts";
 import type { RelayMetrics } from "./metrics.ts";
 import type { Progress } from "./progress.ts";
@@ -429,11 +429,3 @@ export function workersOf(relay: Relay): ReadonlyMap<string, Worker> {
 }
 
 const runs = new WeakMap<Relay, Run>();
-
-function isPlainObject(value: unknown): boolean {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    return false;
-  }
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}

@@ -19,7 +19,7 @@ import {
 } from "./actor.ts";
 import { ReceiverCredit, SenderCredit } from "./credit.ts";
 import { render, toErrorData, uncloneablePath } from "./errors.ts";
-import { BATCH, Inlet, Outlet } from "./link.ts";
+import { grabSize, Inlet, Outlet } from "./link.ts";
 import { findExport } from "./locate.ts";
 import { RECEIVED, SENT, WAITED_MS, WIDTH } from "./metrics.ts";
 import type {
@@ -277,10 +277,9 @@ async function run(init: InitMessage): Promise<void> {
 
   if (init.outlet !== undefined) {
     const end = init.outlet;
-    const grab = Math.min(BATCH, Math.floor(end.maxsize / (2 * end.senders)));
     outlet = new Outlet(
       end.ports,
-      new SenderCredit(end.cells, grab),
+      new SenderCredit(end.cells, grabSize(end.maxsize, end.senders)),
       (error, batch) => {
         // Found after the failure, never on the hot path.
         const bad = batch.find((m) => uncloneablePath(m) !== undefined);

@@ -13,7 +13,7 @@
 
 import type * as LogTape from "@logtape/logtape";
 import type { Logger, LogLevel, LogRecord, Sink } from "@logtape/logtape";
-import { render } from "./errors.ts";
+import { isPlainObject, render } from "./errors.ts";
 import type { LogCall } from "./protocol.ts";
 
 /** Where an actor's logger sends its calls. */
@@ -230,12 +230,6 @@ function cloneable(value: unknown): unknown {
   } catch {
     return render(value, 2000);
   }
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 /**

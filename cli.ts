@@ -12,18 +12,18 @@
 
 import { dispose } from "@logtape/logtape";
 import { parseArgs } from "node:util";
-import { ConfigFileError } from "./src/config_file.ts";
-import { RelayAbortError } from "./src/errors.ts";
 import {
   applyLogging,
   configureLoggingFrom,
   readLogging,
-} from "./src/log_config.ts";
+} from "./src/config/logging.ts";
 import {
   describePipeline,
   loadPipeline,
   type Pipeline,
-} from "./src/pipeline_file.ts";
+} from "./src/config/pipeline.ts";
+import { ConfigFileError } from "./src/config/source.ts";
+import { RelayAbortError } from "./src/errors.ts";
 
 const USAGE = "Usage: baton [--check] [--no-progress] <pipeline.yaml>";
 

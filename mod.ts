@@ -58,7 +58,6 @@ export {
   type InOf,
   Input,
   input,
-  type Links,
   type Mismatch,
   type OutOf,
 } from "./src/topology.ts";
@@ -67,16 +66,8 @@ export {
   RelayError,
   type RelayErrorOptions,
 } from "./src/errors.ts";
-export { plainFormatter } from "./src/log.ts";
-export type { MemberState, Report, RunSnapshot } from "./src/supervisor.ts";
-export type { InputSource } from "./src/endpoints.ts";
+export { plainFormatter } from "./src/formatter.ts";
+export type { MemberState, Report, RunSnapshot } from "./src/host/run.ts";
+export type { InputSource } from "./src/host/input.ts";
 export type { EdgeMetrics, GroupMetrics, RelayMetrics } from "./src/metrics.ts";
-export type { Phase } from "./src/protocol.ts";
-export { ConfigFileError, type Problem } from "./src/config_file.ts";
-export type { ConfigureLoggingOptions } from "./src/log_config.ts";
-export type { Pipeline, PipelineGroup } from "./src/pipeline_file.ts";
-export {
-  configureLogging,
-  configureLoggingFrom,
-  loadPipeline,
-} from "./src/files.ts";
+export type { Phase } from "./src/common/protocol.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { configureLogging } from "../mod.ts";
+import { configureLogging } from "../config.ts";
 
 /** Sets logging up from `conf/logging.yaml`. */
 export async function setupLogging(): Promise<void> {

@@ -8,7 +8,7 @@
  */
 
 import type { Logger } from "@logtape/logtape";
-import { logtape } from "./logtape.ts";
+import { logtape } from "./common/logtape.ts";
 
 /** Options of {@linkcode Actor.send}. */
 export interface SendOptions {

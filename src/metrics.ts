@@ -1,58 +1,9 @@
 /**
- * Live metrics of a run, read without a single message: every actor counts
- * what it received and sent, and how long it waited for credit, in a slot of
- * a `SharedArrayBuffer` that the main thread reads whenever it likes; the
- * edges' credit counters (see `credit.ts`) give what is in flight.
+ * The metrics of a run, as `Relay.metrics()`, `watch()` and `start()` give
+ * them: per group and per edge. How they are counted: `common/stats.ts`.
  *
  * @module
  */
-
-/** Offsets inside an actor's slot. */
-export const RECEIVED = 0;
-export const SENT = 1;
-export const WAITED_MS = 2;
-/** Doubles per actor. */
-export const WIDTH = 3;
-
-/** Creates the counters of `actors` actors (and the main thread's two ends). */
-export function createStats(actors: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(actors * WIDTH * Float64Array.BYTES_PER_ELEMENT);
-}
-
-/** One actor's counters, as seen from its worker. */
-export class ActorStats {
-  readonly #cells: Float64Array;
-  readonly #base: number;
-
-  constructor(buffer: SharedArrayBuffer, index: number) {
-    this.#cells = new Float64Array(buffer);
-    this.#base = index * WIDTH;
-  }
-
-  /** Adds `n` to a counter. */
-  add(offset: number, n: number): void {
-    this.#cells[this.#base + offset] += n;
-  }
-
-  /** Sets a counter. */
-  set(offset: number, value: number): void {
-    this.#cells[this.#base + offset] = value;
-  }
-}
-
-/** Reads actor `index`'s counters. */
-export function readStats(
-  buffer: SharedArrayBuffer,
-  index: number,
-): { received: number; sent: number; waitedMs: number } {
-  const cells = new Float64Array(buffer);
-  const base = index * WIDTH;
-  return {
-    received: cells[base + RECEIVED],
-    sent: cells[base + SENT],
-    waitedMs: cells[base + WAITED_MS],
-  };
-}
 
 /** The metrics of one group. */
 export interface GroupMetrics {

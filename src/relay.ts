@@ -5,19 +5,18 @@
  * @module
  */
 
-import { Feed, type InputSource, type Results } from "./endpoints.ts";
-import { isPlainObject, RelayAbortError } from "./errors.ts";
-import { loadLogTape } from "./logtape.ts";
+import { loadLogTape } from "./common/logtape.ts";
+import { isPlainObject } from "./common/values.ts";
+import { RelayAbortError } from "./errors.ts";
+import type { InputSource } from "./host/input.ts";
+import { type GroupPlan, plan } from "./host/plan.ts";
+import type { Progress } from "./host/progress.ts";
+import { Feed } from "./host/reports.ts";
+import type { Results } from "./host/results.ts";
+import { type Report, Run, type RunSnapshot } from "./host/run.ts";
+import { checkMaxsize } from "./host/validate.ts";
 import type { RelayMetrics } from "./metrics.ts";
-import type { Progress } from "./progress.ts";
-import { type Report, Run, type RunSnapshot } from "./supervisor.ts";
-import {
-  type Chain,
-  checkMaxsize,
-  type GroupLike,
-  type GroupPlan,
-  plan,
-} from "./topology.ts";
+import type { Chain, GroupLike } from "./topology.ts";
 
 /** The default bound of messages in flight per edge. */
 export const DEFAULT_MAXSIZE = 1024;
@@ -250,7 +249,7 @@ export class Relay {
     this.#done = (async () => {
       // Loaded here, in the main thread only: every worker imports this
       // module too, and should not pay for what only the main thread uses.
-      const { observe } = await import("./telemetry.ts");
+      const { observe } = await import("./host/telemetry.ts");
       // Loaded already, but in an actor's worker (a relay started by an
       // actor) LogTape loads now, set up to forward (see logtape.ts).
       await loadLogTape();
@@ -261,7 +260,7 @@ export class Relay {
           await run.start(options.input);
           if (run.results !== undefined) results.resolve(run.results);
           if (options.progress && Deno.stderr.isTerminal()) {
-            const { Progress } = await import("./progress.ts");
+            const { Progress } = await import("./host/progress.ts");
             progress = new Progress(this.groups, () => run.metrics());
           }
         } catch (error) {

@@ -105,7 +105,7 @@ Deno.test("An actor's module that uses LogTape itself has its records forwarded"
 
 Deno.test("An actor's worker loads neither LogTape nor a node: module of its own accord", async () => {
   // Statically: what the bootstrap and mod.ts import, dynamic imports aside.
-  for (const root of ["../src/worker.ts", "../mod.ts"]) {
+  for (const root of ["../src/worker/bootstrap.ts", "../mod.ts"]) {
     const url = new URL(root, import.meta.url);
     const output = await new Deno.Command(Deno.execPath(), {
       args: ["info", "--json", url.href],

@@ -6,10 +6,10 @@
  * @module
  */
 
-import { PERMISSION_KINDS } from "./permissions.ts";
+import { PERMISSION_KINDS } from "../host/validate.ts";
 import type { Node } from "yaml";
-import { Actor, hasLoop, hasRecv } from "./actor.ts";
-import type { ConfigSource, Entry } from "./config_file.ts";
+import { Actor, hasLoop, hasRecv } from "../actor.ts";
+import type { ConfigSource, Entry } from "./source.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyActor = Actor<any, any>;

@@ -9,19 +9,21 @@
  */
 
 // First: marks the thread before any other module evaluates (see the module).
-import "./worker_flag.ts";
+import "./flag.ts";
 import type { Logger, LogRecord } from "@logtape/logtape";
 import {
   Actor,
   type ActorRuntime,
   RUNTIME,
   type SendOptions,
-} from "./actor.ts";
-import { ReceiverCredit, SenderCredit } from "./credit.ts";
-import { render, toErrorData, uncloneablePath } from "./errors.ts";
-import { grabSize, Inlet, Outlet } from "./link.ts";
-import { findExport } from "./locate.ts";
-import { RECEIVED, SENT, WAITED_MS, WIDTH } from "./metrics.ts";
+} from "../actor.ts";
+import { toErrorData } from "../common/error_data.ts";
+import { findExport } from "../common/exports.ts";
+import { RECEIVED, SENT, WAITED_MS, WIDTH } from "../common/stats.ts";
+import { render, uncloneablePath } from "../common/values.ts";
+import { Inlet } from "../link/inlet.ts";
+import { grabSize, Outlet } from "../link/outlet.ts";
+import { ReceiverCredit, SenderCredit } from "../link/port/credit.ts";
 import type {
   ErrorData,
   FromWorker,
@@ -29,14 +31,18 @@ import type {
   LogCall,
   Phase,
   ToWorker,
-} from "./protocol.ts";
+} from "../common/protocol.ts";
 import {
   cloneableCall,
   cloneableRecord,
   forwardingLogger,
   forwardLogs,
-} from "./worker_log.ts";
-import { loadLogTape, loadRequested, whenLogTapeLoads } from "./logtape.ts";
+} from "./forwarding_logger.ts";
+import {
+  loadLogTape,
+  loadRequested,
+  whenLogTapeLoads,
+} from "../common/logtape.ts";
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent) => void) | null;

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigFileError, loadPipeline } from "../mod.ts";
-import { describePipeline } from "../src/pipeline_file.ts";
-import { Numbers, Total } from "./fixtures/pipeline/actors.ts";
-import { captureLogs, leakChecked, startWithin } from "./_harness.ts";
+import { ConfigFileError, loadPipeline } from "../../config.ts";
+import { describePipeline } from "../../src/config/pipeline.ts";
+import { Numbers, Total } from "../fixtures/pipeline/actors.ts";
+import { captureLogs, leakChecked, startWithin } from "../_harness.ts";
 
-const fixtures = new URL("./fixtures/pipeline/", import.meta.url);
+const fixtures = new URL("../fixtures/pipeline/", import.meta.url);
 const fixture = (name: string) =>
   relative(Deno.cwd(), fileURLToPath(new URL(name, fixtures)));
 

@@ -7,8 +7,8 @@ import {
   metrics,
   type Observable,
 } from "@opentelemetry/api";
-import { observe } from "../src/telemetry.ts";
-import type { RelayMetrics } from "../src/metrics.ts";
+import { observe } from "../../src/host/telemetry.ts";
+import type { RelayMetrics } from "../../src/metrics.ts";
 
 /** A meter that keeps its instruments and batch callbacks, to call by hand. */
 function recordingProvider() {

@@ -9,7 +9,7 @@
  */
 
 import { type BatchObservableResult, metrics } from "@opentelemetry/api";
-import type { GroupMetrics, RelayMetrics } from "./metrics.ts";
+import type { GroupMetrics, RelayMetrics } from "../metrics.ts";
 
 /** The counters of each group: the field of `GroupMetrics` each one reads. */
 const GROUP_COUNTERS = [

@@ -6,15 +6,14 @@ import {
   ConfigFileError,
   configureLogging,
   configureLoggingFrom,
-  plainFormatter,
-  Relay,
-} from "../mod.ts";
-import { formatting } from "../src/log_format.ts";
-import { Numbers, Total } from "./fixtures/pipeline/actors.ts";
-import { tempDir } from "./fixtures/pipeline/temp.ts";
-import { leakChecked, startWithin } from "./_harness.ts";
+} from "../../config.ts";
+import { plainFormatter, Relay } from "../../mod.ts";
+import { formatting } from "../../src/config/log_format.ts";
+import { Numbers, Total } from "../fixtures/pipeline/actors.ts";
+import { tempDir } from "../fixtures/pipeline/temp.ts";
+import { leakChecked, startWithin } from "../_harness.ts";
 
-const fixtures = new URL("./fixtures/pipeline/", import.meta.url);
+const fixtures = new URL("../fixtures/pipeline/", import.meta.url);
 const fixture = (name: string) =>
   relative(Deno.cwd(), fileURLToPath(new URL(name, fixtures)));
 
@@ -121,7 +120,7 @@ Deno.test("The shipped conf/logging.yaml prints the notebook's plain format and 
   const info = console.info;
   console.info = (text: string) => printed.push(text);
   try {
-    await configureLogging(new URL("../conf/logging.yaml", import.meta.url));
+    await configureLogging(new URL("../../conf/logging.yaml", import.meta.url));
     getLogger(["baton"]).info("relay: maintaining 2 groups");
     getLogger(["example", "group-0", "Producer-1"])
       .with({ group: "group-0", actor: "Producer-1" })
@@ -146,7 +145,7 @@ Deno.test("The shipped conf/logging.yaml prints the notebook's plain format and 
       `^${time} \\[${Deno.pid}\\] example - \\[group-0\\] \\(Producer-1\\) starting up$`,
     ),
   );
-  const log = new URL("../baton.log", import.meta.url);
+  const log = new URL("../../baton.log", import.meta.url);
   assert.equal(
     await Deno.stat(log).then(() => true, () => false),
     false,
@@ -154,8 +153,8 @@ Deno.test("The shipped conf/logging.yaml prints the notebook's plain format and 
   );
 });
 
-Deno.test("A Python format string renders attributes, widths and date codes", async () => {
-  const { formatter } = await formatting();
+Deno.test("A Python format string renders attributes, widths and date codes", () => {
+  const { formatter } = formatting();
   const actor = record(
     ["ktz", "ipynb", "group-0", "Producer-1"],
     "starting up",
@@ -185,8 +184,8 @@ Deno.test("A Python format string renders attributes, widths and date codes", as
   );
 });
 
-Deno.test("The notebook's format string renders exactly as plainFormatter", async () => {
-  const { formatter } = await formatting();
+Deno.test("The notebook's format string renders exactly as plainFormatter", () => {
+  const { formatter } = formatting();
   const notebook = formatter(
     "[%(asctime)s] [%(process)d] %(name)s - %(message)s",
     "%H:%M:%S",

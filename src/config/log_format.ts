@@ -3,19 +3,17 @@
  * `"[%(asctime)s] [%(process)d] %(name)s - %(message)s"` with a strftime
  * `datefmt`. The `%`-placeholders are rendered by sprintf-js, the dates by
  * d3-time-format; this file checks them and maps a record to their fields.
- * Both libraries are imported by {@linkcode formatting}, when a configuration
- * is read, not with this module, which every actor's worker loads.
  *
  * @module
  */
 
 import type { LogLevel, LogRecord, TextFormatter } from "@logtape/logtape";
 // @ts-types="npm:@types/d3-time-format@^4.0.3"
-import type * as D3TimeFormat from "d3-time-format";
+import { timeFormat } from "d3-time-format";
 // @ts-types="npm:@types/sprintf-js@^1.1.4"
-import type * as SprintfJs from "sprintf-js";
-import { actorPrefix, loggerName } from "./log.ts";
-import { logtape } from "./logtape.ts";
+import { sprintf } from "sprintf-js";
+import { actorPrefix, loggerName } from "../formatter.ts";
+import { logtape } from "../common/logtape.ts";
 
 /** Python's level names, by LogTape level. */
 export const LEVEL_NAMES: Readonly<Record<LogLevel, string>> = {
@@ -80,8 +78,8 @@ const DATE_CODES: Readonly<Record<string, string>> = {
 /** Python's default asctime: `2003-07-08 16:49:45,896`. */
 const DEFAULT_DATEFMT = "%Y-%m-%d %H:%M:%S";
 
-type Sprintf = typeof SprintfJs.sprintf;
-type TimeFormat = typeof D3TimeFormat.timeFormat;
+type Sprintf = typeof sprintf;
+type TimeFormat = typeof timeFormat;
 
 /** Checks and builds formatters from Python format strings. */
 export interface Formatting {
@@ -97,12 +95,8 @@ export interface Formatting {
   formatter(format: string, datefmt?: string): TextFormatter;
 }
 
-/** Loads the formatting libraries; call it where a configuration is read. */
-export async function formatting(): Promise<Formatting> {
-  const [{ sprintf }, { timeFormat }] = await Promise.all([
-    import("sprintf-js") as Promise<typeof SprintfJs>,
-    import("d3-time-format") as Promise<typeof D3TimeFormat>,
-  ]);
+/** The checks and the formatter builder of Python format strings. */
+export function formatting(): Formatting {
   return {
     checkFormat: (format) => checkFormat(sprintf, format),
     checkDatefmt,

@@ -7,22 +7,31 @@
  * @module
  */
 
-import type { Actor } from "./actor.ts";
-import { createCells, readCells } from "./credit.ts";
-import { fromErrorData, RelayAbortError, RelayError } from "./errors.ts";
-import { type ActorSpec, describe } from "./locate.ts";
-import { emitForwarded, lowestLevel, relayLogger, replayCall } from "./log.ts";
-import { feed, inputOutlet, type InputSource, Results } from "./endpoints.ts";
-import type { Outlet } from "./link.ts";
+import type { Actor } from "../actor.ts";
+import { fromErrorData } from "../common/error_data.ts";
+import type {
+  EdgeEnd,
+  FromWorker,
+  InitMessage,
+  Phase,
+} from "../common/protocol.ts";
+import { createStats, readStats } from "../common/stats.ts";
+import { cloneableOrText } from "../common/values.ts";
+import { RelayAbortError, RelayError } from "../errors.ts";
+import { createCells, readCells } from "../link/port/credit.ts";
+import type { Outlet } from "../link/outlet.ts";
+import type { GroupMetrics, RelayMetrics } from "../metrics.ts";
+import { type ActorSpec, describe } from "./describe.ts";
+import { feed, inputOutlet, type InputSource } from "./input.ts";
 import {
-  createStats,
-  type GroupMetrics,
-  readStats,
-  type RelayMetrics,
-} from "./metrics.ts";
+  emitForwarded,
+  lowestLevel,
+  relayLogger,
+  replayCall,
+} from "./log_replay.ts";
 import { checkWorkerOptions } from "./permissions.ts";
-import type { EdgeEnd, FromWorker, InitMessage, Phase } from "./protocol.ts";
-import type { GroupPlan } from "./topology.ts";
+import type { GroupPlan } from "./plan.ts";
+import { Results } from "./results.ts";
 
 /**
  * How long a failed run waits, after the last message from a worker, for
@@ -32,7 +41,7 @@ const STOP_GRACE_MS = 250;
 /** The most a failed run waits for its workers to answer `stop`. */
 const STOP_LIMIT_MS = 3000;
 
-const WORKER_URL = new URL("./worker.ts", import.meta.url);
+const WORKER_URL = new URL("../worker/bootstrap.ts", import.meta.url);
 
 /** What a run needs from its relay. */
 export interface RunOptions {
@@ -608,7 +617,10 @@ export class Run {
     }
     for (const m of this.#members) {
       if (m.state === "running") {
-        m.worker?.postMessage({ kind: "abort", reason: cloneable(reason) });
+        m.worker?.postMessage({
+          kind: "abort",
+          reason: cloneableOrText(reason),
+        });
       }
     }
     this.#timer = setTimeout(() => this.#finish(), timeout);
@@ -693,14 +705,6 @@ export class Run {
       })),
       edges: this.#edgeStates(),
     };
-  }
-}
-
-function cloneable(value: unknown): unknown {
-  try {
-    return structuredClone(value);
-  } catch {
-    return String(value);
   }
 }
 

@@ -16,8 +16,9 @@ import {
   readCells,
   ReceiverCredit,
   SenderCredit,
-} from "../src/credit.ts";
-import { BATCH, Inlet, Outlet } from "../src/link.ts";
+} from "../../src/link/port/credit.ts";
+import { Inlet } from "../../src/link/inlet.ts";
+import { BATCH, Outlet } from "../../src/link/outlet.ts";
 
 /** A receiver's credit whose give-backs wait for the test's `credit` step. */
 class HeldCredit extends ReceiverCredit {

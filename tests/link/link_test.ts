@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
-import { createCells, ReceiverCredit, SenderCredit } from "../src/credit.ts";
-import { Inlet, Outlet } from "../src/link.ts";
+import {
+  createCells,
+  ReceiverCredit,
+  SenderCredit,
+} from "../../src/link/port/credit.ts";
+import { Inlet } from "../../src/link/inlet.ts";
+import { Outlet } from "../../src/link/outlet.ts";
 
 Deno.test("Outlet.close() sends its pills only after the sends still waiting for credit", async () => {
   const channel = new MessageChannel();

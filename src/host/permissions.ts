@@ -1,6 +1,6 @@
 /**
- * Per-group permissions: the check of a group's `permissions` option, and the
- * detection of the `--unstable-worker-options` flag that Deno needs for them.
+ * Per-group permissions: the detection of the `--unstable-worker-options`
+ * flag that Deno needs for them.
  *
  * Deno does not throw when a worker asks for its own permissions without the
  * flag: it prints a line and exits the whole process with code 70. So the
@@ -13,57 +13,6 @@
 
 const FLAG = "--unstable-worker-options";
 const FEATURE = "worker-options";
-/** The kinds of permission a worker's `permissions` option may name. */
-export const PERMISSION_KINDS: readonly string[] = [
-  "env",
-  "ffi",
-  "import",
-  "net",
-  "read",
-  "run",
-  "sys",
-  "write",
-];
-const KINDS = new Set(PERMISSION_KINDS);
-
-/**
- * Throws a `TypeError` unless `value` is a valid `permissions` option:
- * `"inherit"`, `"none"`, or an object of Deno permission names to
- * `"inherit"`, a boolean, or a list of allowed values.
- */
-export function checkPermissions(
-  value: unknown,
-  where: string,
-): Deno.PermissionOptions {
-  if (value === "inherit" || value === "none") return value;
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new TypeError(
-      `${where}: permissions must be "inherit", "none" or an object such as { read: ["./data"], net: false }, received ${
-        typeof value === "string" ? JSON.stringify(value) : String(value)
-      }`,
-    );
-  }
-  for (const [key, v] of Object.entries(value)) {
-    if (!KINDS.has(key)) {
-      throw new TypeError(
-        `${where}: permissions has an unknown permission "${key}"; use ${
-          [...KINDS].join(", ")
-        }`,
-      );
-    }
-    const ok = v === "inherit" || typeof v === "boolean" ||
-      (Array.isArray(v) &&
-        v.every((x) => typeof x === "string" || x instanceof URL));
-    if (!ok) {
-      throw new TypeError(
-        `${where}: permissions.${key} must be "inherit", true, false or a list of allowed values, received ${
-          JSON.stringify(v)
-        }`,
-      );
-    }
-  }
-  return value as Deno.PermissionOptions;
-}
 
 /**
  * Whether Deno runs with `--unstable-worker-options` (or the `unstable`

@@ -2,15 +2,23 @@
  * YAML configuration files (a pipeline, a logging setup): reading them, and
  * errors that point into them by file, line, column and key path.
  *
- * The yaml library is imported when a file is read, not with this module:
- * `mod.ts` exports what is built here, and every actor's worker imports
- * `mod.ts`, where loading a YAML parser would only slow each worker's start.
- *
  * @module
  */
 
-import type { Document, LineCounter, Node, Scalar, YAMLMap } from "yaml";
-import { render } from "./errors.ts";
+import {
+  Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  type Scalar,
+  type YAMLMap,
+} from "yaml";
+import { render } from "../common/values.ts";
+import { displayPath, toPath, toUrl, withoutEnv } from "./paths.ts";
 
 /** One thing wrong in a configuration file. */
 export interface Problem {
@@ -86,22 +94,16 @@ export class ConfigSource {
   readonly base: URL;
   /** The top node, or null for an empty file. */
   readonly contents: Node | null;
-  readonly #yaml: Yaml;
-  readonly #host: Host;
   readonly #doc: Document;
   readonly #lines: LineCounter | undefined;
   readonly #problems: Problem[] = [];
 
   private constructor(
-    yaml: Yaml,
-    host: Host,
     label: string,
     base: URL,
     doc: Document,
     lines?: LineCounter,
   ) {
-    this.#yaml = yaml;
-    this.#host = host;
     this.label = label;
     this.base = base;
     this.#doc = doc;
@@ -114,27 +116,24 @@ export class ConfigSource {
    * it cannot be read or is not valid YAML.
    */
   static async read(path: string | URL, what: string): Promise<ConfigSource> {
-    const host = await import("./_host.ts");
-    const url = host.toUrl(path);
-    const label = host.displayPath(url);
+    const url = toUrl(path);
+    const label = displayPath(url);
     let text: string;
     try {
       text = await Deno.readTextFile(url);
     } catch (error) {
       throw new ConfigFileError(label, [{
         path: "",
-        message: readFailure(error, what, host.toPath(url)),
+        message: readFailure(error, what, toPath(url)),
       }]);
     }
-    const yaml = await import("yaml");
-    const lines = new yaml.LineCounter();
+    const lines = new LineCounter();
     // See withoutEnv() for why the environment is hidden from the parser.
-    const doc = host.withoutEnv(
+    const doc = withoutEnv(
       ["LOG_TOKENS", "LOG_STREAM"],
-      () =>
-        yaml.parseDocument(text, { lineCounter: lines, prettyErrors: false }),
+      () => parseDocument(text, { lineCounter: lines, prettyErrors: false }),
     );
-    const source = new ConfigSource(yaml, host, label, url, doc, lines);
+    const source = new ConfigSource(label, url, doc, lines);
     for (const error of doc.errors) {
       const { line, col } = source.#position(error.pos[0]);
       source.#problems.push({
@@ -149,16 +148,8 @@ export class ConfigSource {
   }
 
   /** Wraps a configuration given as an object; relative paths from `base`. */
-  static async of(
-    value: unknown,
-    label: string,
-    base: URL,
-  ): Promise<ConfigSource> {
-    const [yaml, host] = await Promise.all([
-      import("yaml"),
-      import("./_host.ts"),
-    ]);
-    return new ConfigSource(yaml, host, label, base, new yaml.Document(value));
+  static of(value: unknown, label: string, base: URL): ConfigSource {
+    return new ConfigSource(label, base, new Document(value));
   }
 
   /** Records a problem at a node (or at no place, when it is missing). */
@@ -189,7 +180,7 @@ export class ConfigSource {
 
   /** The node an alias points to, or the node itself. */
   deref(node: unknown): Node | null {
-    if (this.#yaml.isAlias(node)) return node.resolve(this.#doc) ?? null;
+    if (isAlias(node)) return node.resolve(this.#doc) ?? null;
     return (node ?? null) as Node | null;
   }
 
@@ -204,7 +195,7 @@ export class ConfigSource {
     expected = "a mapping",
   ): Entry[] | undefined {
     node = this.deref(node);
-    if (!this.#yaml.isMap(node)) {
+    if (!isMap(node)) {
       this.report(
         node,
         path,
@@ -215,7 +206,7 @@ export class ConfigSource {
     const out: Entry[] = [];
     for (const pair of (node as YAMLMap<unknown, unknown>).items) {
       const keyNode = this.deref(pair.key);
-      const key = this.#yaml.isScalar(keyNode) ? keyNode.value : undefined;
+      const key = isScalar(keyNode) ? keyNode.value : undefined;
       if (typeof key !== "string" && typeof key !== "number") {
         this.report(
           keyNode,
@@ -252,7 +243,7 @@ export class ConfigSource {
     expected: string,
   ): Node[] | undefined {
     node = this.deref(node);
-    if (!this.#yaml.isSeq(node)) {
+    if (!isSeq(node)) {
       this.report(
         node,
         path,
@@ -265,7 +256,7 @@ export class ConfigSource {
 
   /** The plain value of a scalar node, or undefined for any other node. */
   scalar(node: Node | null): unknown {
-    return this.#yaml.isScalar(node) ? (node as Scalar).value : undefined;
+    return isScalar(node) ? (node as Scalar).value : undefined;
   }
 
   /** The plain data of a node: mappings as objects, lists as arrays. */
@@ -291,12 +282,12 @@ export class ConfigSource {
 
   /** A file URL as a local path (other URLs as they are). */
   path(url: URL | string): string {
-    return this.#host.toPath(url);
+    return toPath(url);
   }
 
   /** A file URL as shown in messages: relative to the working directory. */
   display(url: URL): string {
-    return this.#host.displayPath(url);
+    return displayPath(url);
   }
 
   /** A relative path or URL in the file, resolved against the file. */
@@ -307,9 +298,9 @@ export class ConfigSource {
   /** A short description of what a node holds, for "received …". */
   describe(node: Node | null | undefined): string {
     if (node === null || node === undefined) return "nothing";
-    if (this.#yaml.isMap(node)) return "a mapping";
-    if (this.#yaml.isSeq(node)) return "a list";
-    if (this.#yaml.isScalar(node)) {
+    if (isMap(node)) return "a mapping";
+    if (isSeq(node)) return "a list";
+    if (isScalar(node)) {
       const value = node.value;
       return value === null ? "null" : render(value);
     }
@@ -322,9 +313,6 @@ export class ConfigSource {
     return line === 0 ? { line: 1, col: offset + 1 } : { line, col };
   }
 }
-
-type Yaml = typeof import("yaml");
-type Host = typeof import("./_host.ts");
 
 /** A key of a mapping with its value and path. */
 export interface Entry {

@@ -10,7 +10,8 @@
  * @module
  */
 
-import { type Actor, metaOf } from "./actor.ts";
+import { type Actor, metaOf } from "../actor.ts";
+import { findExport } from "../common/exports.ts";
 
 /** What a worker needs to rebuild an actor. */
 export interface ActorSpec {
@@ -39,24 +40,6 @@ export function classModule(actor: Actor<unknown, unknown>): string {
     );
   }
   return found;
-}
-
-/** Finds the actor's class among a module's exports, or says how to fix it. */
-export function findExport(
-  exports: Record<string, unknown>,
-  className: string,
-  module: string,
-): new () => unknown {
-  const named = exports[className];
-  if (typeof named === "function") return named as new () => unknown;
-  for (const value of Object.values(exports)) {
-    if (typeof value === "function" && value.name === className) {
-      return value as new () => unknown;
-    }
-  }
-  throw new TypeError(
-    `class ${className} is not exported by ${module}; add \`export\` to its declaration (workers import the class from its module)`,
-  );
 }
 
 /**

@@ -7,15 +7,16 @@
  * @module
  */
 
-import { ConfigFileError, ConfigSource, type Entry } from "./config_file.ts";
-import { readLogging } from "./log_config.ts";
+import { ConfigFileError, ConfigSource, type Entry } from "./source.ts";
+import { readLogging } from "./logging.ts";
+import { displayPath } from "./paths.ts";
 import {
   DEFAULT_MAXSIZE,
   DEFAULT_SHUTDOWN_TIMEOUT,
   Relay,
   type RelayOptions,
-} from "./relay.ts";
-import { group } from "./topology.ts";
+} from "../relay.ts";
+import { group } from "../topology.ts";
 import {
   type PipelineGroup,
   planGroup,
@@ -40,7 +41,19 @@ export interface Pipeline {
 
 const TOP_KEYS = ["maxsize", "logger", "shutdownTimeout", "logging", "groups"];
 
-/** Implements `loadPipeline()` (see `files.ts`). */
+/**
+ * Reads a pipeline file, checks it, imports the actor modules, builds the
+ * actors and connects them to a new relay. Throws a `ConfigFileError` that
+ * names the file, line and key of every problem; no worker is started.
+ *
+ * @example Running a pipeline file
+ * ```ts ignore
+ * import { loadPipeline } from "@baton/relay/config";
+ *
+ * const pipeline = await loadPipeline("pipeline.yaml");
+ * await pipeline.relay.start();
+ * ```
+ */
 export async function loadPipeline(path: string | URL): Promise<Pipeline> {
   const source = await ConfigSource.read(path, "pipeline file");
   const top = source.contents === null
@@ -167,7 +180,7 @@ function category(source: ConfigSource, entry: Entry): string[] | undefined {
 }
 
 /** The topology of a pipeline as text, for `--check`. */
-export async function describePipeline(pipeline: Pipeline): Promise<string> {
+export function describePipeline(pipeline: Pipeline): string {
   const { groups, options } = pipeline;
   const total = groups.reduce((n, g) => n + g.count, 0);
   const width = (f: (g: PipelineGroup) => string) =>
@@ -211,7 +224,6 @@ export async function describePipeline(pipeline: Pipeline): Promise<string> {
     : [options.logger].flat().join(".");
   lines.push(`logger: ${logger}`);
   if (pipeline.logging !== undefined) {
-    const { displayPath } = await import("./_host.ts");
     lines.push(`logging: ${displayPath(pipeline.logging)}`);
   }
   lines.push(

@@ -8,7 +8,7 @@
 
 // @ts-types="npm:@types/cli-progress@^3.11.6"
 import cliProgress from "cli-progress";
-import type { RelayMetrics } from "./metrics.ts";
+import type { RelayMetrics } from "../metrics.ts";
 
 /** One bar per group, redrawn every `intervalMs` until stopped. */
 export class Progress {

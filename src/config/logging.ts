@@ -12,8 +12,8 @@ import type {
   Sink,
   TextFormatter,
 } from "@logtape/logtape";
-import { ConfigSource, type Entry } from "./config_file.ts";
-import { logtape } from "./logtape.ts";
+import { getFileSink } from "@logtape/file";
+import { logtape } from "../common/logtape.ts";
 import { formatting } from "./log_format.ts";
 import {
   type HandlerPlan,
@@ -21,6 +21,8 @@ import {
   planHandler,
   planLevel,
 } from "./log_handlers.ts";
+import { toUrl } from "./paths.ts";
+import { ConfigSource, type Entry } from "./source.ts";
 
 /** Options of {@linkcode configureLoggingFrom}. */
 export interface ConfigureLoggingOptions {
@@ -32,23 +34,46 @@ export interface ConfigureLoggingOptions {
   base?: string | URL;
 }
 
-/** Implements `configureLogging()` (see `files.ts`). */
+/**
+ * Sets LogTape up from a YAML file shaped like Python's logging dictConfig,
+ * replacing any configuration before it. File names in the file are
+ * relative to it. Throws a `ConfigFileError` naming the file, line and key
+ * of every problem found.
+ *
+ * @example The notebook's plain format on the console
+ * ```ts ignore
+ * import { configureLogging } from "@baton/relay/config";
+ *
+ * await configureLogging("conf/logging.yaml");
+ * ```
+ */
 export async function configureLogging(path: string | URL): Promise<void> {
   await applyLogging(await readLogging(path));
 }
 
-/** Implements `configureLoggingFrom()` (see `files.ts`). */
+/**
+ * Sets LogTape up from a configuration object of the same shape as the file
+ * {@linkcode configureLogging} reads.
+ *
+ * @example Console output in the plain format
+ * ```ts ignore
+ * await configureLoggingFrom({
+ *   formatters: { plain: { format: "[%(asctime)s] %(name)s - %(message)s", datefmt: "%H:%M:%S" } },
+ *   handlers: { console: { class: "console", formatter: "plain" } },
+ *   root: { level: "INFO", handlers: ["console"] },
+ * });
+ * ```
+ */
 export async function configureLoggingFrom(
   config: unknown,
   options: ConfigureLoggingOptions = {},
 ): Promise<void> {
-  const { toUrl } = await import("./_host.ts");
   let base = toUrl(options.base ?? "./");
   // A directory path names the directory itself, not a file in its parent.
   if (typeof options.base !== "object" && !base.href.endsWith("/")) {
     base = new URL(`${base.href}/`);
   }
-  const source = await ConfigSource.of(config, "logging configuration", base);
+  const source = ConfigSource.of(config, "logging configuration", base);
   await applyLogging(await planLogging(source));
 }
 
@@ -73,8 +98,8 @@ export async function readLogging(path: string | URL): Promise<LoggingPlan> {
 }
 
 /** Checks a parsed logging configuration; throws a `ConfigFileError`. */
-export async function planLogging(source: ConfigSource): Promise<LoggingPlan> {
-  const { checkFormat, checkDatefmt, formatter } = await formatting();
+export function planLogging(source: ConfigSource): LoggingPlan {
+  const { checkFormat, checkDatefmt, formatter } = formatting();
   const top = source.contents === null ? [] : source.entries(
     source.contents,
     [],
@@ -238,7 +263,6 @@ function planLogger(
 /** Applies a checked plan to LogTape, opening its files. */
 export async function applyLogging(plan: LoggingPlan): Promise<void> {
   const used = new Set(plan.loggers.flatMap((l) => l.handlers));
-  const { getFileSink } = await import("@logtape/file");
   const sinks: Record<string, Sink> = {};
   const opened: Disposable[] = [];
   for (const [name, h] of plan.handlers) {

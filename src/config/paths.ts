@@ -1,8 +1,6 @@
 /**
- * What configuration files need from Node's built-in modules: paths and
- * file URLs, and a way to parse YAML without the environment. Imported
- * lazily, with the first file read: every actor's worker loads `mod.ts`,
- * and loading node:* modules there costs each worker ~10 ms of CPU.
+ * Paths and file URLs as configuration files use them, and a way to parse
+ * YAML without reading the environment.
  *
  * @module
  */

@@ -2,19 +2,21 @@
  * An actor's logger in its worker: it has LogTape's `Logger` interface and
  * forwards every call, as data, to the main thread, where the call is made
  * again on LogTape's logger of the same category (`replayCall()` in
- * `log.ts`). LogTape does everything there: message templates, properties,
+ * `host/log_replay.ts`). LogTape does everything there: message templates, properties,
  * filters, sinks, formats. The worker only decides whether a level is on
  * (from the main thread's configuration, sent at start), calls what must run
  * in the worker (lazy properties, callbacks) and makes the arguments
- * cloneable. Why LogTape itself stays out of the worker: see `logtape.ts`.
+ * cloneable. Why LogTape itself stays out of the worker: see
+ * `common/logtape.ts`.
  *
  * @module
  */
 
 import type * as LogTape from "@logtape/logtape";
 import type { Logger, LogLevel, LogRecord, Sink } from "@logtape/logtape";
-import { isPlainObject, render } from "./errors.ts";
-import type { LogCall } from "./protocol.ts";
+import { LEVELS } from "../common/levels.ts";
+import type { LogCall } from "../common/protocol.ts";
+import { cloneableOrText, isPlainObject, render } from "../common/values.ts";
 
 /** Where an actor's logger sends its calls. */
 export interface LogPort {
@@ -25,16 +27,6 @@ export interface LogPort {
   /** Forwards a record (`this.log.emit(...)`). */
   record(record: LogRecord): void;
 }
-
-/** LogTape's levels, lowest first. */
-export const LEVELS: readonly LogLevel[] = [
-  "trace",
-  "debug",
-  "info",
-  "warning",
-  "error",
-  "fatal",
-];
 
 /** The key LogTape's `lazy()` marks its values with. */
 const LAZY = Symbol.for("logtape.lazy");
@@ -207,7 +199,7 @@ export function cloneableCall(call: LogCall): LogCall {
         ? arg
         : isPlainObject(arg)
         ? cloneableProperties(arg)
-        : cloneable(arg)
+        : cloneableOrText(arg)
     ),
   };
 }
@@ -218,18 +210,9 @@ export function cloneableProperties(
 ): Record<string, unknown> {
   const copy: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(properties)) {
-    copy[key] = cloneable(value);
+    copy[key] = cloneableOrText(value);
   }
   return copy;
-}
-
-function cloneable(value: unknown): unknown {
-  try {
-    structuredClone(value);
-    return value;
-  } catch {
-    return render(value, 2000);
-  }
 }
 
 /**

@@ -9,8 +9,8 @@
 import type { getFileSink as GetFileSink } from "@logtape/file";
 import type { LogLevel, Sink, TextFormatter } from "@logtape/logtape";
 import type { Node } from "yaml";
-import type { ConfigSource, Entry, KeyPath } from "./config_file.ts";
-import { logtape } from "./logtape.ts";
+import type { ConfigSource, Entry, KeyPath } from "./source.ts";
+import { logtape } from "../common/logtape.ts";
 
 /** A checked handler: the sink to make. */
 export interface HandlerPlan {

@@ -1,0 +1,99 @@
+/**
+ * The main thread as the last group: what the last group sends, read as an
+ * async iterable through the same inlet and credits as a receiving actor,
+ * so a slow reader holds the pipeline back.
+ *
+ * @module
+ */
+
+import { Inlet } from "../link/inlet.ts";
+import { ReceiverCredit } from "../link/port/credit.ts";
+
+/**
+ * The main thread as the receiver of the last edge: an async iterable of the
+ * last group's messages. The iteration ends when every actor of the last
+ * group sent its pill and the relay settled; it throws if the relay failed.
+ */
+export class Results<T> implements AsyncIterableIterator<T> {
+  readonly #inlet: Inlet;
+  readonly #settled: Promise<unknown>;
+  readonly #waiting: {
+    resolve: (result: IteratorResult<T>) => void;
+    reject: (reason: unknown) => void;
+  }[] = [];
+  #offer: { value: T; take: () => void } | undefined;
+  #ended = false;
+  #failed = false;
+  #onReturn: () => void;
+
+  constructor(
+    ports: MessagePort[],
+    cells: SharedArrayBuffer,
+    maxsize: number,
+    settled: Promise<unknown>,
+    onReturn: () => void,
+  ) {
+    this.#inlet = new Inlet(ports, new ReceiverCredit(cells, 0, maxsize));
+    this.#settled = settled;
+    this.#onReturn = onReturn;
+    // A failed run must not leave a reader waiting.
+    settled.catch((error) => {
+      this.#failed = true;
+      for (const reader of this.#waiting.splice(0)) reader.reject(error);
+    });
+  }
+
+  /** Starts taking messages off the wires; resolves after the last pill. */
+  async run(): Promise<void> {
+    await this.#inlet.run((message) => this.#deliver(message as T), () => {});
+    this.#ended = true;
+    for (const reader of this.#waiting.splice(0)) {
+      this.#finish().then(reader.resolve, reader.reject);
+    }
+  }
+
+  #deliver(value: T): void | Promise<void> {
+    const reader = this.#waiting.shift();
+    if (reader !== undefined) {
+      reader.resolve({ value, done: false });
+      return;
+    }
+    // Nobody is reading: hold the message (and so the pipeline) until asked.
+    return new Promise((take) => (this.#offer = { value, take }));
+  }
+
+  async #finish(): Promise<IteratorResult<T>> {
+    await this.#settled;
+    return { value: undefined, done: true };
+  }
+
+  /** The next message of the last group. */
+  next(): Promise<IteratorResult<T>> {
+    const offer = this.#offer;
+    if (offer !== undefined) {
+      this.#offer = undefined;
+      offer.take();
+      return Promise.resolve({ value: offer.value, done: false });
+    }
+    if (this.#ended || this.#failed) return this.#finish();
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ resolve, reject });
+    });
+  }
+
+  /** Stops reading: the relay is closed. */
+  return(): Promise<IteratorResult<T>> {
+    this.#ended = true;
+    this.#onReturn();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** Closes the wires. */
+  close(): void {
+    this.#inlet.close();
+  }
+}

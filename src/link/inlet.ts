@@ -1,0 +1,92 @@
+/**
+ * The receiver's side of an edge: an {@linkcode Inlet} merges its wires into
+ * one FIFO queue, gives credits back as it takes messages, and counts poison
+ * pills until every sender's has arrived.
+ *
+ * @module
+ */
+
+import { PILL, RESOLVED, type Wire } from "./outlet.ts";
+import type { ReceiverCredit } from "./port/credit.ts";
+
+/** A receiver's side of an edge: one FIFO queue fed by every upstream wire. */
+export class Inlet {
+  readonly #credit: ReceiverCredit;
+  readonly #queue: unknown[] = [];
+  readonly #wires: Wire[];
+  #head = 0;
+  #pills = 0;
+  #wake: (() => void) | null = null;
+  /** The number of upstream senders, so of pills to wait for. */
+  readonly senders: number;
+  /** The message being handled, for error reports. */
+  current: unknown = undefined;
+
+  constructor(wires: Wire[], credit: ReceiverCredit) {
+    this.#wires = wires;
+    this.#credit = credit;
+    this.senders = wires.length;
+    const onmessage = (event: MessageEvent): void => {
+      this.#queue.push(event.data);
+      const wake = this.#wake;
+      if (wake !== null) {
+        this.#wake = null;
+        wake();
+      }
+    };
+    for (const wire of wires) wire.onmessage = onmessage;
+  }
+
+  /** Pills received so far. */
+  get pills(): number {
+    return this.#pills;
+  }
+
+  /**
+   * Hands every message to `handle`, one at a time, until every sender's pill
+   * arrived and every message before them was handled.
+   */
+  async run(
+    handle: (message: unknown) => unknown,
+    onPill: (received: number, expected: number) => void,
+  ): Promise<void> {
+    const queue = this.#queue;
+    const credit = this.#credit;
+    for (;;) {
+      if (this.#head === queue.length) {
+        credit.flush();
+        queue.length = 0;
+        this.#head = 0;
+        if (this.#pills === this.senders) return;
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        continue;
+      }
+      const item = queue[this.#head];
+      queue[this.#head++] = undefined;
+      if (item === PILL) {
+        onPill(++this.#pills, this.senders);
+        continue;
+      }
+      const batch = item as unknown[];
+      for (let i = 0; i < batch.length; i++) {
+        const message = batch[i];
+        this.current = message;
+        credit.took();
+        const result = handle(message);
+        // A send() that had room returns RESOLVED: no need to yield for it.
+        if (
+          result !== undefined && result !== RESOLVED &&
+          typeof (result as Promise<unknown>).then === "function"
+        ) {
+          await result;
+        }
+      }
+      this.current = undefined;
+    }
+  }
+
+  /** Closes every wire. */
+  close(): void {
+    for (const wire of this.#wires) wire.close();
+  }
+}

@@ -14,6 +14,7 @@ import type { Progress } from "./host/progress.ts";
 import { Feed } from "./host/reports.ts";
 import type { Results } from "./host/results.ts";
 import { type Report, Run, type RunSnapshot } from "./host/run.ts";
+import { workerHost, WorkerMember } from "./host/worker_member.ts";
 import { checkMaxsize } from "./host/validate.ts";
 import type { RelayMetrics } from "./metrics.ts";
 import type { Chain, GroupLike } from "./topology.ts";
@@ -223,7 +224,7 @@ export class Relay {
       groups: this.#groups,
       maxsize: this.#maxsize,
       category: this.#category,
-      shutdownTimeout: this.#shutdownTimeout,
+      host: workerHost,
       input: this.#input,
       results: this.#wantResults,
       onReport: (report) => {
@@ -424,7 +425,11 @@ export class Relay {
 
 /** Internal: the workers of a relay's run, for fault-injection tests. */
 export function workersOf(relay: Relay): ReadonlyMap<string, Worker> {
-  return runs.get(relay)?.workers ?? new Map();
+  const workers = new Map<string, Worker>();
+  for (const [name, member] of runs.get(relay)?.members ?? []) {
+    if (member instanceof WorkerMember) workers.set(name, member.worker);
+  }
+  return workers;
 }
 
 const runs = new WeakMap<Relay, Run>();

@@ -4,7 +4,7 @@
  * objects go through structured clone.
  *
  * Data between actors does not appear here: it travels worker to worker over
- * links (see `link.ts`), never through the main thread.
+ * links (see `src/link/`), never through the main thread.
  *
  * @module
  */
@@ -26,7 +26,7 @@ export type Phase =
 export interface EdgeEnd {
   /** One port per peer actor on the other side of the edge. */
   readonly ports: MessagePort[];
-  /** The edge's shared credit counters (see `credit.ts`). */
+  /** The edge's shared credit counters (see `link/port/credit.ts`). */
   readonly cells: SharedArrayBuffer;
   /** The edge's bound: messages in flight at most. */
   readonly maxsize: number;
@@ -36,7 +36,15 @@ export interface EdgeEnd {
   readonly senders: number;
 }
 
-/** The main thread's first message to a worker. */
+/**
+ * The only message on a worker's global port: the private control port
+ * every later message travels on, in both directions.
+ */
+export interface ConnectMessage {
+  readonly control: MessagePort;
+}
+
+/** The main thread's first message on the control port. */
 export interface InitMessage {
   readonly kind: "init";
   /** URL of the module that exports the actor's class. */
@@ -57,7 +65,7 @@ export interface InitMessage {
   readonly outlet?: EdgeEnd;
   /** Whether the group runs with its own permissions (for error hints). */
   readonly sandboxed: boolean;
-  /** The run's shared counters and this actor's slot in them (`metrics.ts`). */
+  /** The run's shared counters and this actor's slot in them (`stats.ts`). */
   readonly stats: {
     readonly buffer: SharedArrayBuffer;
     readonly index: number;
@@ -91,7 +99,7 @@ export interface ErrorData {
 
 /**
  * A call to an actor's logger, forwarded as data: the main thread replays it
- * on LogTape's logger of the same category (see `worker_log.ts`).
+ * on LogTape's logger of the same category (see `host/log_replay.ts`).
  */
 export interface LogCall {
   readonly category: readonly string[];
@@ -130,8 +138,11 @@ export type FromWorker =
     /** The actor's module, for load. */
     readonly module?: string;
   }
-  /** The actor shut down and sent its pills. */
-  | { readonly kind: "done" }
+  /**
+   * The actor shut down and sent its pills; `pills` is how many it
+   * received (every upstream sender's, for a receiver; 0 for a source).
+   */
+  | { readonly kind: "done"; readonly pills: number }
   /** The worker is closing itself (`Deno.exit()` or `self.close()`). */
   | { readonly kind: "exit"; readonly how: string }
   /** Answer to `stop`: every record the actor logged was posted before this. */

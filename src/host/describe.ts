@@ -48,10 +48,12 @@ export function classModule(actor: Actor<unknown, unknown>): string {
  */
 export async function describe(
   actor: Actor<unknown, unknown>,
+  host: "worker" | "inline" = "worker",
 ): Promise<ActorSpec> {
   const ctor = actor.constructor as new () => unknown;
   const className = ctor.name;
-  const module = classModule(actor);
+  // Inline, the class is at hand: it need not be exported, nor found.
+  const module = host === "inline" ? "" : classModule(actor);
   const privates = privateMembers(ctor);
   if (privates.length > 0) {
     throw new TypeError(
@@ -64,7 +66,7 @@ export async function describe(
   }
   // A module that is still evaluating (the main script, awaiting start())
   // cannot be imported here without a deadlock; its worker checks instead.
-  if (module !== Deno.mainModule) {
+  if (module !== "" && module !== Deno.mainModule) {
     const exports = await import(module);
     const found = findExport(exports, className, module);
     if (found !== ctor) {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { EdgeEnd } from "../common/protocol.ts";
 import { grabSize, Outlet } from "../link/outlet.ts";
 import { SenderCredit } from "../link/port/credit.ts";
 
@@ -34,14 +35,12 @@ export async function feed<T>(
 
 /** The main thread as the sender of the first edge. */
 export function inputOutlet(
-  ports: MessagePort[],
-  cells: SharedArrayBuffer,
-  maxsize: number,
+  end: EdgeEnd,
   onFailure: (error: unknown) => void,
 ): Outlet {
   return new Outlet(
-    ports,
-    new SenderCredit(cells, grabSize(maxsize, 1)),
+    end.ports,
+    new SenderCredit(end.cells, grabSize(end.maxsize, end.senders)),
     onFailure,
   );
 }

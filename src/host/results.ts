@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { EdgeEnd } from "../common/protocol.ts";
 import { Inlet } from "../link/inlet.ts";
 import { ReceiverCredit } from "../link/port/credit.ts";
 
@@ -27,13 +28,14 @@ export class Results<T> implements AsyncIterableIterator<T> {
   #onReturn: () => void;
 
   constructor(
-    ports: MessagePort[],
-    cells: SharedArrayBuffer,
-    maxsize: number,
+    end: EdgeEnd,
     settled: Promise<unknown>,
     onReturn: () => void,
   ) {
-    this.#inlet = new Inlet(ports, new ReceiverCredit(cells, 0, maxsize));
+    this.#inlet = new Inlet(
+      end.ports,
+      new ReceiverCredit(end.cells, end.index, end.maxsize),
+    );
     this.#settled = settled;
     this.#onReturn = onReturn;
     // A failed run must not leave a reader waiting.

@@ -1,27 +1,25 @@
 /**
- * One run of a relay: spawns a worker per actor, wires the edges between
- * them, watches every worker, and settles once, when every actor finished,
- * one failed, or the run was aborted. Whatever the outcome, every worker is
- * terminated before the run settles.
+ * One run of a relay: starts a member per actor (through a
+ * {@linkcode MemberHost}), wires the edges between them, hears every
+ * member, and settles once, when every actor finished, one failed, or the
+ * run was aborted. Whatever the outcome, every member is terminated before
+ * the run settles. What to do when an actor fails is decided in one place,
+ * `#fail()`: today, stop everything.
  *
  * @module
  */
 
 import type { Actor } from "../actor.ts";
 import { fromErrorData } from "../common/error_data.ts";
-import type {
-  EdgeEnd,
-  FromWorker,
-  InitMessage,
-  Phase,
-} from "../common/protocol.ts";
-import { createStats, readStats } from "../common/stats.ts";
+import type { FromWorker, InitMessage, Phase } from "../common/protocol.ts";
+import { createStats } from "../common/stats.ts";
 import { cloneableOrText } from "../common/values.ts";
-import { RelayAbortError, RelayError } from "../errors.ts";
-import { createCells, readCells } from "../link/port/credit.ts";
+import { RelayAbortError, type RelayError } from "../errors.ts";
 import type { Outlet } from "../link/outlet.ts";
-import type { GroupMetrics, RelayMetrics } from "../metrics.ts";
+import type { RelayMetrics } from "../metrics.ts";
+import { checkControl } from "./control.ts";
 import { type ActorSpec, describe } from "./describe.ts";
+import { actorFailure, type FailureDetail, inputFailure } from "./failure.ts";
 import { feed, inputOutlet, type InputSource } from "./input.ts";
 import {
   emitForwarded,
@@ -29,26 +27,33 @@ import {
   relayLogger,
   replayCall,
 } from "./log_replay.ts";
+import type { Member, MemberHost } from "./member.ts";
 import { checkWorkerOptions } from "./permissions.ts";
 import type { GroupPlan } from "./plan.ts";
 import { Results } from "./results.ts";
+import {
+  groupMetrics,
+  type MemberState,
+  type Report,
+  type RunSnapshot,
+} from "./snapshot.ts";
+import { closeEnd, type Edge, edgeState, wire } from "./wiring.ts";
 
 /**
- * How long a failed run waits, after the last message from a worker, for
+ * How long a failed run waits, after the last message from a member, for
  * the other actors' last log records (they answer `stop` after them).
  */
 const STOP_GRACE_MS = 250;
-/** The most a failed run waits for its workers to answer `stop`. */
+/** The most a failed run waits for its members to answer `stop`. */
 const STOP_LIMIT_MS = 3000;
-
-const WORKER_URL = new URL("../worker/bootstrap.ts", import.meta.url);
 
 /** What a run needs from its relay. */
 export interface RunOptions {
   readonly groups: readonly GroupPlan[];
   readonly maxsize: number;
   readonly category: readonly string[];
-  readonly shutdownTimeout: number;
+  /** Where the actors run. */
+  readonly host: MemberHost;
   /** The main thread feeds the first group. */
   readonly input: boolean;
   /** The main thread reads what the last group sends. */
@@ -57,91 +62,49 @@ export interface RunOptions {
   readonly onReport: (report: Report) => void;
 }
 
-/** A value an actor reported, with where it came from. */
-export interface Report<T = unknown> {
-  /** The actor's name. */
-  readonly actor: string;
-  /** The actor's group. */
-  readonly group: string;
-  /** What the actor passed to `report()`. */
-  readonly value: T;
-}
-
-/** An actor's state as the relay sees it. */
-export type MemberState =
-  | "starting"
-  | "running"
-  | "done"
-  | "failed"
-  | "stopped"
-  | "terminated";
-
-/** One actor of a run and its worker. */
-interface Member {
+/** One actor of a run and its member. */
+interface RunMember {
   readonly actor: Actor<unknown, unknown>;
   readonly name: string;
   readonly className: string;
   readonly group: string;
   readonly groupIndex: number;
   readonly sandboxed: boolean;
-  worker: Worker | undefined;
+  /** Pills it must receive before it may be done: its upstream senders. */
+  readonly upstream: number;
+  handle: Member | undefined;
   state: MemberState;
   phase: Phase;
-}
-
-/** A snapshot of a run for watchdogs and metrics. */
-export interface RunSnapshot {
-  /** Every actor: its name, group, state, and the phase it was last in. */
-  readonly actors: readonly {
-    name: string;
-    group: string;
-    state: MemberState;
-    phase: string;
-  }[];
-  /**
-   * Every edge between two groups: its bound, the credits taken (messages in
-   * flight, counting those reserved by senders), the senders waiting for
-   * credit, and the messages queued for each receiver.
-   */
-  readonly edges: readonly {
-    from: string;
-    to: string;
-    maxsize: number;
-    inFlight: number;
-    waitingSenders: number;
-    queued: number[];
-  }[];
 }
 
 /** Runs a relay once; `settled` is the outcome. */
 export class Run {
   readonly #options: RunOptions;
-  readonly #members: Member[] = [];
-  readonly #edges: {
-    cells: SharedArrayBuffer;
-    maxsize: number;
-    from: string;
-    to: string;
-  }[] = [];
+  readonly #members: RunMember[] = [];
+  #edges: readonly Edge[] = [];
   readonly #stats: SharedArrayBuffer;
   readonly #started = performance.now();
   #input: Outlet | undefined;
-  #inputPorts: MessagePort[] = [];
   /** The last group's output, when the main thread reads it. */
   results: Results<unknown> | undefined;
   readonly #errors: RelayError[] = [];
   readonly #settled: PromiseWithResolvers<void> = Promise.withResolvers();
+  readonly #abortInput = new AbortController();
   #remaining = 0;
   #ending: "failing" | "aborting" | "done" | undefined;
   #abortReason: unknown;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** When the run started failing, and when a worker last spoke since. */
+  /** When the run started failing, and when a member last spoke since. */
   #stopStarted = 0;
   #lastHeard = 0;
 
   constructor(options: RunOptions) {
     this.#options = options;
-    options.groups.forEach((g, groupIndex) => {
+    const { groups } = options;
+    groups.forEach((g, groupIndex) => {
+      const upstream = groupIndex === 0
+        ? (options.input ? 1 : 0)
+        : groups[groupIndex - 1].actors.length;
       for (const actor of g.actors) {
         this.#members.push({
           actor,
@@ -150,7 +113,8 @@ export class Run {
           group: g.name,
           groupIndex,
           sandboxed: g.permissions !== undefined,
-          worker: undefined,
+          upstream,
+          handle: undefined,
           state: "starting",
           phase: "load",
         });
@@ -165,77 +129,67 @@ export class Run {
     return this.#settled.promise;
   }
 
-  /** The workers of the run, by actor name. Internal: for fault tests. */
-  get workers(): ReadonlyMap<string, Worker> {
+  /** The members of the run, by actor name. Internal: for fault tests. */
+  get members(): ReadonlyMap<string, Member> {
     return new Map(
-      this.#members.filter((m) => m.worker !== undefined).map((
+      this.#members.filter((m) => m.handle !== undefined).map((
         m,
-      ) => [m.name, m.worker!]),
+      ) => [m.name, m.handle!]),
     );
   }
 
-  /** Describes the actors, spawns the workers, and starts the pipeline. */
+  /** Describes the actors, starts the members, and starts the pipeline. */
   async start(source?: InputSource<unknown>): Promise<void> {
-    const groups = this.#options.groups;
+    const { groups, host } = this.#options;
     const specs: ActorSpec[] = [];
     for (const member of this.#members) {
-      specs.push(await describe(member.actor));
+      specs.push(await describe(member.actor, host.kind));
     }
-    checkReadable(WORKER_URL);
+    host.preflight?.();
     const sandboxed = groups.filter((g) => g.permissions !== undefined);
     if (sandboxed.length > 0) checkWorkerOptions(sandboxed[0].name);
     // Aborted (or closed) while the actors were described: spawn nothing.
     if (this.#ending !== undefined) return;
 
     relayLogger().info(`relay: maintaining ${groups.length} groups`);
-    relayLogger().info("relay: starting workers");
-    const inlets: EdgeEnd[][] = groups.map(() => []);
-    const outlets: EdgeEnd[][] = groups.map(() => []);
-    if (this.#options.input) this.#wireInput(inlets[0]);
-    for (let e = 0; e + 1 < groups.length; e++) {
-      const senders = groups[e].actors.length;
-      const receivers = groups[e + 1].actors.length;
-      const maxsize = groups[e + 1].maxsize ?? this.#options.maxsize;
-      const cells = createCells(maxsize, receivers);
-      this.#edges.push({
-        cells,
-        maxsize,
-        from: groups[e].name,
-        to: groups[e + 1].name,
-      });
-      const ports = Array.from(
-        { length: senders },
-        () => Array.from({ length: receivers }, () => new MessageChannel()),
-      );
-      for (let s = 0; s < senders; s++) {
-        outlets[e].push({
-          ports: ports[s].map((c) => c.port1),
-          cells,
-          maxsize,
-          index: s,
-          senders,
-        });
-      }
-      for (let r = 0; r < receivers; r++) {
-        inlets[e + 1].push({
-          ports: ports.map((row) => row[r].port2),
-          cells,
-          maxsize,
-          index: r,
-          senders,
-        });
-      }
+    relayLogger().info(
+      `relay: starting ${host.kind === "inline" ? "inline actors" : "workers"}`,
+    );
+    const wiring = wire(
+      groups.map((g) => ({
+        name: g.name,
+        size: g.actors.length,
+        maxsize: g.maxsize,
+      })),
+      this.#options.maxsize,
+      this.#options,
+    );
+    this.#edges = wiring.edges;
+    if (wiring.input !== undefined) {
+      this.#input = inputOutlet(wiring.input, (e) => this.#failInput(e));
     }
-
-    if (this.#options.results) this.#wireResults(outlets[groups.length - 1]);
+    if (wiring.results !== undefined) {
+      this.results = new Results(
+        wiring.results,
+        this.#settled.promise,
+        () =>
+          this.abort(
+            new DOMException(
+              "The results were not read to the end",
+              "AbortError",
+            ),
+            0,
+          ),
+      );
+    }
 
     const category = this.#options.category;
     this.#remaining = this.#members.length;
+    const positions = new Map<Actor<unknown, unknown>, number>();
+    for (const g of groups) g.actors.forEach((a, i) => positions.set(a, i));
     const plans = this.#members.map((member, i) => {
       const spec = specs[i];
-      const g = groups[member.groupIndex];
-      const index = g.actors.indexOf(member.actor);
-      const actorCategory = [...category, member.group, member.name];
+      const index = positions.get(member.actor)!;
       const init: InitMessage = {
         kind: "init",
         module: spec.module,
@@ -244,33 +198,32 @@ export class Run {
         name: member.name,
         group: member.group,
         category,
-        logLevel: lowestLevel(actorCategory),
-        inlet: inlets[member.groupIndex][index],
-        outlet: outlets[member.groupIndex][index],
+        logLevel: lowestLevel([...category, member.group, member.name]),
+        inlet: wiring.inlets[member.groupIndex][index],
+        outlet: wiring.outlets[member.groupIndex][index],
         sandboxed: member.sandboxed,
         stats: { buffer: this.#stats, index: i },
       };
-      const transfer = [
-        ...(init.inlet?.ports ?? []),
-        ...(init.outlet?.ports ?? []),
-      ];
-      return { member, init, transfer, permissions: g.permissions };
+      return { member, init };
     });
     let spawned = 0;
     try {
-      for (const p of plans) {
+      for (const { member, init } of plans) {
         if (this.#ending !== undefined) break;
-        this.#spawn(p.member, p.init, p.transfer, p.permissions);
+        this.#spawn(member, init);
         spawned++;
       }
     } finally {
-      // Ports that no worker took would stay open in this thread.
-      for (const p of plans.slice(spawned)) {
-        for (const port of p.transfer) port.close();
+      // Ends that no member took would stay open in this thread.
+      for (const { init } of plans.slice(spawned)) {
+        if (init.inlet !== undefined) closeEnd(init.inlet);
+        if (init.outlet !== undefined) closeEnd(init.outlet);
       }
     }
     relayLogger().info(
-      `relay: waiting for ${this.#members.length} workers to finish`,
+      `relay: waiting for ${this.#members.length} ${
+        host.kind === "inline" ? "actors" : "workers"
+      } to finish`,
     );
     this.results?.run();
     if (this.#input !== undefined && source !== undefined) {
@@ -281,184 +234,40 @@ export class Run {
     }
   }
 
-  readonly #abortInput = new AbortController();
-
-  /** The main thread as the sender of the edge into the first group. */
-  #wireInput(inlets: EdgeEnd[]): void {
-    const first = this.#options.groups[0];
-    const maxsize = first.maxsize ?? this.#options.maxsize;
-    const cells = createCells(maxsize, first.actors.length);
-    this.#edges.unshift({ cells, maxsize, from: "input", to: first.name });
-    const channels = first.actors.map(() => new MessageChannel());
-    this.#inputPorts = channels.map((c) => c.port1);
-    this.#input = inputOutlet(
-      this.#inputPorts,
-      cells,
-      maxsize,
-      (error) => this.#failInput(error),
-    );
-    channels.forEach((c, r) =>
-      inlets.push({ ports: [c.port2], cells, maxsize, index: r, senders: 1 })
-    );
-  }
-
-  /** The main thread as the receiver of the last group's output. */
-  #wireResults(outlets: EdgeEnd[]): void {
-    const groups = this.#options.groups;
-    const last = groups[groups.length - 1];
-    const maxsize = this.#options.maxsize;
-    const cells = createCells(maxsize, 1);
-    this.#edges.push({ cells, maxsize, from: last.name, to: "results" });
-    const channels = last.actors.map(() => new MessageChannel());
-    this.results = new Results(
-      channels.map((c) => c.port2),
-      cells,
-      maxsize,
-      this.#settled.promise,
-      () =>
-        this.abort(
-          new DOMException(
-            "The results were not read to the end",
-            "AbortError",
-          ),
-          0,
-        ),
-    );
-    channels.forEach((c, s) =>
-      outlets.push({
-        ports: [c.port1],
-        cells,
-        maxsize,
-        index: s,
-        senders: last.actors.length,
-      })
-    );
-  }
-
-  /** The main thread's input, when the relay has `input()` first. */
-  get input(): Outlet | undefined {
-    return this.#input;
-  }
-
-  #failInput(error: unknown): void {
-    if (this.#ending === "done") return;
-    const reason = error instanceof Error
-      ? `${error.name}: ${error.message}`
-      : String(error);
-    const failure = new RelayError(
-      `the main thread's input failed: ${reason}`,
-      {
-        actor: "input",
-        actorClass: "main thread",
-        group: "input",
-        phase: "input",
-        cause: error,
-      },
-    );
-    this.#errors.push(failure);
-    if (this.#ending === undefined) this.#ending = "failing";
-    if (this.#errors.length === 1) this.#stopAll(failure);
-    this.#check();
-  }
-
-  /** Live metrics: per group and per edge. */
-  metrics(): RelayMetrics {
-    let index = 0;
-    const groups: GroupMetrics[] = this.#options.groups.map((g) => {
-      let received = 0, sent = 0, waitedMs = 0, finished = 0;
-      for (const _ of g.actors) {
-        const s = readStats(this.#stats, index);
-        const m = this.#members[index++];
-        received += s.received;
-        sent += s.sent;
-        waitedMs += s.waitedMs;
-        if (m.state !== "running" && m.state !== "starting") finished++;
-      }
-      const errors = this.#errors.filter((e) => e.group === g.name).length;
-      return {
-        name: g.name,
-        actors: g.actors.length,
-        finished,
-        received,
-        sent,
-        waitedMs,
-        errors,
-      };
-    });
-    return {
-      elapsedMs: performance.now() - this.#started,
-      groups,
-      edges: this.#edgeStates(),
-    };
-  }
-
-  /** Every edge's bound, messages in flight, waiting senders and queues. */
-  #edgeStates(): RunSnapshot["edges"] {
-    return this.#edges.map((edge) => {
-      const cells = readCells(edge.cells);
-      return {
-        from: edge.from,
-        to: edge.to,
-        maxsize: edge.maxsize,
-        inFlight: edge.maxsize - cells.available,
-        waitingSenders: cells.waiters,
-        queued: cells.queued,
-      };
-    });
-  }
-
-  #spawn(
-    member: Member,
-    init: InitMessage,
-    transfer: Transferable[],
-    permissions: Deno.PermissionOptions | undefined,
-  ): void {
-    const worker = new Worker(WORKER_URL, {
-      type: "module",
-      name: member.name,
-      ...(permissions === undefined ? {} : { deno: { permissions } }),
-    });
-    member.worker = worker;
+  #spawn(member: RunMember, init: InitMessage): void {
+    const g = this.#options.groups[member.groupIndex];
     member.state = "running";
-    // Whoever terminates a worker, the relay must know, or it would wait for
-    // pills that never come.
-    const terminate = worker.terminate.bind(worker);
-    worker.terminate = () => {
-      terminate();
-      if (member.state === "running") {
-        member.state = "terminated";
-        this.#fail(
-          member,
-          "exit",
-          new Error(
-            "was terminated from outside the relay before it sent its poison pills",
-          ),
-        );
-      }
-    };
-    worker.onmessage = (event: MessageEvent<FromWorker>) => {
-      this.#lastHeard = performance.now();
-      this.#receive(member, event.data);
-    };
-    // The bootstrap reports its errors as data; an error event means one
-    // escaped it. Without preventDefault() it would end the whole process.
-    worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault();
-      this.#fail(member, member.phase, new Error(event.message));
-    };
-    worker.onmessageerror = () => {
-      this.#fail(
-        member,
-        member.phase,
-        new Error(
-          `a message from ${member.name} could not be read by the main thread`,
-        ),
-      );
-    };
-    worker.postMessage(init, transfer);
+    member.handle = this.#options.host.spawn({
+      name: member.name,
+      actor: member.actor,
+      init,
+      transfer: [...(init.inlet?.ports ?? []), ...(init.outlet?.ports ?? [])],
+      permissions: g.permissions,
+    }, {
+      message: (data) => {
+        this.#lastHeard = performance.now();
+        this.#receive(member, data);
+      },
+      failure: (error, exited) => {
+        if (exited) {
+          if (member.state !== "running") return;
+          member.state = "terminated";
+          this.#fail(member, "exit", error);
+        } else this.#fail(member, member.phase, error);
+      },
+    });
   }
 
-  #receive(member: Member, message: FromWorker): void {
+  #receive(member: RunMember, data: unknown): void {
+    const message = checkControl(data);
+    if (typeof message === "string") {
+      this.#fail(member, member.phase, new Error(message));
+      return;
+    }
+    this.#dispatch(member, message);
+  }
+
+  #dispatch(member: RunMember, message: FromWorker): void {
     switch (message.kind) {
       case "log":
       case "call":
@@ -476,17 +285,16 @@ export class Run {
       case "phase":
         member.phase = message.phase;
         return;
-      case "error":
-        this.#fail(
-          member,
-          message.phase,
-          fromErrorData(message.error),
-          message.summary,
-          message.path,
-          message.hint,
-          message.module,
-        );
+      case "error": {
+        let cause: Error;
+        try {
+          cause = fromErrorData(message.error);
+        } catch {
+          cause = new Error(message.error.message);
+        }
+        this.#fail(member, message.phase, cause, message);
         return;
+      }
       case "exit":
         if (member.state === "running") {
           this.#fail(
@@ -512,6 +320,16 @@ export class Run {
         });
         return;
       case "done":
+        if (member.state !== "running" || message.pills !== member.upstream) {
+          this.#fail(
+            member,
+            member.phase,
+            new Error(
+              `said it was done in ${member.phase}() with ${message.pills} of ${member.upstream} poison pills; a done message comes from baton's runtime only, after the actor's last pill`,
+            ),
+          );
+          return;
+        }
         member.state = "done";
         relayLogger().debug(`relay: ${member.name} finished`);
         this.#remaining--;
@@ -520,55 +338,28 @@ export class Run {
     }
   }
 
+  #failInput(error: unknown): void {
+    if (this.#ending === "done") return;
+    this.#failWith(inputFailure(error));
+  }
+
+  /**
+   * An actor failed. The run's failure policy: the first failure stops
+   * every actor and the run rejects with it (later ones ride along on its
+   * `errors`).
+   */
   #fail(
-    member: Member,
+    member: RunMember,
     phase: Phase | "exit",
     cause: unknown,
-    summary?: string,
-    path?: string,
-    hint?: string,
-    module?: string,
+    detail?: FailureDetail,
   ): void {
     if (this.#ending === "done") return;
     if (member.state === "running") member.state = "failed";
-    const who = `${member.name} (${member.className}) in ${member.group}`;
-    let text: string;
-    if (phase === "exit") {
-      text = `${who} ${(cause as Error).message}`;
-    } else {
-      const at = path !== undefined
-        ? ` at ${path}`
-        : summary !== undefined
-        ? ` on message ${summary}`
-        : module !== undefined
-        ? ` of ${module}`
-        : "";
-      const reason = cause instanceof Error
-        ? `${cause.name}: ${cause.message}`
-        : String(cause);
-      text = `${who} failed in ${phase}()${at}: ${reason}`;
-      if (hint !== undefined) {
-        text += `; ${hint}`;
-      } else if (
-        member.sandboxed && cause instanceof Error &&
-        cause.name === "NotCapable"
-      ) {
-        text +=
-          `; group ${member.group} runs with its own permissions: grant it there, in group(actors, { permissions })`;
-      }
-    }
-    const error = new RelayError(
-      text,
-      {
-        actor: member.name,
-        actorClass: member.className,
-        group: member.group,
-        phase,
-        summary,
-        path,
-        cause,
-      },
-    );
+    this.#failWith(actorFailure(member, phase, cause, detail));
+  }
+
+  #failWith(error: RelayError): void {
     this.#errors.push(error);
     if (this.#ending === undefined) this.#ending = "failing";
     // An abort in progress stays one: it settles with the failures on it.
@@ -577,7 +368,7 @@ export class Run {
   }
 
   /**
-   * Asks every running worker to stop after posting its last records, and
+   * Asks every running member to stop after posting its last records, and
    * terminates those still running once they have been silent for
    * `STOP_GRACE_MS` (or after `STOP_LIMIT_MS` in all).
    */
@@ -585,7 +376,7 @@ export class Run {
     const reason = `the relay is stopping: ${error.actor} failed`;
     for (const m of this.#members) {
       if (m.state === "running" || m.state === "failed") {
-        m.worker?.postMessage({ kind: "stop", reason });
+        m.handle?.post({ kind: "stop", reason });
       }
     }
     clearTimeout(this.#timer);
@@ -610,18 +401,14 @@ export class Run {
     relayLogger().info("relay: aborting, draining for at most {timeout} ms", {
       timeout,
     });
-    // A timeout of 0 cancels: every worker still running is terminated now.
+    // A timeout of 0 cancels: every member still running is terminated now.
     if (timeout <= 0) {
       this.#finish();
       return;
     }
+    const message = { kind: "abort", reason: cloneableOrText(reason) } as const;
     for (const m of this.#members) {
-      if (m.state === "running") {
-        m.worker?.postMessage({
-          kind: "abort",
-          reason: cloneableOrText(reason),
-        });
-      }
+      if (m.state === "running") m.handle?.post(message);
     }
     this.#timer = setTimeout(() => this.#finish(), timeout);
     this.#check();
@@ -647,15 +434,14 @@ export class Run {
     this.#closeEnds();
     const terminated: string[] = [];
     for (const m of this.#members) {
-      if (m.worker === undefined || m.state === "terminated") continue;
+      if (m.handle === undefined || m.state === "terminated") continue;
       if (m.state === "running" || m.state === "failed") {
         terminated.push(m.name);
+        m.state = "terminated";
       }
-      const state = m.state;
-      m.state = "terminated";
-      m.worker.terminate();
-      if (state === "done" || state === "stopped") m.state = state;
+      m.handle.terminate();
     }
+    this.#options.host.close?.();
     if (aborting) {
       relayLogger().info("relay: aborted");
       this.#settled.reject(
@@ -676,22 +462,37 @@ export class Run {
   #closeEnds(): void {
     this.#abortInput.abort();
     this.#input?.abort(new DOMException("The relay settled", "AbortError"));
-    for (const port of this.#inputPorts) port.close();
+    const input = this.#edges.find((e) => e.from === "input");
+    if (input !== undefined) closeEnd(input.senders[0]);
     this.results?.close();
   }
 
   /** Terminates everything now (used when `start()` itself throws). */
   destroy(error: unknown): void {
     for (const m of this.#members) {
-      if (m.worker !== undefined) {
+      if (m.handle !== undefined) {
         m.state = "terminated";
-        m.worker.terminate();
+        m.handle.terminate();
       }
     }
     this.#ending = "done";
     clearTimeout(this.#timer);
     this.#closeEnds();
+    this.#options.host.close?.();
     this.#settled.reject(error);
+  }
+
+  /** Live metrics: per group and per edge. */
+  metrics(): RelayMetrics {
+    const groups = this.#options.groups.map((g) => ({
+      name: g.name,
+      size: g.actors.length,
+    }));
+    return {
+      elapsedMs: performance.now() - this.#started,
+      groups: groupMetrics(groups, this.#members, this.#stats, this.#errors),
+      edges: this.#edges.map(edgeState),
+    };
   }
 
   /** The state of every actor and edge, for watchdogs and metrics. */
@@ -703,17 +504,9 @@ export class Run {
         state: m.state,
         phase: m.phase,
       })),
-      edges: this.#edgeStates(),
+      edges: this.#edges.map(edgeState),
     };
   }
 }
 
-function checkReadable(url: URL): void {
-  if (url.protocol !== "file:") return;
-  const status = Deno.permissions.querySync({ name: "read", path: url });
-  if (status.state !== "granted") {
-    throw new Deno.errors.NotCapable(
-      `Cannot start relay: its workers load ${url.pathname}, which needs read access; run with --allow-read (-R)`,
-    );
-  }
-}
+export type { MemberState, Report, RunSnapshot };

@@ -1,0 +1,110 @@
+/**
+ * Web Worker members: each actor in a module worker of its own, running
+ * `src/worker/bootstrap.ts` (named here by URL only). The worker gets a
+ * private control port in its first message; whatever arrives on its global
+ * port after that comes from actor code, not from baton, and fails the
+ * actor.
+ *
+ * @module
+ */
+
+import type { ConnectMessage, ToWorker } from "../common/protocol.ts";
+import type { Member, MemberEvents, MemberHost, MemberSpec } from "./member.ts";
+
+/** The bootstrap every actor's worker runs. */
+export const BOOTSTRAP_URL: URL = new URL(
+  "../worker/bootstrap.ts",
+  import.meta.url,
+);
+
+/** A member in a Web Worker; `worker` is there for fault-injection tests. */
+export class WorkerMember implements Member {
+  /** The actor's worker. */
+  readonly worker: Worker;
+  readonly #control: MessagePort;
+  #terminated = false;
+
+  constructor(spec: MemberSpec, events: MemberEvents) {
+    const worker = new Worker(BOOTSTRAP_URL, {
+      type: "module",
+      name: spec.name,
+      ...(spec.permissions === undefined
+        ? {}
+        : { deno: { permissions: spec.permissions } }),
+    });
+    this.worker = worker;
+    const { port1, port2 } = new MessageChannel();
+    this.#control = port1;
+    port1.onmessage = (event) => events.message(event.data);
+    port1.onmessageerror = () =>
+      events.failure(
+        new Error(
+          `a message from ${spec.name} could not be read by the main thread`,
+        ),
+      );
+    worker.onmessage = () =>
+      events.failure(
+        new Error(
+          "posted a message on its worker's global port (self.postMessage); actors pass data with this.send() and values with this.report()",
+        ),
+      );
+    worker.onmessageerror = worker.onmessage;
+    // The runtime reports its errors as data; an error event means one
+    // escaped it. Without preventDefault() it would end the whole process.
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      events.failure(new Error(event.message));
+    };
+    // Whoever terminates the worker, the run must know, or it would wait
+    // for pills that never come.
+    const terminate = worker.terminate.bind(worker);
+    worker.terminate = () => {
+      terminate();
+      if (!this.#terminated) {
+        this.#terminated = true;
+        port1.close();
+        events.failure(
+          new Error(
+            "was terminated from outside the relay before it sent its poison pills",
+          ),
+          true,
+        );
+      }
+    };
+    this.#terminate = () => {
+      this.#terminated = true;
+      port1.close();
+      terminate();
+    };
+    const connect: ConnectMessage = { control: port2 };
+    worker.postMessage(connect, [port2]);
+    port1.postMessage(spec.init, [...spec.transfer]);
+  }
+
+  readonly #terminate: () => void;
+
+  post(message: ToWorker): void {
+    if (!this.#terminated) this.#control.postMessage(message);
+  }
+
+  terminate(): void {
+    this.#terminate();
+  }
+}
+
+/** The host of Web Worker members. */
+export const workerHost: MemberHost = {
+  kind: "worker",
+  preflight: () => checkReadable(BOOTSTRAP_URL),
+  spawn: (spec, events) => new WorkerMember(spec, events),
+};
+
+function checkReadable(url: URL): void {
+  if (url.protocol !== "file:") return;
+  const status = Deno.permissions.querySync({ name: "read", path: url });
+  if (status.state !== "granted") {
+    throw new Deno.errors.NotCapable(
+      `Cannot start relay: its workers load ${url.pathname}, which needs read access; run with --allow-read (-R)`,
+    );
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Loading an actor in the thread that runs it: imports the module that
+ * exports its class, finds the class, and rebuilds the actor from its copied
+ * fields (the constructor does not run again).
+ *
+ * @module
+ */
+
+import { Actor } from "../actor.ts";
+import { findExport } from "../common/exports.ts";
+import type { InitMessage } from "../common/protocol.ts";
+
+const READ_DENIED = /Requires read access to "?([^",]*)"?/;
+
+/** A module that would not load: the loader's error and what to do. */
+export class LoadFailure extends Error {
+  /** Creates the failure of `module` with the loader's error and a hint. */
+  constructor(
+    readonly module: string,
+    readonly original: unknown,
+    readonly hint: string | undefined,
+  ) {
+    super(`Cannot load ${module}`, { cause: original });
+  }
+}
+
+/** Imports the actor's module and rebuilds the actor from its state. */
+export async function loadActor(
+  init: InitMessage,
+): Promise<Actor<unknown, unknown>> {
+  let exports: Record<string, unknown>;
+  try {
+    exports = await import(init.module);
+  } catch (error) {
+    throw new LoadFailure(init.module, error, loadHint(init, error));
+  }
+  const ctor = findExport(exports, init.className, init.module);
+  if (!(ctor.prototype instanceof Actor)) {
+    throw new TypeError(
+      `${init.className} exported by ${init.module} does not extend Actor`,
+    );
+  }
+  const actor = Object.create(ctor.prototype) as Actor<unknown, unknown>;
+  return Object.assign(actor, init.state);
+}
+
+function loadHint(init: InitMessage, error: unknown): string | undefined {
+  let message: string;
+  try {
+    message = error instanceof Error ? error.message : String(error);
+  } catch {
+    return undefined;
+  }
+  const denied = READ_DENIED.exec(message);
+  if (denied === null) return undefined;
+  return init.sandboxed
+    ? `group ${init.group} runs with its own permissions: add the actor's modules to them, for example group(actors, { permissions: { read: [new URL("./", import.meta.url)] } })`
+    : `the worker of ${init.name} needs read access to its modules: run with --allow-read (-R), or at least --allow-read=${
+      denied[1] || new URL(".", init.module).pathname
+    }`;
+}

@@ -74,10 +74,19 @@ let created = 0;
 export abstract class Actor<In = never, Out = never> {
   /** Names the actor `<Class>-<n>` and remembers where its class lives. */
   constructor() {
+    // V8's own format, whatever a source-map library installed instead.
     const limit = Error.stackTraceLimit;
+    const errors = Error as { prepareStackTrace?: unknown };
+    const prepare = errors.prepareStackTrace;
     Error.stackTraceLimit = 64;
-    const stack = new Error().stack ?? "";
-    Error.stackTraceLimit = limit;
+    errors.prepareStackTrace = undefined;
+    let stack: string;
+    try {
+      stack = new Error().stack ?? "";
+    } finally {
+      Error.stackTraceLimit = limit;
+      errors.prepareStackTrace = prepare;
+    }
     const meta: ActorMeta = {
       name: `${new.target.name}-${++created}`,
       stack,

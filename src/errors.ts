@@ -97,13 +97,11 @@ export class RelayAbortError extends Error {
     terminated: readonly string[],
     errors: readonly RelayError[] = [],
   ) {
-    const why = reason instanceof Error
-      ? reason.message
-      : typeof reason === "string"
+    const why = typeof reason === "string"
       ? reason
       : reason === undefined
       ? "aborted"
-      : render(reason);
+      : messageOf(reason);
     const names = terminated.length === 0
       ? "no actor had to be terminated"
       : `terminated ${
@@ -119,4 +117,14 @@ export class RelayAbortError extends Error {
     this.terminated = terminated;
     this.errors = errors;
   }
+}
+
+/** An Error's message, or any other value rendered; never throws. */
+function messageOf(reason: unknown): string {
+  try {
+    if (reason instanceof Error) return String(reason.message).slice(0, 2000);
+  } catch {
+    // A Proxy whose traps throw: render it as it is.
+  }
+  return render(reason);
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { importingModule } from "./common/importing.ts";
 import { loadLogTape } from "./common/logtape.ts";
 import { isPlainObject } from "./common/values.ts";
 import { RelayAbortError } from "./errors.ts";
@@ -184,6 +185,14 @@ export class Relay {
    * rejects with a `TypeError`.
    */
   start(options: StartOptions = {}): Promise<RelayMetrics> {
+    const importing = importingModule();
+    if (importing !== undefined) {
+      return Promise.reject(
+        new Error(
+          `Cannot start relay: it was started while ${importing} was being imported to load an actor's class, which would start a relay in every actor's worker; put the code that starts the relay under if (import.meta.main) { … }`,
+        ),
+      );
+    }
     if (this.#groups === undefined) {
       return Promise.reject(
         new TypeError(

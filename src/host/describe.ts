@@ -12,12 +12,36 @@
 
 import { type Actor, metaOf } from "../actor.ts";
 import { findExport } from "../common/exports.ts";
+import { importForActor } from "../common/importing.ts";
+import { privateMembers } from "./private_members.ts";
 
 /** What a worker needs to rebuild an actor. */
 export interface ActorSpec {
   readonly module: string;
   readonly className: string;
   readonly state: Record<string, unknown>;
+}
+
+/** Actor's own members: a field of the same name would hide them. */
+const RESERVED: ReadonlySet<string> = new Set([
+  "name",
+  "group",
+  "log",
+  "signal",
+  "send",
+  "report",
+  "startup",
+  "loop",
+  "recv",
+  "shutdown",
+]);
+
+function reasonText(error: unknown): string {
+  try {
+    return error instanceof Error ? error.message : String(error);
+  } catch {
+    return "an error that cannot be shown";
+  }
 }
 
 const FRAME = /^\s*at new (\S+) \((.*):\d+:\d+\)$/;
@@ -67,7 +91,7 @@ export async function describe(
   // A module that is still evaluating (the main script, awaiting start())
   // cannot be imported here without a deadlock; its worker checks instead.
   if (module !== "" && module !== Deno.mainModule) {
-    const exports = await import(module);
+    const exports = await importForActor(module);
     const found = findExport(exports, className, module);
     if (found !== ctor) {
       throw new TypeError(
@@ -77,13 +101,28 @@ export async function describe(
   }
   const state: Record<string, unknown> = {};
   for (const key of Object.keys(actor)) {
-    const value = (actor as unknown as Record<string, unknown>)[key];
+    if (RESERVED.has(key)) {
+      throw new TypeError(
+        `Cannot start relay: ${actor.name} (class ${className}) has a field named "${key}", which is a member of Actor; rename the field (for example ${key}_)`,
+      );
+    }
+    let value: unknown;
+    try {
+      value = (actor as unknown as Record<string, unknown>)[key];
+    } catch (error) {
+      throw new TypeError(
+        `Cannot start relay: reading field "${key}" of ${actor.name} (class ${className}) throws (${
+          reasonText(error)
+        }); keep fields to plain data`,
+        { cause: error },
+      );
+    }
     try {
       structuredClone(value);
     } catch (error) {
       throw new TypeError(
         `Cannot start relay: field "${key}" of ${actor.name} (class ${className}) cannot be copied into its worker (${
-          (error as Error).message
+          reasonText(error)
         }); keep fields to cloneable data and open resources in startup()`,
         { cause: error },
       );
@@ -91,20 +130,4 @@ export async function describe(
     state[key] = value;
   }
   return { module, className, state };
-}
-
-/** The `#private` members a class or its ancestors declare. */
-function privateMembers(ctor: unknown): string[] {
-  const found = new Set<string>();
-  let current = ctor as { toString(): string; name: string } | null;
-  while (typeof current === "function" && current.name !== "Actor") {
-    const source = Function.prototype.toString.call(current)
-      .replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, "")
-      .replace(/(["'`])(?:\\.|(?!\1)[^\\])*\1/g, '""');
-    for (const match of source.matchAll(/#[A-Za-z_$][\w$]*/g)) {
-      found.add(match[0]);
-    }
-    current = Object.getPrototypeOf(current);
-  }
-  return [...found];
 }

@@ -16,21 +16,50 @@ export type InputSource<T> =
   | AsyncIterable<T>
   | ReadableStream<T>;
 
-/** Feeds `source` into `outlet`, then sends the pills. Rejects if the source throws. */
+/**
+ * Feeds `source` into `outlet`, then sends the pills: when the source ends,
+ * or as soon as `signal` aborts (a drain stops the input first, even one
+ * that never ends or waits forever). If the source throws, no pill is
+ * sent: the outlet is aborted and the promise rejects, so the first group
+ * never takes a partial input for a complete one.
+ */
 export async function feed<T>(
   source: InputSource<T>,
   outlet: Outlet,
   signal: AbortSignal,
 ): Promise<void> {
+  const sync = !(Symbol.asyncIterator in source);
+  const iterator = sync
+    ? (source as Iterable<T>)[Symbol.iterator]()
+    : (source as AsyncIterable<T>)[Symbol.asyncIterator]();
+  let onAbort = () => {};
+  const aborted = new Promise<"aborted">((resolve) => {
+    onAbort = () => resolve("aborted");
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  let ended = false;
   try {
-    for await (const item of source as AsyncIterable<T>) {
-      if (signal.aborted) break;
-      await outlet.send(item);
+    while (!signal.aborted) {
+      const step = await Promise.race([iterator.next(), aborted]);
+      if (step === "aborted") break;
+      if (step.done) {
+        ended = true;
+        break;
+      }
+      // As for await does: a sync iterable's promises are awaited.
+      await outlet.send(sync ? await step.value : step.value);
     }
+  } catch (error) {
+    ended = true;
+    outlet.abort(error);
+    throw error;
   } finally {
-    // A closed (aborted) outlet has failed the run already.
-    await outlet.close().catch(() => {});
+    signal.removeEventListener("abort", onAbort);
+    // Stopped early: let the source release what it holds (a stream's lock).
+    if (!ended) Promise.resolve(iterator.return?.()).catch(() => {});
   }
+  // A closed (aborted) outlet has failed the run already.
+  await outlet.close().catch(() => {});
 }
 
 /** The main thread as the sender of the first edge. */

@@ -88,3 +88,69 @@ export function checkWorkerOptions(group: string): void {
     );
   }
 }
+
+const FLAGS: Readonly<Record<string, string>> = {
+  env: "--allow-env",
+  ffi: "--allow-ffi",
+  import: "--allow-import",
+  net: "--allow-net",
+  read: "--allow-read",
+  run: "--allow-run",
+  sys: "--allow-sys",
+  write: "--allow-write",
+};
+
+/** The key of a permission's descriptor that names one allowed value. */
+const VALUE_KEYS: Readonly<Record<string, string>> = {
+  env: "variable",
+  ffi: "path",
+  import: "host",
+  net: "host",
+  read: "path",
+  run: "command",
+  sys: "kind",
+  write: "path",
+};
+
+/**
+ * Throws a `TypeError` naming the group, the permission and the flag when a
+ * group asks for a permission this program does not have: Deno would refuse
+ * the worker with a bare "Can't escalate parent thread permissions", after
+ * other workers started.
+ */
+export function checkGrantable(
+  group: string,
+  permissions: Deno.PermissionOptions,
+): void {
+  if (typeof permissions !== "object") return;
+  for (const [kind, value] of Object.entries(permissions)) {
+    const values: (string | undefined)[] = value === true
+      ? [undefined]
+      : Array.isArray(value)
+      ? value.map((v) => v instanceof URL ? v.pathname : String(v))
+      : [];
+    for (const v of values) {
+      const descriptor = v === undefined
+        ? { name: kind }
+        : { name: kind, [VALUE_KEYS[kind]]: v };
+      let state: string;
+      try {
+        state = Deno.permissions.querySync(
+          descriptor as Deno.PermissionDescriptor,
+        ).state;
+      } catch {
+        continue; // a descriptor Deno cannot check here: it decides at spawn
+      }
+      if (state !== "granted") {
+        const asked = v === undefined ? `all ${kind} access` : `${kind} ${v}`;
+        throw new TypeError(
+          `Cannot start relay: group ${group} asks for ${asked}, which this program was not granted; run it with ${
+            FLAGS[kind]
+          }${
+            v === undefined ? "" : `=${v}`
+          }, or narrow the group's permissions`,
+        );
+      }
+    }
+  }
+}

@@ -28,7 +28,7 @@ import {
   replayCall,
 } from "./log_replay.ts";
 import type { Member, MemberHost } from "./member.ts";
-import { checkWorkerOptions } from "./permissions.ts";
+import { checkGrantable, checkWorkerOptions } from "./permissions.ts";
 import type { GroupPlan } from "./plan.ts";
 import { Results } from "./results.ts";
 import {
@@ -44,8 +44,12 @@ import { closeEnd, type Edge, edgeState, wire } from "./wiring.ts";
  * the other actors' last log records (they answer `stop` after them).
  */
 const STOP_GRACE_MS = 250;
-/** The most a failed run waits for its members to answer `stop`. */
-const STOP_LIMIT_MS = 3000;
+/**
+ * The most a failed run waits for members that keep talking (a flood of log
+ * records still arriving) to answer `stop`; a silent one is cut after
+ * `STOP_GRACE_MS`.
+ */
+const STOP_LIMIT_MS = 30_000;
 
 /** What a run needs from its relay. */
 export interface RunOptions {
@@ -147,7 +151,10 @@ export class Run {
     }
     host.preflight?.();
     const sandboxed = groups.filter((g) => g.permissions !== undefined);
-    if (sandboxed.length > 0) checkWorkerOptions(sandboxed[0].name);
+    if (sandboxed.length > 0 && host.kind === "worker") {
+      checkWorkerOptions(sandboxed[0].name);
+      for (const g of sandboxed) checkGrantable(g.name, g.permissions!);
+    }
     // Aborted (or closed) while the actors were described: spawn nothing.
     if (this.#ending !== undefined) return;
 
@@ -401,6 +408,8 @@ export class Run {
     relayLogger().info("relay: aborting, draining for at most {timeout} ms", {
       timeout,
     });
+    // The input stops first: a drain delivers what was accepted, no more.
+    this.#abortInput.abort();
     // A timeout of 0 cancels: every member still running is terminated now.
     if (timeout <= 0) {
       this.#finish();

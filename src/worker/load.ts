@@ -8,6 +8,7 @@
 
 import { Actor } from "../actor.ts";
 import { findExport } from "../common/exports.ts";
+import { importForActor } from "../common/importing.ts";
 import type { InitMessage } from "../common/protocol.ts";
 
 const READ_DENIED = /Requires read access to "?([^",]*)"?/;
@@ -30,7 +31,7 @@ export async function loadActor(
 ): Promise<Actor<unknown, unknown>> {
   let exports: Record<string, unknown>;
   try {
-    exports = await import(init.module);
+    exports = await importForActor(init.module);
   } catch (error) {
     throw new LoadFailure(init.module, error, loadHint(init, error));
   }

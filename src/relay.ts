@@ -65,9 +65,12 @@ export interface StartOptions {
   input?: InputSource<unknown>;
   /**
    * Draws one progress bar per group on standard error while the relay runs,
-   * if standard error is a terminal. Default false.
+   * if standard error is a terminal; console output (log records) goes above
+   * the bars meanwhile. The first group's bar has a total when one is known:
+   * `{ total }`, or the length of an array input; later groups' bars count
+   * what they took of what was sent to them so far. Default false.
    */
-  progress?: boolean;
+  progress?: boolean | { total?: number };
 }
 
 /** Options of {@linkcode Relay.close}. */
@@ -271,7 +274,14 @@ export class Relay {
           if (run.results !== undefined) results.resolve(run.results);
           if (options.progress && Deno.stderr.isTerminal()) {
             const { Progress } = await import("./host/progress.ts");
-            progress = new Progress(this.groups, () => run.metrics());
+            const total = typeof options.progress === "object"
+              ? options.progress.total
+              : Array.isArray(options.input)
+              ? options.input.length
+              : undefined;
+            progress = new Progress(this.groups, () => run.metrics(), {
+              total,
+            });
           }
         } catch (error) {
           run.destroy(error);

@@ -15,8 +15,14 @@ import type { Progress } from "./host/progress.ts";
 import { Feed } from "./host/reports.ts";
 import type { Results } from "./host/results.ts";
 import { type Report, Run, type RunSnapshot } from "./host/run.ts";
+import {
+  closeOptions,
+  relayOptions,
+  startOptions,
+  type StartSettings,
+} from "./host/options.ts";
+import { checkDelay } from "./host/validate.ts";
 import { workerHost, WorkerMember } from "./host/worker_member.ts";
-import { checkMaxsize } from "./host/validate.ts";
 import type { RelayMetrics } from "./metrics.ts";
 import type { Chain, GroupLike } from "./topology.ts";
 
@@ -45,7 +51,7 @@ export interface RelayOptions {
   /**
    * How long an aborted relay lets in-flight messages drain before it
    * terminates the actors still running, in ms. Default 5000; 0 terminates
-   * at once.
+   * at once; at most 2147483647, the longest timer Deno runs.
    */
   shutdownTimeout?: number;
 }
@@ -75,7 +81,10 @@ export interface StartOptions {
 
 /** Options of {@linkcode Relay.close}. */
 export interface CloseOptions {
-  /** Overrides the relay's `shutdownTimeout` (ms); 0 terminates at once. */
+  /**
+   * Overrides the relay's `shutdownTimeout` (ms, at most 2147483647); 0
+   * terminates at once.
+   */
   timeout?: number;
   /** The abort reason (default: an `AbortError` DOMException). */
   reason?: unknown;
@@ -104,42 +113,15 @@ export class Relay {
   #done: Promise<RelayMetrics> | undefined;
   #closed = false;
 
-  /** Creates a relay; throws a `RangeError` or `TypeError` for bad options. */
+  /**
+   * Creates a relay; throws a `TypeError` or `RangeError` for bad options,
+   * an unknown key among them.
+   */
   constructor(options: RelayOptions = {}) {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(
-        `Cannot create relay: options must be an object, received ${
-          String(options)
-        }`,
-      );
-    }
-    this.#maxsize = options.maxsize === undefined
-      ? DEFAULT_MAXSIZE
-      : checkMaxsize(options.maxsize, "Cannot create relay");
-    const logger = options.logger ?? "baton";
-    this.#category = typeof logger === "string" ? [logger] : [...logger];
-    if (
-      this.#category.length === 0 ||
-      this.#category.some((c) => typeof c !== "string" || c === "")
-    ) {
-      throw new TypeError(
-        `Cannot create relay: logger must be a non-empty string or array of strings, received ${
-          JSON.stringify(options.logger)
-        }`,
-      );
-    }
-    const timeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
-    if (
-      typeof timeout !== "number" || !(timeout >= 0) ||
-      !Number.isFinite(timeout)
-    ) {
-      throw new RangeError(
-        `Cannot create relay: shutdownTimeout must be a non-negative number of milliseconds, received ${
-          String(options.shutdownTimeout)
-        }`,
-      );
-    }
-    this.#shutdownTimeout = timeout;
+    const o = relayOptions(options);
+    this.#maxsize = o.maxsize ?? DEFAULT_MAXSIZE;
+    this.#category = o.category ?? ["baton"];
+    this.#shutdownTimeout = o.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
   }
 
   /**
@@ -185,7 +167,7 @@ export class Relay {
    * {@linkcode RelayAbortError} (name `"AbortError"`, `cause` the signal's
    * reason) when aborted. A signal aborted already spawns nothing; one
    * aborted after the relay settled does nothing. Runs once: a second call
-   * rejects with a `TypeError`.
+   * rejects with a `TypeError`, as do bad options, before any worker exists.
    */
   start(options: StartOptions = {}): Promise<RelayMetrics> {
     const importing = importingModule();
@@ -196,6 +178,13 @@ export class Relay {
         ),
       );
     }
+    let checked: StartSettings;
+    try {
+      checked = startOptions(options, "Cannot start relay");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { signal, input, progress: drawProgress } = checked;
     if (this.#groups === undefined) {
       return Promise.reject(
         new TypeError(
@@ -212,17 +201,7 @@ export class Relay {
         ),
       );
     }
-    const signal = options?.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      return Promise.reject(
-        new TypeError(
-          `Cannot start relay: signal must be an AbortSignal, received ${
-            String(signal)
-          }`,
-        ),
-      );
-    }
-    if (this.#input !== (options.input !== undefined)) {
+    if (this.#input !== (input !== undefined)) {
       return Promise.reject(
         new TypeError(
           this.#input
@@ -270,14 +249,14 @@ export class Relay {
       let progress: Progress | undefined;
       try {
         try {
-          await run.start(options.input);
+          await run.start(input);
           if (run.results !== undefined) results.resolve(run.results);
-          if (options.progress && Deno.stderr.isTerminal()) {
+          if (drawProgress && Deno.stderr.isTerminal()) {
             const { Progress } = await import("./host/progress.ts");
-            const total = typeof options.progress === "object"
-              ? options.progress.total
-              : Array.isArray(options.input)
-              ? options.input.length
+            const total = drawProgress !== true
+              ? drawProgress.total
+              : Array.isArray(input)
+              ? input.length
               : undefined;
             progress = new Progress(this.groups, () => run.metrics(), {
               total,
@@ -306,8 +285,9 @@ export class Relay {
    * pipeline waits while the reader is slow. Call it before `start()`; if
    * the relay is not started when the iteration begins, the iteration
    * starts it (with `options`). The iteration ends when every actor has
-   * shut down and throws if the relay fails; leaving it early closes the
-   * relay at once.
+   * shut down and throws if the relay fails, or if `start()` refuses to
+   * run; leaving it early closes the relay at once. Throws a `TypeError`
+   * for bad options.
    *
    * @example Reading the output of a pipeline
    * ```ts ignore
@@ -316,6 +296,7 @@ export class Relay {
    * ```
    */
   results<T = unknown>(options?: StartOptions): AsyncIterableIterator<T> {
+    startOptions(options, "Cannot read results");
     if (this.#run !== undefined && !this.#wantResults) {
       throw new TypeError(
         "Cannot read results: the relay started without them; call results() before start()",
@@ -323,7 +304,12 @@ export class Relay {
     }
     this.#wantResults = true;
     const get = async (): Promise<Results<T>> => {
-      if (this.#run === undefined) this.start(options).catch(() => {});
+      if (this.#run === undefined) {
+        const started = this.start(options);
+        started.catch(() => {});
+        // Refused before it began (not connected, closed): say why.
+        if (this.#results === undefined) await started;
+      }
       return (await this.#results!) as Results<T>;
     };
     return {
@@ -342,7 +328,7 @@ export class Relay {
    * The relay as a Web Streams transform: what is written to `writable` feeds
    * the first group (which must be `input()` in `connect()`), and `readable`
    * yields what the last group sends. Starts the relay; errors and aborts
-   * travel through both sides.
+   * travel through both sides. Throws a `TypeError` for bad options.
    *
    * @example Upper-casing lines in workers
    * ```ts ignore
@@ -353,6 +339,7 @@ export class Relay {
   stream<I, O>(
     options: Omit<StartOptions, "input"> = {},
   ): { writable: WritableStream<I>; readable: ReadableStream<O> } {
+    startOptions(options, "Cannot make a stream", false);
     if (!this.#input) {
       throw new TypeError(
         "Cannot make a stream: the relay's first group must be input(), as in connect(input(), ...)",
@@ -393,9 +380,17 @@ export class Relay {
 
   /**
    * Snapshots of the metrics every `intervalMs` while the relay runs, and a
-   * last one when it settles.
+   * last one when it settles. Throws a `RangeError` at once for an interval
+   * that is not a positive number of milliseconds; the iteration throws a
+   * `TypeError` if the relay has not started when it begins.
    */
-  async *watch(intervalMs = 1000): AsyncGenerator<RelayMetrics> {
+  watch(intervalMs = 1000): AsyncGenerator<RelayMetrics> {
+    return this.#watch(
+      checkDelay(intervalMs, "Cannot watch the relay", "intervalMs", true),
+    );
+  }
+
+  async *#watch(intervalMs: number): AsyncGenerator<RelayMetrics> {
     const done = this.#done;
     const run = this.#run;
     if (done === undefined || run === undefined) {
@@ -419,15 +414,18 @@ export class Relay {
    * then terminates what is left; `start()` rejects with a
    * {@linkcode RelayAbortError}. Resolves once the relay has settled. Does
    * nothing after the relay settled; before `start()`, it keeps the relay
-   * from starting.
+   * from starting. Rejects with a `TypeError` or `RangeError` for bad
+   * options, and then closes nothing.
    */
   async close(options: CloseOptions = {}): Promise<void> {
+    const { timeout, reason } = closeOptions(options);
     this.#closed = true;
     const run = this.#run;
     if (run === undefined || this.#done === undefined) return;
-    const reason = options.reason ??
-      new DOMException("The relay was closed", "AbortError");
-    run.abort(reason, options.timeout ?? this.#shutdownTimeout);
+    run.abort(
+      reason ?? new DOMException("The relay was closed", "AbortError"),
+      timeout ?? this.#shutdownTimeout,
+    );
     await this.#done.catch(() => {});
   }
 

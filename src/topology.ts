@@ -6,6 +6,7 @@
  */
 
 import type { Actor } from "./actor.ts";
+import { groupOptions } from "./host/options.ts";
 
 /** Any actor, whatever it receives and sends. */
 // deno-lint-ignore no-explicit-any
@@ -13,7 +14,11 @@ export type AnyActor = Actor<any, any>;
 
 /** Options of one group. */
 export interface GroupOptions {
-  /** The group's name in logs and errors (default `group-<index>`). */
+  /**
+   * The group's name in logs, errors and metrics (default `group-<index>`):
+   * a non-empty string other than `"input"` and `"results"`, the names of
+   * the main thread's edges.
+   */
   name?: string;
   /**
    * Most messages in flight on the edge into this group (overrides the
@@ -34,19 +39,23 @@ export interface GroupOptions {
 export class Group<A extends AnyActor = AnyActor> {
   /** The group's actors. */
   readonly actors: readonly A[];
-  /** The group's options. */
+  /** The group's options, checked and frozen. */
   readonly options: Readonly<GroupOptions>;
 
-  /** Prefer {@linkcode group}. */
+  /**
+   * Prefer {@linkcode group}. Throws a `TypeError` or `RangeError` for bad
+   * options: an unknown key, a bad name, `maxsize` or `permissions`.
+   */
   constructor(actors: readonly A[], options: GroupOptions = {}) {
     this.actors = actors;
-    this.options = options;
+    this.options = groupOptions(options);
   }
 }
 
 /**
  * Makes a group of actors with options: a name, the `maxsize` of the edge
- * into it, narrower permissions.
+ * into it, narrower permissions. Throws a `TypeError` or `RangeError` for
+ * bad options.
  *
  * @example A slow stage with a small queue in front of it
  * ```ts ignore

@@ -103,13 +103,13 @@ Deno.test("baton exits 2 and names --allow-read when it may not read the file or
   assert.equal(none.code, 2);
   assert.equal(
     none.stderr,
-    `${file}: cannot read the pipeline file: no read permission; run deno with --allow-read (-R), or --allow-read=${root}${file}\n`,
+    `${file}: cannot read the pipeline file: no read permission; run with --allow-read (-R), or at least --allow-read=${root}${file}\n`,
   );
   // The fixtures may be read, not the mod.ts their actors import.
   const some = await run([`--allow-read=${fixture("")}`], [file]);
   assert.equal(some.code, 2);
   const denied = (line: number, group: string) =>
-    `${file}:${line}:12: groups.${group}.actor: cannot import ./actors.ts: no read permission for ${root}mod.ts; run deno with --allow-read (-R)`;
+    `${file}:${line}:12: groups.${group}.actor: cannot import ./actors.ts: no read permission for ${root}mod.ts; run with --allow-read (-R), or at least --allow-read=${root}mod.ts`;
   assert.equal(
     some.stderr,
     [denied(7, "numbers"), denied(11, "double"), denied(15, "total"), ""]

@@ -302,7 +302,7 @@ Deno.test("F16: invalid input throws synchronously and spawns no worker", async 
           permissions: { read: 3 } as unknown as Deno.PermissionOptions,
         }),
       ),
-    /permissions\.read must be "inherit", true, false or a list of allowed values, received 3/,
+    /permissions\.read must be "inherit", true, false or a list of allowed values \(non-empty strings or URLs\), received 3;/,
   );
   assert.throws(
     () =>

@@ -1,10 +1,26 @@
 /**
- * Finding an actor's class among its module's exports: the main thread does
- * it before spawning (to refuse a class that is not exported), the worker
+ * Finding an actor's class among its module's exports, by one rule: the
+ * export of that name, else the exported class of that name (renamed or
+ * default). The main thread looks before spawning (to refuse a class that
+ * is not exported), the YAML layer for the class a file names, the worker
  * when it loads the module.
  *
  * @module
  */
+
+import { Actor } from "../actor.ts";
+
+/**
+ * The function exported as `name`, else the exported function whose name
+ * it is, else whatever is exported as `name`.
+ */
+function lookup(exports: Record<string, unknown>, name: string): unknown {
+  const named = exports[name];
+  if (typeof named === "function") return named;
+  return Object.values(exports).find((value) =>
+    typeof value === "function" && value.name === name
+  ) ?? named;
+}
 
 /** Finds the actor's class among a module's exports, or says how to fix it. */
 export function findExport(
@@ -12,14 +28,51 @@ export function findExport(
   className: string,
   module: string,
 ): new () => unknown {
-  const named = exports[className];
-  if (typeof named === "function") return named as new () => unknown;
-  for (const value of Object.values(exports)) {
-    if (typeof value === "function" && value.name === className) {
-      return value as new () => unknown;
-    }
-  }
+  const found = lookup(exports, className);
+  if (typeof found === "function") return found as new () => unknown;
   throw new TypeError(
     `class ${className} is not exported by ${module}; add \`export\` to its declaration (workers import the class from its module)`,
+  );
+}
+
+/** Whether `value` is a class that extends `Actor`. */
+export function isActorClass(
+  value: unknown,
+): value is new () => Actor<unknown, unknown> {
+  return typeof value === "function" && value.prototype instanceof Actor;
+}
+
+/**
+ * Finds the actor class a name refers to among a module's exports: throws a
+ * `TypeError` that lists the module's actor classes when there is none of
+ * that name, or says what the export is when it is no actor class.
+ */
+export function findActorClass(
+  exports: Record<string, unknown>,
+  name: string,
+  module: string,
+): new () => Actor<unknown, unknown> {
+  const found = lookup(exports, name);
+  if (isActorClass(found)) return found;
+  if (found === undefined) {
+    const actors = Object.keys(exports).filter((k) => isActorClass(exports[k]));
+    throw new TypeError(
+      `${module} has no export ${JSON.stringify(name)}; ${
+        actors.length === 0
+          ? "it exports no actor class"
+          : `its actor classes are ${actors.join(", ")}`
+      }`,
+    );
+  }
+  throw new TypeError(
+    typeof found === "function"
+      ? `${name} exported by ${module} does not extend Actor`
+      : `${name} exported by ${module} is ${
+        found === null
+          ? "null"
+          : typeof found === "object"
+          ? "an object"
+          : `a ${typeof found}`
+      }, not a class that extends Actor`,
   );
 }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ConfigFileError, ConfigSource, type Entry } from "./source.ts";
+import { ConfigFileError, ConfigSource } from "./source.ts";
 import { readLogging } from "./logging.ts";
 import { displayPath } from "./paths.ts";
 import {
@@ -18,10 +18,11 @@ import {
 } from "../relay.ts";
 import { group } from "../topology.ts";
 import {
-  type PipelineGroup,
-  planGroup,
-  positiveInteger,
-} from "./pipeline_group.ts";
+  checkLogger,
+  checkMaxsize,
+  checkShutdownTimeout,
+} from "../host/validate.ts";
+import { type PipelineGroup, planGroup } from "./pipeline_group.ts";
 
 export type { PipelineGroup };
 
@@ -60,27 +61,31 @@ export async function loadPipeline(path: string | URL): Promise<Pipeline> {
     ? []
     : source.entries(source.contents, [], TOP_KEYS) ?? [];
   const get = (key: string) => top.find((e) => e.key === key);
+  // The relay's own checks, reported at their keys.
   const options: RelayOptions = {};
   const maxsize = get("maxsize");
   if (maxsize !== undefined) {
-    options.maxsize = positiveInteger(source, maxsize, "maxsize");
+    options.maxsize = source.validate(
+      maxsize.value,
+      maxsize.path,
+      (where) => checkMaxsize(source.toJS(maxsize.value), where),
+    );
   }
   const logger = get("logger");
-  if (logger !== undefined) options.logger = category(source, logger);
+  if (logger !== undefined) {
+    options.logger = source.validate(
+      logger.value,
+      logger.path,
+      (where) => checkLogger(source.toJS(logger.value), where, true),
+    );
+  }
   const timeout = get("shutdownTimeout");
   if (timeout !== undefined) {
-    const value = source.scalar(timeout.value);
-    if (typeof value === "number" && value >= 0 && Number.isFinite(value)) {
-      options.shutdownTimeout = value;
-    } else {
-      source.report(
-        timeout.value,
-        timeout.path,
-        `shutdownTimeout must be a non-negative number of milliseconds, received ${
-          source.describe(timeout.value)
-        }`,
-      );
-    }
+    options.shutdownTimeout = source.validate(
+      timeout.value,
+      timeout.path,
+      (where) => checkShutdownTimeout(source.toJS(timeout.value), where),
+    );
   }
   let logging: URL | undefined;
   const log = get("logging");
@@ -158,25 +163,6 @@ export async function loadPipeline(path: string | URL): Promise<Pipeline> {
     throw error;
   }
   return { file: source.label, options, logging, groups: built, relay };
-}
-
-function category(source: ConfigSource, entry: Entry): string[] | undefined {
-  const value = source.toJS(entry.value);
-  const parts = typeof value === "string" ? value.split(".") : value;
-  if (
-    Array.isArray(parts) && parts.length > 0 &&
-    parts.every((p) => typeof p === "string" && p !== "")
-  ) {
-    return parts;
-  }
-  source.report(
-    entry.value,
-    entry.path,
-    `logger must be a dotted name such as ktz.ipynb, or a list of names, received ${
-      source.describe(entry.value)
-    }`,
-  );
-  return undefined;
 }
 
 /** The topology of a pipeline as text, for `--check`. */

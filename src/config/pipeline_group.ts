@@ -6,9 +6,18 @@
  * @module
  */
 
-import { PERMISSION_KINDS } from "../host/validate.ts";
-import type { Node } from "yaml";
-import { Actor, hasLoop, hasRecv } from "../actor.ts";
+import { isMap, type Node } from "yaml";
+import type { Actor } from "../actor.ts";
+import { findActorClass } from "../common/exports.ts";
+import { deniedRead, readAccessHint } from "../common/read_access.ts";
+import {
+  checkGroupName,
+  checkMaxsize,
+  checkPermission,
+  checkPermissions,
+  checkRole,
+  PERMISSION_KINDS,
+} from "../host/validate.ts";
 import type { ConfigSource, Entry } from "./source.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -35,26 +44,20 @@ export interface PipelineGroup {
 }
 
 const GROUP_KEYS = ["actor", "count", "with", "maxsize", "permissions"];
-const PERMISSION_KEYS = PERMISSION_KINDS;
 const PATH_PERMISSIONS = ["ffi", "read", "write"];
 
-/** A positive integer, or undefined (reported). */
-export function positiveInteger(
-  source: ConfigSource,
-  entry: Entry,
-  name: string,
-): number | undefined {
+/** The number of actors of a group, or undefined (reported). */
+function count(source: ConfigSource, entry: Entry): number | undefined {
   const value = source.scalar(entry.value);
-  if (
-    typeof value === "number" && Number.isInteger(value) && value >= 1 &&
-    value <= 2 ** 30
-  ) return value;
+  if (typeof value === "number" && Number.isInteger(value) && value >= 1) {
+    return value;
+  }
   source.report(
     entry.value,
     entry.path,
-    `${name} must be a positive integer, received ${
+    `count must be a positive integer, received ${
       source.describe(entry.value)
-    }`,
+    }; give the number of actors of the group, such as 2`,
   );
   return undefined;
 }
@@ -76,14 +79,21 @@ export async function planGroup(
     GROUP_KEYS,
     "a mapping with an actor, such as { actor: ./actors.ts#Producer, count: 2 }",
   );
+  const name = source.validate(
+    entry.keyNode,
+    entry.path,
+    (where) => checkGroupName(entry.key, where),
+  );
   if (keys === undefined) return undefined;
   const get = (key: string) => keys.find((e) => e.key === key);
-  const count = get("count");
-  const n = count === undefined ? 1 : positiveInteger(source, count, "count");
+  const c = get("count");
+  const n = c === undefined ? 1 : count(source, c);
   const max = get("maxsize");
-  const maxsize = max === undefined
-    ? undefined
-    : positiveInteger(source, max, "maxsize");
+  const maxsize = max === undefined ? undefined : source.validate(
+    max.value,
+    max.path,
+    (where) => checkMaxsize(source.toJS(max.value), where),
+  );
   const perm = get("permissions");
   const permissions = perm === undefined
     ? undefined
@@ -106,7 +116,9 @@ export async function planGroup(
   );
   if (ref === undefined) return undefined;
   const cls = await actorClass(source, actor.value, actor.path, ref);
-  if (cls === undefined || n === undefined) return undefined;
+  if (cls === undefined || n === undefined || name === undefined) {
+    return undefined;
+  }
 
   const at = (message: string) =>
     source.report(actor.value, actor.path, message);
@@ -124,16 +136,11 @@ export async function planGroup(
     }
   }
   const sample = actors[0];
-  if (index === 0 && !hasLoop(sample)) {
-    at(
-      `${cls.name} has no loop(); the first group's actors are sources and must override loop()`,
-    );
-  }
-  if (index > 0 && !hasRecv(sample)) {
-    at(
-      `${cls.name} has no recv(); the actors of every group after the first must override recv()`,
-    );
-  }
+  source.validate(
+    actor.value,
+    actor.path,
+    (where) => checkRole(sample, index === 0, where, cls.name),
+  );
   const assigned: Record<string, unknown> = {};
   for (const field of fields) {
     const value = source.toJS(field.value);
@@ -144,7 +151,7 @@ export async function planGroup(
   }
   for (const a of actors) Object.assign(a, structuredClone(assigned));
   return {
-    name: entry.key,
+    name,
     actor: ref,
     className: cls.name,
     count: n,
@@ -189,42 +196,11 @@ async function actorClass(
     source.report(node, path, importFailure(source, error, module, url));
     return undefined;
   }
-  const value = exports[name];
-  if (value === undefined) {
-    const actors = Object.keys(exports).filter((k) => isActorClass(exports[k]));
-    source.report(
-      node,
-      path,
-      `${module} has no export ${JSON.stringify(name)}; ${
-        actors.length === 0
-          ? "it exports no actor class"
-          : `its actor classes are ${actors.join(", ")}`
-      }`,
-    );
-    return undefined;
-  }
-  if (!isActorClass(value)) {
-    source.report(
-      node,
-      path,
-      typeof value === "function"
-        ? `${name} exported by ${module} does not extend Actor`
-        : `${name} exported by ${module} is ${
-          describeValue(value)
-        }, not a class that extends Actor`,
-    );
-    return undefined;
-  }
-  return value;
-}
-
-function isActorClass(value: unknown): value is new () => AnyActor {
-  return typeof value === "function" && value.prototype instanceof Actor;
-}
-
-function describeValue(value: unknown): string {
-  if (value === null) return "null";
-  return typeof value === "object" ? "an object" : `a ${typeof value}`;
+  return source.validate(
+    node,
+    path,
+    () => findActorClass(exports, name, module) as new () => AnyActor,
+  );
 }
 
 function importFailure(
@@ -238,10 +214,14 @@ function importFailure(
     ? error.message.split("\n")[0]
     : String(error);
   // The module itself, or one it imports, may be out of reach.
-  const denied = /Requires read access to "([^"]+)"/.exec(message);
-  if (denied !== null || name === "NotCapable" || name === "PermissionDenied") {
-    const path = denied?.[1] ?? source.path(url);
-    return `cannot import ${module}: no read permission for ${path}; run deno with --allow-read (-R)`;
+  const denied = deniedRead(error);
+  if (
+    denied !== undefined || name === "NotCapable" || name === "PermissionDenied"
+  ) {
+    const path = denied || source.path(url);
+    return `cannot import ${module}: no read permission for ${path}; ${
+      readAccessHint(path)
+    }`;
   }
   if (/Module not found/i.test(message)) {
     return `cannot import ${module}: no such module (${url})`;
@@ -279,48 +259,33 @@ function fieldProblem(
   return undefined;
 }
 
+/**
+ * The permissions of a group's workers, by the code API's rules, each
+ * problem at its key; paths are relative to the file, as every path in it.
+ */
 function planPermissions(
   source: ConfigSource,
   entry: Entry,
 ): Deno.PermissionOptions | undefined {
-  const value = source.scalar(entry.value);
-  if (value === "inherit" || value === "none") return value;
-  if (
-    typeof value === "string" || entry.value === null ||
-    !("items" in entry.value) || Array.isArray(source.toJS(entry.value))
-  ) {
-    source.report(
+  if (!isMap(entry.value)) {
+    return source.validate(
       entry.value,
       entry.path,
-      `permissions must be inherit, none or a mapping such as { read: [./data], net: false }, received ${
-        source.describe(entry.value)
-      }`,
+      (where) => checkPermissions(source.toJS(entry.value), where),
     );
-    return undefined;
   }
   const out: Record<string, unknown> = {};
   for (
-    const p of source.entries(entry.value, entry.path, PERMISSION_KEYS) ?? []
+    const p of source.entries(entry.value, entry.path, PERMISSION_KINDS) ?? []
   ) {
-    const v = source.toJS(p.value);
-    if (v === "inherit" || typeof v === "boolean") {
-      out[p.key] = v;
-    } else if (
-      Array.isArray(v) && v.every((s) => typeof s === "string" && s !== "")
-    ) {
-      // Paths are relative to the pipeline file, as every path in it.
-      out[p.key] = PATH_PERMISSIONS.includes(p.key)
-        ? v.map((s) => source.path(source.resolve(s)))
-        : v;
-    } else {
-      source.report(
-        p.value,
-        p.path,
-        `expected inherit, true, false or a list, received ${
-          source.describe(p.value)
-        }`,
-      );
-    }
+    const v = source.validate(
+      p.value,
+      p.path,
+      (where) => checkPermission(p.key, source.toJS(p.value), where),
+    );
+    out[p.key] = Array.isArray(v) && PATH_PERMISSIONS.includes(p.key)
+      ? v.map((s) => source.path(source.resolve(String(s))))
+      : v;
   }
   return out as Deno.PermissionOptionsObject;
 }

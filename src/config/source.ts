@@ -17,7 +17,9 @@ import {
   type Scalar,
   type YAMLMap,
 } from "yaml";
+import { readAccessHint } from "../common/read_access.ts";
 import { render } from "../common/values.ts";
+import { unknownKey } from "../host/validate.ts";
 import { displayPath, toPath, toUrl, withoutEnv } from "./paths.ts";
 
 /** One thing wrong in a configuration file. */
@@ -70,12 +72,14 @@ function formatProblem(file: string, p: Problem): string {
 /** A key path: mapping keys and sequence indices. */
 export type KeyPath = readonly (string | number)[];
 
-/** `groups.prod.count`, `root.handlers[1]`. */
+/** `groups.prod.count`, `root.handlers[1]`, `groups[""]`. */
 export function pathText(path: KeyPath): string {
   let text = "";
   for (const key of path) {
     text += typeof key === "number"
       ? `[${key}]`
+      : key === ""
+      ? '[""]'
       : text === ""
       ? key
       : `.${key}`;
@@ -164,6 +168,28 @@ export class ConfigSource {
     this.#problems.push({ path: pathText(path), ...place, message });
   }
 
+  /**
+   * Runs a check shared with the code API (`host/validate.ts`), which takes
+   * the place to name in its message: given none, it names the problem
+   * alone, and the `TypeError` or `RangeError` it throws is recorded here,
+   * at the node. Returns the checked value, or undefined (reported).
+   */
+  validate<T>(
+    node: Node | null | undefined,
+    path: KeyPath,
+    check: (where: "") => T,
+  ): T | undefined {
+    try {
+      return check("");
+    } catch (error) {
+      if (!(error instanceof TypeError || error instanceof RangeError)) {
+        throw error;
+      }
+      this.report(node, path, error.message);
+      return undefined;
+    }
+  }
+
   /** Whether problems have been recorded. */
   get failed(): boolean {
     return this.#problems.length > 0;
@@ -217,13 +243,7 @@ export class ConfigSource {
       }
       const name = String(key);
       if (allowed !== undefined && !allowed.includes(name)) {
-        this.report(
-          keyNode,
-          path,
-          `unknown key ${JSON.stringify(name)}; use one of ${
-            allowed.join(", ")
-          }`,
-        );
+        this.report(keyNode, path, unknownKey(name, allowed));
         continue;
       }
       out.push({
@@ -326,7 +346,9 @@ function readFailure(error: unknown, what: string, path: string): string {
   const name = error instanceof Error ? error.name : "";
   if (name === "NotFound") return `cannot read the ${what}: no such file`;
   if (name === "NotCapable" || name === "PermissionDenied") {
-    return `cannot read the ${what}: no read permission; run deno with --allow-read (-R), or --allow-read=${path}`;
+    return `cannot read the ${what}: no read permission; ${
+      readAccessHint(path)
+    }`;
   }
   if (name === "IsADirectory") {
     return `cannot read the ${what}: it is a directory`;

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { Actor, hasLoop, hasRecv, metaOf } from "../actor.ts";
+import { Actor, metaOf } from "../actor.ts";
 import { render } from "../common/values.ts";
 import { type AnyActor, Group, type GroupLike, Input } from "../topology.ts";
-import { checkMaxsize, checkPermissions } from "./validate.ts";
+import { checkGroupKey, checkGroupName, checkRole } from "./validate.ts";
 
 /** A group after validation. */
 export interface GroupPlan {
@@ -31,6 +31,9 @@ export function plan(
   let entries: [string | undefined, unknown][] = Array.isArray(groups)
     ? groups.map((g) => [undefined, g])
     : Object.entries(groups);
+  for (const [key] of entries) {
+    if (key !== undefined) checkGroupKey(key, WHERE);
+  }
   const fed = entries.length > 0 && entries[0][1] instanceof Input;
   if (fed) entries = entries.slice(1);
   const misplaced = entries.findIndex(([, g]) => g instanceof Input);
@@ -52,7 +55,8 @@ export function plan(
   const seen = new Set<AnyActor>();
   const plans = entries.map(([key, value], index): GroupPlan => {
     const g = value instanceof Group ? value : undefined;
-    const name = g?.options.name ?? key ?? `group-${index}`;
+    const name = g?.options.name ??
+      (key === undefined ? `group-${index}` : checkGroupName(key, WHERE));
     if (names.has(name)) {
       throw new TypeError(
         `${WHERE}: two groups are named "${name}"; give each group a unique name`,
@@ -72,13 +76,13 @@ export function plan(
     for (const actor of actors) {
       checkActor(actor, name, fed ? index + 1 : index, seen, owner);
     }
-    const maxsize = g?.options.maxsize === undefined
-      ? undefined
-      : checkMaxsize(g.options.maxsize, `${WHERE}: group ${name}`);
-    const permissions = g?.options.permissions === undefined
-      ? undefined
-      : checkPermissions(g.options.permissions, `${WHERE}: group ${name}`);
-    return { name, actors: actors as AnyActor[], maxsize, permissions };
+    // A Group's options were checked when it was made.
+    return {
+      name,
+      actors: actors as AnyActor[],
+      maxsize: g?.options.maxsize,
+      permissions: g?.options.permissions,
+    };
   });
   for (const p of plans) {
     for (const actor of p.actors) metaOf(actor)!.owner = owner;
@@ -117,14 +121,5 @@ function checkActor(
     );
   }
   seen.add(actor);
-  if (index === 0 && !hasLoop(actor)) {
-    throw new TypeError(
-      `${WHERE}: ${meta.name} is in the first group (${group}) but has no loop(); a source must override loop()`,
-    );
-  }
-  if (index > 0 && !hasRecv(actor)) {
-    throw new TypeError(
-      `${WHERE}: ${meta.name} in group ${group} has no recv(); every actor after the first group must override recv()`,
-    );
-  }
+  checkRole(actor, index === 0, `${WHERE}: group ${group}`, meta.name);
 }

@@ -9,6 +9,7 @@
  */
 
 import type { ConnectMessage, ToWorker } from "../common/protocol.ts";
+import { readAccessHint } from "../common/read_access.ts";
 import type { Member, MemberEvents, MemberHost, MemberSpec } from "./member.ts";
 
 /** The bootstrap every actor's worker runs. */
@@ -104,7 +105,7 @@ function checkReadable(url: URL): void {
   const status = Deno.permissions.querySync({ name: "read", path: url });
   if (status.state !== "granted") {
     throw new Deno.errors.NotCapable(
-      `Cannot start relay: its workers load ${url.pathname}, which needs read access; run with --allow-read (-R)`,
+      `Cannot start relay: its workers load ${url.pathname}, which needs read access; ${readAccessHint()}`,
     );
   }
 }

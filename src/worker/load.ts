@@ -9,9 +9,8 @@
 import { Actor } from "../actor.ts";
 import { findExport } from "../common/exports.ts";
 import { importForActor } from "../common/importing.ts";
+import { deniedRead, readAccessHint } from "../common/read_access.ts";
 import type { InitMessage } from "../common/protocol.ts";
-
-const READ_DENIED = /Requires read access to "?([^",]*)"?/;
 
 /** A module that would not load: the loader's error and what to do. */
 export class LoadFailure extends Error {
@@ -46,17 +45,11 @@ export async function loadActor(
 }
 
 function loadHint(init: InitMessage, error: unknown): string | undefined {
-  let message: string;
-  try {
-    message = error instanceof Error ? error.message : String(error);
-  } catch {
-    return undefined;
-  }
-  const denied = READ_DENIED.exec(message);
-  if (denied === null) return undefined;
+  const denied = deniedRead(error);
+  if (denied === undefined) return undefined;
   return init.sandboxed
     ? `group ${init.group} runs with its own permissions: add the actor's modules to them, for example group(actors, { permissions: { read: [new URL("./", import.meta.url)] } })`
-    : `the worker of ${init.name} needs read access to its modules: run with --allow-read (-R), or at least --allow-read=${
-      denied[1] || new URL(".", init.module).pathname
+    : `the worker of ${init.name} needs read access to its modules: ${
+      readAccessHint(denied || new URL(".", init.module).pathname)
     }`;
 }

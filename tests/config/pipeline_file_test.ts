@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigFileError, loadPipeline } from "../../config.ts";
+import { group, Relay } from "../../mod.ts";
 import { describePipeline } from "../../src/config/pipeline.ts";
 import { Numbers, Total } from "../fixtures/pipeline/actors.ts";
 import { captureLogs, leakChecked, startWithin } from "../_harness.ts";
@@ -71,18 +72,66 @@ Deno.test("A pipeline loaded from a file runs with the fields it assigns", () =>
 
 Deno.test("loadPipeline() reports every problem of a file with its line and key path", async () => {
   assert.deepEqual(await problems("bad_keys.yaml"), [
-    "1:10 maxsize: maxsize must be a positive integer, received 0",
-    '2:9 logger: logger must be a dotted name such as ktz.ipynb, or a list of names, received "ktz..ipynb"',
-    "3:18 shutdownTimeout: shutdownTimeout must be a non-negative number of milliseconds, received -1",
+    "1:10 maxsize: maxsize must be an integer from 1 to 1073741824, received 0; give a whole number of messages, such as 1024 (the default)",
+    '2:9 logger: logger must be a dotted name or a non-empty list of names, none of them empty, received "ktz..ipynb"; name a LogTape category, such as app.pipeline or [app, pipeline]',
+    "3:18 shutdownTimeout: shutdownTimeout must be a number of milliseconds from 0 to 2147483647, received -1; 0 terminates at once",
     '4:1 : unknown key "colour"; use one of maxsize, logger, shutdownTimeout, logging, groups',
-    "8:12 groups.numbers.count: count must be a positive integer, received 0",
-    "11:12 groups.double.count: count must be a positive integer, received 2.5",
-    '12:5 groups.double: unknown key "cuont"; use one of actor, count, with, maxsize, permissions',
-    '13:14 groups.double.maxsize: maxsize must be a positive integer, received "many"',
-    '14:18 groups.double.permissions: permissions must be inherit, none or a mapping such as { read: [./data], net: false }, received "some"',
+    "8:12 groups.numbers.count: count must be a positive integer, received 0; give the number of actors of the group, such as 2",
+    "11:12 groups.double.count: count must be a positive integer, received 2.5; give the number of actors of the group, such as 2",
+    '12:5 groups.double: unknown key "cuont"; did you mean "count"? use one of actor, count, with, maxsize, permissions',
+    '13:14 groups.double.maxsize: maxsize must be an integer from 1 to 1073741824, received "many"; give a whole number of messages, such as 1024 (the default)',
+    '14:18 groups.double.permissions: permissions must be "inherit", "none" or an object such as { read: ["./data"], net: false }, received "some"; name each permission the workers need, every other one is denied',
     '18:7 groups.total.with.labl: Total has no field "labl"; its fields are label, n, total',
     '19:7 groups.total.with.total: Total.total is a number (0), received "lots"',
   ]);
+});
+
+Deno.test("loadPipeline() refuses what the code API refuses, with the same text: timer bounds, reserved and empty group names, empty permission values", async () => {
+  const found = await problems("bad_values.yaml");
+  assert.deepEqual(found, [
+    "2:18 shutdownTimeout: shutdownTimeout must be a number of milliseconds from 0 to 2147483647, received 2147483648; Deno runs a timer set for longer at once, give at most 2147483647 (about 24.8 days)",
+    "3:10 maxsize: maxsize must be an integer from 1 to 1073741824, received 1073741825; give a whole number of messages, such as 1024 (the default)",
+    `5:3 groups.input: a group name must not be "input" or "results" (the main thread's edges in the metrics), received "input"; choose another name, such as "input-stage"`,
+    `6:3 groups.results: a group name must not be "input" or "results" (the main thread's edges in the metrics), received "results"; choose another name, such as "results-stage"`,
+    '7:3 groups[""]: a group name must be a non-empty string, received ""; name it such as "work", or leave the name out',
+    '10:26 groups.total.permissions.read: permissions.read must be "inherit", true, false or a list of allowed values (non-empty strings or URLs), received [ "./data", "" ]; an empty string grants nothing, remove it',
+    '10:40 groups.total.permissions: unknown key "reed"; did you mean "read"? use one of env, ffi, import, net, read, run, sys, write',
+  ]);
+  // The code API's messages are the same, after the place they name.
+  const message = (make: () => unknown) => {
+    try {
+      make();
+    } catch (error) {
+      return (error as Error).message.replace(/^[^:]+: /, "");
+    }
+    assert.fail("no error");
+  };
+  const text = (line: string) => line.replace(/^\S+ \S+: /, "");
+  assert.equal(
+    message(() => new Relay({ shutdownTimeout: 2 ** 31 })),
+    text(found[0]),
+  );
+  assert.equal(
+    message(() => new Relay({ maxsize: 2 ** 30 + 1 })),
+    text(found[1]),
+  );
+  assert.equal(
+    message(() => group(new Total(), { name: "input" })),
+    text(found[2]),
+  );
+  assert.equal(message(() => group(new Total(), { name: "" })), text(found[4]));
+  assert.equal(
+    message(() =>
+      group(new Total(), { permissions: { read: ["./data", ""] } })
+    ),
+    text(found[5]),
+  );
+});
+
+Deno.test("loadPipeline() keeps group keys that are numbers in the order of the file", async () => {
+  const pipeline = await loadPipeline(fixture("numbered.yaml"));
+  assert.deepEqual(pipeline.groups.map((g) => g.name), ["10", "2"]);
+  assert.deepEqual(pipeline.relay.groups, ["10", "2"]);
 });
 
 Deno.test("loadPipeline() reports actor modules, exports and classes it cannot use", async () => {

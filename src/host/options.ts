@@ -1,0 +1,183 @@
+/**
+ * The option objects of the code API (`new Relay()`, `group()`, `start()`,
+ * `close()`), checked before anything runs: an object, no key it does not
+ * know (the closest known key named), each value through its rule in
+ * `validate.ts`.
+ *
+ * @module
+ */
+
+import type { InputSource } from "./input.ts";
+import type { GroupOptions } from "../topology.ts";
+import {
+  at,
+  checkDelay,
+  checkGroupName,
+  checkLogger,
+  checkMaxsize,
+  checkOptions,
+  checkPermissions,
+  checkShutdownTimeout,
+} from "./validate.ts";
+import { isPlainObject, render } from "../common/values.ts";
+
+/** The options of a relay, checked; `undefined` where the default applies. */
+export interface RelaySettings {
+  readonly maxsize: number | undefined;
+  readonly category: readonly string[] | undefined;
+  readonly shutdownTimeout: number | undefined;
+}
+
+/** Checks the options of `new Relay()`. */
+export function relayOptions(options: unknown): RelaySettings {
+  const where = "Cannot create relay";
+  const o = checkOptions(
+    options,
+    ["maxsize", "logger", "shutdownTimeout"],
+    where,
+    "{ maxsize: 16 }",
+  );
+  return {
+    maxsize: o.maxsize === undefined
+      ? undefined
+      : checkMaxsize(o.maxsize, where),
+    category: o.logger === undefined ? undefined : checkLogger(o.logger, where),
+    shutdownTimeout: o.shutdownTimeout === undefined
+      ? undefined
+      : checkShutdownTimeout(o.shutdownTimeout, where),
+  };
+}
+
+/** Checks the options of `group()`; returns them normalised and frozen. */
+export function groupOptions(options: unknown): Readonly<GroupOptions> {
+  const where = "Cannot make a group";
+  const o = checkOptions(
+    options,
+    ["name", "maxsize", "permissions"],
+    where,
+    '{ name: "work", maxsize: 4 }',
+  );
+  const out: GroupOptions = {};
+  if (o.name !== undefined) out.name = checkGroupName(o.name, where);
+  if (o.maxsize !== undefined) out.maxsize = checkMaxsize(o.maxsize, where);
+  if (o.permissions !== undefined) {
+    out.permissions = checkPermissions(o.permissions, where);
+  }
+  return Object.freeze(out);
+}
+
+/** The options of `start()`, checked. */
+export interface StartSettings {
+  readonly signal: AbortSignal | undefined;
+  readonly input: InputSource<unknown> | undefined;
+  /** false, true, or true with the first group's total. */
+  readonly progress: boolean | { readonly total?: number };
+}
+
+/**
+ * Checks the options of `start()` (`results()`, `stream()`, which passes
+ * `input` itself and so may not take it).
+ */
+export function startOptions(
+  options: unknown,
+  where: string,
+  input = true,
+): StartSettings {
+  const o = checkOptions(
+    options,
+    input ? ["signal", "input", "progress"] : ["signal", "progress"],
+    where,
+    "{ signal: AbortSignal.timeout(1000) }",
+  );
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw new TypeError(
+      at(
+        where,
+        `signal must be an AbortSignal, received ${
+          render(o.signal)
+        }; pass one from an AbortController or AbortSignal.timeout()`,
+      ),
+    );
+  }
+  return {
+    signal: o.signal,
+    input: o.input === undefined ? undefined : checkInput(o.input, where),
+    progress: checkProgress(o.progress, where),
+  };
+}
+
+function checkProgress(
+  value: unknown,
+  where: string,
+): boolean | { readonly total?: number } {
+  if (value === undefined || typeof value === "boolean") return value === true;
+  if (isPlainObject(value)) {
+    const { total } = checkOptions(
+      value,
+      ["total"],
+      at(where, "progress"),
+      "{ total: 1000 }",
+    );
+    if (
+      total === undefined ||
+      (typeof total === "number" && Number.isInteger(total) && total >= 0)
+    ) {
+      return total === undefined ? true : { total };
+    }
+    throw new TypeError(
+      at(
+        where,
+        `progress.total must be a whole number of messages, received ${
+          render(total)
+        }`,
+      ),
+    );
+  }
+  throw new TypeError(
+    at(
+      where,
+      `progress must be true, false or { total }, received ${render(value)}`,
+    ),
+  );
+}
+
+function checkInput(value: unknown, where: string): InputSource<unknown> {
+  if (
+    value instanceof ReadableStream ||
+    (value !== null && value !== undefined &&
+      (typeof (value as Iterable<unknown>)[Symbol.iterator] === "function" ||
+        typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] ===
+          "function"))
+  ) return value as InputSource<unknown>;
+  throw new TypeError(
+    at(
+      where,
+      `input must be an iterable, an async iterable or a ReadableStream, received ${
+        render(value)
+      }; pass an array, a generator or a stream of what the first group receives`,
+    ),
+  );
+}
+
+/** The options of `close()`, checked. */
+export interface CloseSettings {
+  readonly timeout: number | undefined;
+  readonly reason: unknown;
+}
+
+/** Checks the options of `close()`. */
+export function closeOptions(options: unknown): CloseSettings {
+  const where = "Cannot close relay";
+  const o = checkOptions(
+    options,
+    ["timeout", "reason"],
+    where,
+    "{ timeout: 1000 }",
+  );
+  return {
+    timeout: o.timeout === undefined
+      ? undefined
+      : checkDelay(o.timeout, where, "timeout"),
+    reason: o.reason,
+  };
+}

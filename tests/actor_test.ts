@@ -59,7 +59,7 @@ Deno.test("Relay.start() rejects a class its module does not export, and says ho
       assert.equal(error.actor, hidden.name);
       assert.equal(
         error.message,
-        `${hidden.name} (Hidden) in group-0 failed in load(): TypeError: class Hidden is not exported by ${import.meta.url}; add \`export\` to its declaration (workers import the class from its module)`,
+        `${hidden.name} (Hidden) in group-0 failed in load(): TypeError: class Hidden is not exported by ${import.meta.url}; workers import the class from its module: add \`export\` to its declaration, and if it is declared inside a function or a block, move it to the top level of the module (or run the relay with { inline: true })`,
       );
       return true;
     });
@@ -117,7 +117,7 @@ Deno.test("Relay.start() rejects, before spawning, a class that another module d
     message: `class Hidden is not exported by ${new URL(
       "./fixtures/hidden.ts",
       import.meta.url,
-    )}; add \`export\` to its declaration (workers import the class from its module)`,
+    )}; workers import the class from its module: add \`export\` to its declaration, and if it is declared inside a function or a block, move it to the top level of the module (or run the relay with { inline: true })`,
   });
   assert.equal(await threads(), before, "no worker was spawned");
 });
@@ -130,4 +130,19 @@ Deno.test("Actors send from startup() and shutdown() as well as from loop()", ()
     await startWithin(relay, 10_000);
     const record = logs.records.find((r) => r.message[0] === "collected");
     assert.deepEqual(record?.properties.got, ["startup", 0, 1, 2, "shutdown"]);
+  }));
+
+Deno.test("A class can name its module with static module = import.meta.url, and a bad one is refused by name", () =>
+  leakChecked(async () => {
+    const { Declared, BadlyDeclared } = await import(
+      "./fixtures/declared.ts"
+    );
+    const relay = new Relay().connect(new Declared(), new Drop());
+    await startWithin(relay, 10_000);
+    const bad = new Relay().connect(new BadlyDeclared(), new Drop());
+    await assert.rejects(bad.start(), {
+      name: "TypeError",
+      message:
+        "Cannot start relay: class BadlyDeclared has a static module field, but it holds 42; set it to the URL of the module that exports the class: static readonly module = import.meta.url",
+    });
   }));

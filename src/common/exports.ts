@@ -31,7 +31,7 @@ export function findExport(
   const found = lookup(exports, className);
   if (typeof found === "function") return found as new () => unknown;
   throw new TypeError(
-    `class ${className} is not exported by ${module}; add \`export\` to its declaration (workers import the class from its module)`,
+    `class ${className} is not exported by ${module}; workers import the class from its module: add \`export\` to its declaration, and if it is declared inside a function or a block, move it to the top level of the module (or run the relay with { inline: true })`,
   );
 }
 

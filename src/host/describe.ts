@@ -5,13 +5,16 @@
  * The module comes from the stack captured when the actor was constructed:
  * V8 names each constructor frame (`at new Producer (file:///…/actors.ts:3:1)`),
  * so the frame of the most derived class gives the file that defines it, with
- * nothing asked of the user.
+ * nothing asked of the user. A class can also say it itself, with
+ * `static readonly module = import.meta.url` (a bundled or generated module
+ * whose frames name another file).
  *
  * @module
  */
 
 import { type Actor, metaOf } from "../actor.ts";
 import { findExport } from "../common/exports.ts";
+import { render } from "../common/values.ts";
 import { importForActor } from "../common/importing.ts";
 import { privateMembers } from "./private_members.ts";
 
@@ -49,6 +52,18 @@ const FRAME = /^\s*at new (\S+) \((.*):\d+:\d+\)$/;
 /** The URL of the module that defines the actor's class. */
 export function classModule(actor: Actor<unknown, unknown>): string {
   const ctor = actor.constructor as { name: string };
+  // Said by the class itself: `static readonly module = import.meta.url`.
+  if (Object.hasOwn(ctor, "module")) {
+    const declared = (ctor as { module?: unknown }).module;
+    if (typeof declared === "string" && URL.canParse(declared)) {
+      return declared;
+    }
+    throw new TypeError(
+      `Cannot start relay: class ${ctor.name} has a static module field, but it holds ${
+        render(declared)
+      }; set it to the URL of the module that exports the class: static readonly module = import.meta.url`,
+    );
+  }
   const stack = metaOf(actor)?.stack ?? "";
   // The top frames are the constructors, base first; the most derived one
   // with the class's name is the class itself.
@@ -60,7 +75,7 @@ export function classModule(actor: Actor<unknown, unknown>): string {
   }
   if (found === undefined || found.startsWith("ext:")) {
     throw new TypeError(
-      `Cannot start relay: cannot find the module that defines class ${ctor.name}; define it at the top level of a module and export it`,
+      `Cannot start relay: cannot find the module that defines class ${ctor.name}; define it at the top level of a module and export it, or say where it is with static readonly module = import.meta.url`,
     );
   }
   return found;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Piscina } from "piscina";
+import { Piscina } from "npm:piscina@^5.3.2";
 
 const TASK = new URL("./piscina_task.ts", import.meta.url).href;
 

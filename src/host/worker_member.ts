@@ -18,6 +18,15 @@ export const BOOTSTRAP_URL: URL = new URL(
   import.meta.url,
 );
 
+/**
+ * Names the bootstrap in the program's module graph, which Deno's tools read
+ * (`deno cache`, `--cached-only`, `deno compile`, `deno info`): they do not
+ * follow `new Worker()`. Never called: importing the bootstrap in this
+ * thread would make it an actor's worker.
+ */
+export const bootstrapModule = (): Promise<unknown> =>
+  import("../worker/bootstrap.ts");
+
 /** A member in a Web Worker; `worker` is there for fault-injection tests. */
 export class WorkerMember implements Member {
   /** The actor's worker. */

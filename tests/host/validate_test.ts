@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@^4.10.2";
 import { Actor } from "../../mod.ts";
 import { findActorClass, findExport } from "../../src/common/exports.ts";
 import { deniedRead, readAccessHint } from "../../src/common/read_access.ts";

@@ -4,7 +4,7 @@
  * objects go through structured clone.
  *
  * Data between actors does not appear here: it travels worker to worker over
- * links (see `link.ts`), never through the main thread.
+ * links (see `link/`), never through the main thread.
  *
  * @module
  */
@@ -26,7 +26,7 @@ export type Phase =
 export interface EdgeEnd {
   /** One port per peer actor on the other side of the edge. */
   readonly ports: MessagePort[];
-  /** The edge's shared credit counters (see `credit.ts`). */
+  /** The edge's shared credit counters (see `link/port/credit.ts`). */
   readonly cells: SharedArrayBuffer;
   /** The edge's bound: messages in flight at most. */
   readonly maxsize: number;
@@ -57,7 +57,7 @@ export interface InitMessage {
   readonly outlet?: EdgeEnd;
   /** Whether the group runs with its own permissions (for error hints). */
   readonly sandboxed: boolean;
-  /** The run's shared counters and this actor's slot in them (`metrics.ts`). */
+  /** The run's shared counters and this actor's slot in them (`stats.ts`). */
   readonly stats: {
     readonly buffer: SharedArrayBuffer;
     readonly index: number;
@@ -91,7 +91,7 @@ export interface ErrorData {
 
 /**
  * A call to an actor's logger, forwarded as data: the main thread replays it
- * on LogTape's logger of the same category (see `worker_log.ts`).
+ * on LogTape's logger of the same category (see `host/log_replay.ts`).
  */
 export interface LogCall {
   readonly category: readonly string[];

@@ -1,7 +1,7 @@
 /**
  * Test harness for real-worker tests: a log capture through LogTape, a
  * watchdog that turns a hang into a failure with the relay's state, and the
- * thread-count leak check of RELIABILITY.md.
+ * thread-count leak check of docs/faults.md.
  *
  * The thread count is read from `/proc/<pid>/status` by `cat` (Deno reads
  * `/proc` only with --allow-all): tests run with `--allow-run=cat`.

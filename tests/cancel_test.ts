@@ -1,5 +1,5 @@
 /**
- * Cancellation (RELIABILITY.md F9, F15, F18): `start({ signal })` and
+ * Cancellation (docs/faults.md F9, F15, F18): `start({ signal })` and
  * `close()` stop the sources, drain within the shutdown timeout, then
  * terminate what is left; the rejection is a `RelayAbortError`.
  *

@@ -1,5 +1,5 @@
 /**
- * Runs the fault scenarios of RELIABILITY.md once each and prints one line
+ * Runs the fault scenarios of docs/faults.md once each and prints one line
  * per scenario: the outcome, messages sent and received, the time from the
  * fault to the settlement of `start()`, the peak RSS, and the thread count
  * before the run, when it settled, and once its workers are gone (at most

@@ -1,5 +1,5 @@
 /**
- * Faults while a relay runs (RELIABILITY.md F1–F7, F10, F16, F17, F19–F22):
+ * Faults while a relay runs (docs/faults.md F1–F7, F10, F16, F17, F19–F22):
  * every test runs under the watchdog and the thread-count leak check, and
  * checks the exact error, the actor it names, and the time it took.
  *

@@ -2,7 +2,7 @@
  * Least privilege: a group's workers run with permissions narrower than the
  * main program's (`group(actors, { permissions })`), and a missing
  * `--unstable-worker-options` flag is a clear error, not a dead process.
- * Also the faults that need a process of their own (RELIABILITY.md F8, F21).
+ * Also the faults that need a process of their own (docs/faults.md F8, F21).
  *
  * @module
  */

@@ -104,7 +104,7 @@ Deno.test("Relay delivers every message exactly once in every topology", async (
 });
 
 Deno.test("Relay never hangs on n-m edges (2→2, 3→5, 2→3→2, repeated)", async (t) => {
-  // `deno task test:heavy` passes --nm-runs=100 (RELIABILITY.md F22).
+  // `deno task test:heavy` passes --nm-runs=100 (docs/faults.md F22).
   const arg = Deno.args.findLast((a) => a.startsWith("--nm-runs="));
   const runs = arg === undefined ? 10 : Number(arg.slice("--nm-runs=".length));
   for (const shape of [[2, 2], [3, 5], [2, 3, 2]]) {

@@ -3,7 +3,7 @@ import type { LogRecord } from "@logtape/logtape";
 import { Relay } from "../mod.ts";
 import { Direct, InStartup } from "./fixtures/log_direct.ts";
 import { LateLogTape } from "./fixtures/log_late.ts";
-import { Drain, Forms, Nesting, Probe } from "./fixtures/log_forms.ts";
+import { Drain, Forms, Nesting } from "./fixtures/log_forms.ts";
 import { captureLogs, leakChecked, startWithin } from "./_harness.ts";
 
 function text(record: LogRecord): string {
@@ -102,56 +102,6 @@ Deno.test("An actor's module that uses LogTape itself has its records forwarded"
     assert.ok(warning, "LogTape loaded in loop() is named");
     assert.equal(warning.properties.phase, "loop");
   }));
-
-Deno.test("An actor's worker loads neither LogTape nor a node: module of its own accord", async () => {
-  // Statically: what the bootstrap and mod.ts import, dynamic imports aside.
-  for (const root of ["../src/worker/bootstrap.ts", "../mod.ts"]) {
-    const url = new URL(root, import.meta.url);
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["info", "--json", url.href],
-      stdout: "piped",
-      stderr: "inherit",
-    }).output();
-    assert.ok(output.success, `deno info ${root}`);
-    const info = JSON.parse(new TextDecoder().decode(output.stdout)) as {
-      roots: string[];
-      redirects: Record<string, string>;
-      modules: {
-        specifier: string;
-        dependencies?: {
-          code?: { specifier: string };
-          isDynamic?: boolean;
-        }[];
-      }[];
-    };
-    const modules = new Map(info.modules.map((m) => [m.specifier, m]));
-    const seen = new Set<string>();
-    const stack = [...info.roots];
-    while (stack.length > 0) {
-      const specifier = stack.pop()!;
-      if (seen.has(specifier)) continue;
-      seen.add(specifier);
-      for (const dependency of modules.get(specifier)?.dependencies ?? []) {
-        const code = dependency.code?.specifier;
-        if (code === undefined || dependency.isDynamic) continue;
-        stack.push(info.redirects[code] ?? code);
-      }
-    }
-    const outside = [...seen].filter((s) => !s.startsWith("file:"));
-    assert.ok(seen.size > 5, `${root} has a graph`);
-    assert.deepEqual(outside, [], `${root} statically imports only files`);
-  }
-  // At run time: LogTape's root logger never comes to exist in the worker.
-  await leakChecked(async () => {
-    const relay = new Relay();
-    relay.connect(new Probe(), new Drain());
-    const reports = relay.reports();
-    await startWithin(relay, 10_000);
-    const seen = [];
-    for await (const report of reports) seen.push(report.value);
-    assert.deepEqual(seen, [{ logtape: false }]);
-  });
-});
 
 Deno.test("A relay started by an actor logs through the main thread too", () =>
   leakChecked(async () => {

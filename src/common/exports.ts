@@ -8,13 +8,14 @@
  * @module
  */
 
-import { Actor } from "../actor.ts";
-
 /**
  * The function exported as `name`, else the exported function whose name
  * it is, else whatever is exported as `name`.
  */
-function lookup(exports: Record<string, unknown>, name: string): unknown {
+export function lookup(
+  exports: Record<string, unknown>,
+  name: string,
+): unknown {
   const named = exports[name];
   if (typeof named === "function") return named;
   return Object.values(exports).find((value) =>
@@ -32,47 +33,5 @@ export function findExport(
   if (typeof found === "function") return found as new () => unknown;
   throw new TypeError(
     `class ${className} is not exported by ${module}; workers import the class from its module: add \`export\` to its declaration, and if it is declared inside a function or a block, move it to the top level of the module (or run the relay with { inline: true })`,
-  );
-}
-
-/** Whether `value` is a class that extends `Actor`. */
-export function isActorClass(
-  value: unknown,
-): value is new () => Actor<unknown, unknown> {
-  return typeof value === "function" && value.prototype instanceof Actor;
-}
-
-/**
- * Finds the actor class a name refers to among a module's exports: throws a
- * `TypeError` that lists the module's actor classes when there is none of
- * that name, or says what the export is when it is no actor class.
- */
-export function findActorClass(
-  exports: Record<string, unknown>,
-  name: string,
-  module: string,
-): new () => Actor<unknown, unknown> {
-  const found = lookup(exports, name);
-  if (isActorClass(found)) return found;
-  if (found === undefined) {
-    const actors = Object.keys(exports).filter((k) => isActorClass(exports[k]));
-    throw new TypeError(
-      `${module} has no export ${JSON.stringify(name)}; ${
-        actors.length === 0
-          ? "it exports no actor class"
-          : `its actor classes are ${actors.join(", ")}`
-      }`,
-    );
-  }
-  throw new TypeError(
-    typeof found === "function"
-      ? `${name} exported by ${module} does not extend Actor`
-      : `${name} exported by ${module} is ${
-        found === null
-          ? "null"
-          : typeof found === "object"
-          ? "an object"
-          : `a ${typeof found}`
-      }, not a class that extends Actor`,
   );
 }

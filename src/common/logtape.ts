@@ -9,10 +9,10 @@
  * LogTape costs each worker about 4 MB of memory and part of its start-up,
  * half of what a bare worker costs (measured in `bench/README.md`). So an
  * actor's worker forwards its logger's calls to the main thread as data
- * (`worker_log.ts`) and LogTape emits them there.
+ * (`worker/forwarding_logger.ts`) and LogTape emits them there.
  *
  * The worker's bootstrap marks its thread with {@linkcode ACTOR_WORKER}
- * before any module of baton evaluates (`worker_flag.ts`); anywhere else
+ * before any module of baton evaluates (`worker/flag.ts`); anywhere else
  * (the main thread, a user's own worker) LogTape loads with this module.
  *
  * @module

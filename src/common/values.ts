@@ -54,9 +54,9 @@ export function uncloneablePath(
   } catch {
     // fall through: find the part that fails
   }
-  if (value === null || typeof value !== "object" || seen.has(value)) {
-    return path;
-  }
+  if (value === null || typeof value !== "object") return path;
+  // A value met again (a cycle, a shared part) is examined where first met.
+  if (seen.has(value)) return undefined;
   seen.add(value);
   const entries: [string, unknown][] = value instanceof Map
     ? [...value.entries()].map(([k, v]) => [`.get(${render(k, 30)})`, v])

@@ -8,7 +8,7 @@
 
 import { isMap, type Node } from "yaml";
 import type { Actor } from "../actor.ts";
-import { findActorClass } from "../common/exports.ts";
+import { findActorClass } from "./actor_class.ts";
 import { deniedRead, readAccessHint } from "../common/read_access.ts";
 import {
   checkGroupName,

@@ -26,11 +26,15 @@ export interface Edge {
 
 /** An edge's state right now. */
 export interface EdgeState {
+  /** The sending group, or `"input"` for the main thread. */
   readonly from: string;
+  /** The receiving group, or `"results"` for the main thread. */
   readonly to: string;
+  /** The edge's bound. */
   readonly maxsize: number;
   /** Credits taken: messages in flight, counting those senders reserved. */
   readonly inFlight: number;
+  /** Senders waiting for credit right now. */
   readonly waitingSenders: number;
   /** Messages queued for each receiver. */
   readonly queued: number[];

@@ -1,5 +1,5 @@
 /**
- * Heavy scenarios (RELIABILITY.md F11, F13, F14), run by `deno task
+ * Heavy scenarios (docs/faults.md F11, F13, F14), run by `deno task
  * test:heavy`, not by `deno task test`: backpressure under a slow consumer
  * with its memory bound, fan-out to 64 workers on two cores, and a million
  * messages delivered exactly once.

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "npm:fast-check@^4.10.2";
 import { Actor } from "../../mod.ts";
-import { findActorClass, findExport } from "../../src/common/exports.ts";
+import { findExport } from "../../src/common/exports.ts";
+import { findActorClass } from "../../src/config/actor_class.ts";
 import { deniedRead, readAccessHint } from "../../src/common/read_access.ts";
 import {
   checkDelay,

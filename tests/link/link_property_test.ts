@@ -1,5 +1,5 @@
 /**
- * Property tests of the link protocol (RELIABILITY.md F12): outlets, inlets
+ * Property tests of the link protocol (docs/faults.md F12): outlets, inlets
  * and their shared credits, driven in one thread over `new MessageChannel()`
  * by random interleavings of send, deliver, credit, pill and abort, with 1–8
  * senders × 1–8 receivers. After every step: at most `maxsize` messages in

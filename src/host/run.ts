@@ -147,7 +147,10 @@ export class Run {
     }
     host.preflight?.();
     const sandboxed = groups.filter((g) => g.permissions !== undefined);
-    if (sandboxed.length > 0) checkWorkerOptions(sandboxed[0].name);
+    if (sandboxed.length > 0 && host.kind === "worker") {
+      checkWorkerOptions(sandboxed[0].name);
+    }
+    await host.prepare?.();
     // Aborted (or closed) while the actors were described: spawn nothing.
     if (this.#ending !== undefined) return;
 

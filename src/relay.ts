@@ -14,6 +14,7 @@ import type { Progress } from "./host/progress.ts";
 import { Feed } from "./host/reports.ts";
 import type { Results } from "./host/results.ts";
 import { type Report, Run, type RunSnapshot } from "./host/run.ts";
+import { InlineHost } from "./host/inline_member.ts";
 import { workerHost, WorkerMember } from "./host/worker_member.ts";
 import { checkMaxsize } from "./host/validate.ts";
 import type { RelayMetrics } from "./metrics.ts";
@@ -47,6 +48,18 @@ export interface RelayOptions {
    * at once.
    */
   shutdownTimeout?: number;
+  /**
+   * Runs every actor in the calling thread instead of a Web Worker each,
+   * with the same hooks in the same order, the same bounded edges, pills,
+   * logs, errors, reports and metrics: for stepping through a pipeline in a
+   * debugger and for unit tests. Actors' classes need not be exported; their
+   * state is still copied (structured clone), so what works inline works in
+   * workers. What one thread cannot do: an actor that blocks it (a
+   * synchronous infinite loop) cannot be interrupted, `Deno.exit()` ends the
+   * process, an error nobody caught cannot be told apart by actor, and
+   * per-group permissions are refused. Default false.
+   */
+  inline?: boolean;
 }
 
 /** Options of {@linkcode Relay.start}. */
@@ -78,7 +91,8 @@ export interface CloseOptions {
 }
 
 /**
- * Runs groups of actors as a pipeline, one Web Worker per actor.
+ * Runs groups of actors as a pipeline, one Web Worker per actor (or all in
+ * the calling thread, with `inline: true`).
  *
  * @example One source, two workers, one sink
  * ```ts ignore
@@ -91,6 +105,7 @@ export class Relay {
   readonly #maxsize: number;
   readonly #category: readonly string[];
   readonly #shutdownTimeout: number;
+  readonly #inline: boolean;
   #groups: GroupPlan[] | undefined;
   #input = false;
   #wantResults = false;
@@ -136,6 +151,14 @@ export class Relay {
       );
     }
     this.#shutdownTimeout = timeout;
+    if (options.inline !== undefined && typeof options.inline !== "boolean") {
+      throw new TypeError(
+        `Cannot create relay: inline must be a boolean, received ${
+          String(options.inline)
+        }`,
+      );
+    }
+    this.#inline = options.inline === true;
   }
 
   /**
@@ -224,7 +247,7 @@ export class Relay {
       groups: this.#groups,
       maxsize: this.#maxsize,
       category: this.#category,
-      host: workerHost,
+      host: this.#inline ? new InlineHost() : workerHost,
       input: this.#input,
       results: this.#wantResults,
       onReport: (report) => {

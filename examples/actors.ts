@@ -20,17 +20,22 @@ export class Producer extends Actor<never, number> {
   }
 }
 
-/** Takes a second per message. */
+/** Takes a second per message (`ms`: the tests take less). */
 export class Consumer extends Actor<number> {
+  ms = 1000;
   override async recv(_x: number): Promise<void> {
-    await sleep(1000);
+    await sleep(this.ms);
   }
 }
 
-/** Takes a second per message, then passes on the message plus ten. */
+/**
+ * Takes a second per message (`ms`: the tests take less), then passes on
+ * the message plus ten.
+ */
 export class Worker extends Actor<number, number> {
+  ms = 1000;
   override async recv(x: number): Promise<void> {
-    await sleep(1000);
+    await sleep(this.ms);
     await this.send(x + 10);
   }
 }

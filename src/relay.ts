@@ -22,6 +22,7 @@ import {
   type StartSettings,
 } from "./host/options.ts";
 import { checkDelay } from "./host/validate.ts";
+import { InlineHost } from "./host/inline_member.ts";
 import { workerHost, WorkerMember } from "./host/worker_member.ts";
 import type { RelayMetrics } from "./metrics.ts";
 import type { Chain, GroupLike } from "./topology.ts";
@@ -54,6 +55,18 @@ export interface RelayOptions {
    * at once; at most 2147483647, the longest timer Deno runs.
    */
   shutdownTimeout?: number;
+  /**
+   * Runs every actor in the calling thread instead of a Web Worker each,
+   * with the same hooks in the same order, the same bounded edges, pills,
+   * logs, errors, reports and metrics: for stepping through a pipeline in a
+   * debugger and for unit tests. Actors' classes need not be exported; their
+   * state is still copied (structured clone), so what works inline works in
+   * workers. What one thread cannot do: an actor that blocks it (a
+   * synchronous infinite loop) cannot be interrupted, `Deno.exit()` ends the
+   * process, an error nobody caught cannot be told apart by actor, and
+   * per-group permissions are refused. Default false.
+   */
+  inline?: boolean;
 }
 
 /** Options of {@linkcode Relay.start}. */
@@ -91,7 +104,8 @@ export interface CloseOptions {
 }
 
 /**
- * Runs groups of actors as a pipeline, one Web Worker per actor.
+ * Runs groups of actors as a pipeline, one Web Worker per actor (or all in
+ * the calling thread, with `inline: true`).
  *
  * @example One source, two workers, one sink
  * ```ts ignore
@@ -104,6 +118,7 @@ export class Relay {
   readonly #maxsize: number;
   readonly #category: readonly string[];
   readonly #shutdownTimeout: number;
+  readonly #inline: boolean;
   #groups: GroupPlan[] | undefined;
   #input = false;
   #wantResults = false;
@@ -122,6 +137,7 @@ export class Relay {
     this.#maxsize = o.maxsize ?? DEFAULT_MAXSIZE;
     this.#category = o.category ?? ["baton"];
     this.#shutdownTimeout = o.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
+    this.#inline = o.inline === true;
   }
 
   /**
@@ -215,7 +231,7 @@ export class Relay {
       groups: this.#groups,
       maxsize: this.#maxsize,
       category: this.#category,
-      host: workerHost,
+      host: this.#inline ? new InlineHost() : workerHost,
       input: this.#input,
       results: this.#wantResults,
       onReport: (report) => {

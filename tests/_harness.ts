@@ -1,7 +1,8 @@
 /**
- * Test harness for real-worker tests: a log capture through LogTape, a
- * watchdog that turns a hang into a failure with the relay's state, and the
- * thread-count leak check of docs/faults.md.
+ * Test harness for real-worker and inline tests: a log capture through
+ * LogTape, a watchdog that turns a hang into a failure with the relay's
+ * state, the thread-count leak check of docs/faults.md, and the two modes
+ * a relay runs its actors in.
  *
  * The thread count is read from `/proc/<pid>/status` by `cat` (Deno reads
  * `/proc` only with --allow-all): tests run with `--allow-run=cat`.
@@ -11,6 +12,15 @@
 
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import type { Relay } from "../mod.ts";
+
+/**
+ * Where a test's actors run, as `[name, inline]`: a Web Worker each, or all
+ * in the calling thread (`new Relay({ inline: true })`).
+ */
+export const MODES = [
+  ["workers", false],
+  ["inline", true],
+] as const;
 
 /** The number of threads of this process. */
 export async function threads(): Promise<number> {

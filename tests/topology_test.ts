@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { group, Relay } from "../mod.ts";
 import { Proxy, Source, Tally } from "./fixtures/actors.ts";
-import { captureLogs, leakChecked, startWithin } from "./_harness.ts";
+import { captureLogs, leakChecked, MODES, startWithin } from "./_harness.ts";
 
 interface Totals {
   count: number;
@@ -55,14 +55,21 @@ function tallies(n: number, fifo: boolean): Tally[] {
   return Array.from({ length: n }, () => Object.assign(new Tally(), { fifo }));
 }
 
-/** Runs `shape` (group sizes) with `count` items per source; checks delivery. */
-async function runShape(shape: number[], count: number): Promise<void> {
+/**
+ * Runs `shape` (group sizes) with `count` items per source, in workers or
+ * inline; checks delivery.
+ */
+async function runShape(
+  shape: number[],
+  count: number,
+  inline = false,
+): Promise<void> {
   await using logs = await captureLogs(["test"]);
   const [first, ...rest] = shape;
   const middle = rest.slice(0, -1);
   const last = rest[rest.length - 1];
   const srcs = sources(first, count);
-  const relay = new Relay({ logger: "test", maxsize: 16 });
+  const relay = new Relay({ logger: "test", maxsize: 16, inline });
   // FIFO per sender→receiver pair holds end to end only without proxies.
   relay.connect(
     srcs,
@@ -95,11 +102,13 @@ Deno.test("Relay delivers every message exactly once in every topology", async (
     ["1-n-m-1", [1, 2, 3, 1]],
     ["3-10-5-1", [3, 10, 5, 1]],
   ];
-  for (const [name, shape] of shapes) {
-    await t.step(
-      `${name} with 2000 messages per source`,
-      () => leakChecked(() => runShape(shape, 2000)),
-    );
+  for (const [mode, inline] of MODES) {
+    for (const [name, shape] of shapes) {
+      await t.step(
+        `${name} with 2000 messages per source (${mode})`,
+        () => leakChecked(() => runShape(shape, 2000, inline)),
+      );
+    }
   }
 });
 

@@ -164,12 +164,12 @@ Deno.test("new Relay() refuses an unknown option, naming the closest known one",
   throwsTypeError(
     // @ts-expect-error: the option is maxsize
     () => new Relay({ maxSize: 2 }),
-    'Cannot create relay: unknown option "maxSize"; did you mean "maxsize"? use one of maxsize, logger, shutdownTimeout',
+    'Cannot create relay: unknown option "maxSize"; did you mean "maxsize"? use one of maxsize, logger, shutdownTimeout, inline',
   );
   throwsTypeError(
     // @ts-expect-error: no such option
     () => new Relay({ colour: "blue" }),
-    'Cannot create relay: unknown option "colour"; use one of maxsize, logger, shutdownTimeout',
+    'Cannot create relay: unknown option "colour"; use one of maxsize, logger, shutdownTimeout, inline',
   );
   throwsTypeError(
     () => new Relay(null as never),

@@ -59,6 +59,11 @@ export interface MemberHost {
   readonly kind: "worker" | "inline";
   /** Throws if members cannot start here (a permission, a flag). */
   preflight?(): void;
+  /**
+   * Called once before the first `spawn()`, which is synchronous: loads
+   * what spawning needs (inline mode, the actor runtime).
+   */
+  prepare?(): Promise<void>;
   /** Starts the actor `spec` describes; its events go to `events`. */
   spawn(spec: MemberSpec, events: MemberEvents): Member;
   /** Called once when the run settled (inline mode removes its listeners). */

@@ -26,6 +26,7 @@ export interface RelaySettings {
   readonly maxsize: number | undefined;
   readonly category: readonly string[] | undefined;
   readonly shutdownTimeout: number | undefined;
+  readonly inline: boolean;
 }
 
 /** Checks the options of `new Relay()`. */
@@ -33,11 +34,17 @@ export function relayOptions(options: unknown): RelaySettings {
   const where = "Cannot create relay";
   const o = checkOptions(
     options,
-    ["maxsize", "logger", "shutdownTimeout"],
+    ["maxsize", "logger", "shutdownTimeout", "inline"],
     where,
     "{ maxsize: 16 }",
   );
+  if (o.inline !== undefined && typeof o.inline !== "boolean") {
+    throw new TypeError(
+      at(where, `inline must be a boolean, received ${render(o.inline)}`),
+    );
+  }
   return {
+    inline: o.inline === true,
     maxsize: o.maxsize === undefined
       ? undefined
       : checkMaxsize(o.maxsize, where),

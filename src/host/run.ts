@@ -155,6 +155,7 @@ export class Run {
       checkWorkerOptions(sandboxed[0].name);
       for (const g of sandboxed) checkGrantable(g.name, g.permissions!);
     }
+    await host.prepare?.();
     // Aborted (or closed) while the actors were described: spawn nothing.
     if (this.#ending !== undefined) return;
 

@@ -54,6 +54,8 @@ export interface RunnerEnvironment {
   ): () => Promise<unknown> | undefined;
   /** Ends the thread once the runner answered `stop` (a worker closes). */
   close?(): void;
+  /** Makes the actor from its copied state (inline: the class is at hand). */
+  load?(init: InitMessage): Actor<unknown, unknown>;
 }
 
 /** One actor's life in the thread that runs it. */
@@ -68,6 +70,10 @@ export class ActorRunner {
   #stopping = false;
   #inlet: Inlet | undefined;
   #outlet: Outlet | undefined;
+  /** The ports of the outlet's wires, closed by `terminate()`. */
+  #wires: readonly MessagePort[] = [];
+  /** Terminated: no hook of the actor is called again. */
+  #terminated = false;
 
   /**
    * Listens on `port` at once (before any await: early messages must not be
@@ -165,6 +171,28 @@ export class ActorRunner {
     }, 0);
   }
 
+  /**
+   * Ends the actor in this thread, the way terminating a worker ends it in
+   * its own: its signal and pending sends abort, its wires and its port
+   * close, and none of its hooks is called again. Inline mode needs this;
+   * a worker's thread simply goes. Code of the actor that is running, or
+   * awaiting something other than baton, goes on until it next sends (the
+   * send rejects); a synchronous infinite loop cannot be interrupted at
+   * all. Safe to call twice.
+   */
+  terminate(): void {
+    if (this.#terminated) return;
+    this.#terminated = true;
+    this.#stopping = true;
+    const error = new DOMException("The actor was terminated", "AbortError");
+    this.#controller.abort(error);
+    this.#outlet?.abort(error);
+    this.#inlet?.close();
+    for (const port of this.#wires) port.close();
+    this.#port.onmessage = null;
+    this.#port.close();
+  }
+
   #setPhase(next: Phase): void {
     this.#phase = next;
     this.post({ kind: "phase", phase: next });
@@ -199,8 +227,10 @@ export class ActorRunner {
     );
     const ready = this.#environment.prepare?.(init, log, this) ??
       (() => undefined);
-    const actor = await loadActor(init);
+    const load = this.#environment.load;
+    const actor = load === undefined ? await loadActor(init) : load(init);
     await ready();
+    if (this.#terminated) return;
     this.#open(init);
     const send = this.#sender(init);
     const runtime: ActorRuntime = {
@@ -234,6 +264,7 @@ export class ActorRunner {
     await ready();
     // A rejection startup() left behind is startup's, not the next phase's.
     await surfaceDue();
+    if (this.#terminated) return;
     log.info("running loop");
     const inlet = this.#inlet;
     if (inlet !== undefined) {
@@ -242,6 +273,7 @@ export class ActorRunner {
       const received = init.stats.index * WIDTH + RECEIVED;
       await inlet.run(
         (message) => {
+          if (this.#terminated) throw this.#controller.signal.reason;
           stats[received]++;
           return actor.recv(message);
         },
@@ -279,6 +311,7 @@ export class ActorRunner {
   #open(init: InitMessage): void {
     if (init.outlet !== undefined) {
       const end = init.outlet;
+      this.#wires = end.ports;
       this.#outlet = new Outlet(
         end.ports,
         new SenderCredit(end.cells, grabSize(end.maxsize, end.senders)),
@@ -357,6 +390,7 @@ function surfaceDue(): Promise<void> {
   return new Promise((resolve) => {
     port1.onmessage = () => {
       port1.close();
+      port2.close();
       resolve();
     };
     port2.postMessage(null);

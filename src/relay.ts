@@ -259,7 +259,7 @@ export class Relay {
       // module too, and should not pay for what only the main thread uses.
       const { observe } = await import("./host/telemetry.ts");
       // Loaded already, but in an actor's worker (a relay started by an
-      // actor) LogTape loads now, set up to forward (see logtape.ts).
+      // actor) LogTape loads now, set up to forward (see common/logtape.ts).
       await loadLogTape();
       const stopObserving = observe(() => run.metrics());
       let progress: Progress | undefined;

@@ -261,7 +261,7 @@ export class Relay {
       // Loaded already, but in an actor's worker (a relay started by an
       // actor) LogTape loads now, set up to forward (see common/logtape.ts).
       await loadLogTape();
-      const stopObserving = observe(() => run.metrics());
+      const stopObserving = observe(() => run.metrics(), this.#category);
       let progress: Progress | undefined;
       try {
         try {

@@ -2,75 +2,127 @@
  * The relay's metrics as OpenTelemetry instruments, through
  * `@opentelemetry/api`. With Deno's built-in OpenTelemetry on
  * (`OTEL_DENO=true`) they are exported with the rest of the program's
- * telemetry; otherwise the API's no-op meter never calls back, so they cost
+ * telemetry; otherwise the API's no-op meter does nothing, so they cost
  * nothing.
+ *
+ * Names and units follow the semantic conventions' rules: lowercase,
+ * dot-separated namespaces, snake_case words, counts of things pluralized,
+ * a total time named `.time`, units in UCUM (`s`, `{message}`). Every series
+ * carries the relay's attributes (`baton.relay.id`,
+ * `baton.relay.logger.category`), so two relays in one process never share
+ * one.
+ *
+ * The group counters are synchronous counters, fed with what each count grew
+ * by since the last collection, and once more with the final counts when the
+ * run ends: a program that exits right after its run still exports the
+ * final values, since the runtime's last export, at exit, calls no
+ * observable callback. The edges' messages in flight are a current value,
+ * observed at each collection while the run lasts.
  *
  * @module
  */
 
-import { type BatchObservableResult, metrics } from "@opentelemetry/api";
+import {
+  type Attributes,
+  type BatchObservableResult,
+  metrics,
+} from "@opentelemetry/api";
 import type { GroupMetrics, RelayMetrics } from "../metrics.ts";
 
-/** The counters of each group: the field of `GroupMetrics` each one reads. */
+/** The counters of each group, and how each one reads a group's metrics. */
 const GROUP_COUNTERS = [
   {
-    field: "received",
-    name: "baton.group.received",
+    name: "baton.group.received.messages",
     description: "Messages the actors of a group took off their queues",
     unit: "{message}",
+    read: (group: GroupMetrics) => group.received,
   },
   {
-    field: "sent",
-    name: "baton.group.sent",
+    name: "baton.group.sent.messages",
     description: "Messages the actors of a group sent",
     unit: "{message}",
+    read: (group: GroupMetrics) => group.sent,
   },
   {
-    field: "waitedMs",
-    name: "baton.group.send_wait",
-    description: "Time the actors of a group waited for credit (backpressure)",
-    unit: "ms",
+    name: "baton.group.send_wait.time",
+    description:
+      "Time the actors of a group waited in send() for credit (backpressure)",
+    unit: "s",
+    read: (group: GroupMetrics) => group.waitedMs / 1000,
   },
   {
-    field: "errors",
     name: "baton.group.errors",
     description: "Failures of the actors of a group",
     unit: "{error}",
+    read: (group: GroupMetrics) => group.errors,
   },
-] as const satisfies readonly {
-  field: keyof GroupMetrics;
-  name: string;
-  description: string;
-  unit: string;
-}[];
+] as const;
 
-/** Observes `read()` as OpenTelemetry metrics until the returned function is called. */
-export function observe(read: () => RelayMetrics): () => void {
+/**
+ * Told apart from the main thread's relays, those an actor starts in its
+ * worker: each worker counts its runs from 1 too.
+ */
+const ISOLATE = "WorkerGlobalScope" in globalThis
+  ? `${crypto.randomUUID().slice(0, 8)}-`
+  : "";
+let runs = 0;
+
+/**
+ * Exports `read()` as OpenTelemetry metrics until the returned function is
+ * called, which exports the final counts. `logger` is the relay's LogTape
+ * category.
+ */
+export function observe(
+  read: () => RelayMetrics,
+  logger: readonly string[],
+): () => void {
+  const relay: Attributes = {
+    "baton.relay.id": `relay-${ISOLATE}${++runs}`,
+    "baton.relay.logger.category": logger.join("."),
+  };
   const meter = metrics.getMeter("baton");
-  const counters = GROUP_COUNTERS.map(({ field, name, description, unit }) => ({
-    field,
-    instrument: meter.createObservableCounter(name, { description, unit }),
+  const counters = GROUP_COUNTERS.map(({ name, description, unit, read }) => ({
+    read,
+    counter: meter.createCounter(name, { description, unit }),
+    /** Per group, by index: the count exported so far. */
+    exported: [] as number[],
   }));
-  const inFlight = meter.createObservableGauge("baton.edge.in_flight", {
+  const inFlight = meter.createObservableUpDownCounter("baton.edge.in_flight", {
     description: "Messages sent on an edge and not yet taken by a receiver",
     unit: "{message}",
   });
-  const instruments = [...counters.map((c) => c.instrument), inFlight];
+  const groupAttributes: Attributes[] = [];
+  const count = (snapshot: RelayMetrics): void => {
+    snapshot.groups.forEach((group, index) => {
+      const attributes = groupAttributes[index] ??= {
+        ...relay,
+        "baton.group.name": group.name,
+      };
+      for (const { read, counter, exported } of counters) {
+        const value = read(group);
+        const before = exported[index];
+        // At the first collection a count of 0 starts its series too.
+        if (before === undefined || value > before) {
+          counter.add(value - (before ?? 0), attributes);
+          exported[index] = value;
+        }
+      }
+    });
+  };
   const callback = (result: BatchObservableResult): void => {
     const snapshot = read();
-    for (const group of snapshot.groups) {
-      const attributes = { "baton.group": group.name };
-      for (const { field, instrument } of counters) {
-        result.observe(instrument, group[field], attributes);
-      }
-    }
+    count(snapshot);
     for (const edge of snapshot.edges) {
       result.observe(inFlight, edge.inFlight, {
-        "baton.edge.from": edge.from,
-        "baton.edge.to": edge.to,
+        ...relay,
+        "baton.edge.from.name": edge.from,
+        "baton.edge.to.name": edge.to,
       });
     }
   };
-  meter.addBatchObservableCallback(callback, instruments);
-  return () => meter.removeBatchObservableCallback(callback, instruments);
+  meter.addBatchObservableCallback(callback, [inFlight]);
+  return () => {
+    meter.removeBatchObservableCallback(callback, [inFlight]);
+    count(read());
+  };
 }

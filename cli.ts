@@ -135,6 +135,7 @@ export async function main(args: readonly string[]): Promise<number> {
     // One progress bar per group when standard error is a terminal.
     const summary = await pipeline.relay.start({
       signal: controller.signal,
+      onAbort: "drain",
       progress: !values["no-progress"],
     });
     const groups = summary.groups.map((g) =>

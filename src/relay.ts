@@ -72,10 +72,20 @@ export interface RelayOptions {
 /** Options of {@linkcode Relay.start}. */
 export interface StartOptions {
   /**
-   * Aborting it stops the sources, lets the pipeline drain within the
-   * shutdown timeout, and rejects `start()` with an `AbortError`.
+   * Aborting it cancels the run: every actor is terminated at once, and
+   * `start()` rejects promptly with a {@linkcode RelayAbortError}, as an
+   * aborted `fetch()` does. With `onAbort: "drain"`, the sources stop and
+   * the pipeline drains within the shutdown timeout first, as `close()`
+   * does.
    */
   signal?: AbortSignal;
+  /**
+   * What aborting `signal` does: `"cancel"` (the default) terminates every
+   * actor at once; `"drain"` stops the sources and lets what they sent
+   * drain within the relay's `shutdownTimeout`, then terminates what is
+   * left.
+   */
+  onAbort?: "cancel" | "drain";
   /**
    * What the main thread feeds the first group, when `connect()` begins with
    * `input()`: an iterable, an async iterable or a `ReadableStream`. The
@@ -200,7 +210,7 @@ export class Relay {
     } catch (error) {
       return Promise.reject(error);
     }
-    const { signal, input, progress: drawProgress } = checked;
+    const { signal, input, progress: drawProgress, onAbort: mode } = checked;
     if (this.#groups === undefined) {
       return Promise.reject(
         new TypeError(
@@ -252,7 +262,8 @@ export class Relay {
       for (const feed of reports) feed.end();
       return this.#done;
     }
-    const onAbort = () => run.abort(signal!.reason, this.#shutdownTimeout);
+    const onAbort = () =>
+      run.abort(signal!.reason, mode === "drain" ? this.#shutdownTimeout : 0);
     signal?.addEventListener("abort", onAbort, { once: true });
     this.#done = (async () => {
       // Loaded here, in the main thread only: every worker imports this

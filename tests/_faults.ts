@@ -106,7 +106,7 @@ export async function watchLogs(
 export async function rejectionOf(
   relay: Relay,
   ms = 10_000,
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal; onAbort?: "cancel" | "drain" } = {},
 ): Promise<{ error: unknown; at: number }> {
   try {
     await startWithin(relay, ms, options);

@@ -109,7 +109,7 @@ export function render(record: LogRecord): string {
 export async function startWithin(
   relay: Relay,
   ms: number,
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal; onAbort?: "cancel" | "drain" } = {},
 ): Promise<void> {
   const started = relay.start(options);
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -47,7 +47,10 @@ Deno.test("F9: a hung actor is terminated after the shutdown timeout and named o
       });
       relay.connect(source, hung);
       const controller = new AbortController();
-      const started = rejectionOf(relay, 10_000, { signal: controller.signal });
+      const started = rejectionOf(relay, 10_000, {
+        signal: controller.signal,
+        onAbort: "drain",
+      });
       await logs.when("fault", hung.name);
       const reason = new Error("enough");
       const abortedAt = Date.now();
@@ -100,6 +103,7 @@ Deno.test("F15: aborting a relay", async (t) => {
         const controller = new AbortController();
         const started = rejectionOf(relay, 10_000, {
           signal: controller.signal,
+          onAbort: "drain",
         });
         await logs.when("reached", sink.name);
         controller.abort("drain");
@@ -138,6 +142,29 @@ Deno.test("F15: aborting a relay", async (t) => {
           at - closing < 500,
           `settled ${at - closing} ms after close()`,
         );
+      }),
+  );
+
+  await t.step(
+    "an aborted signal cancels at once by default, however slow the sink",
+    () =>
+      leakChecked(async () => {
+        await using logs = await watchLogs();
+        const source = make(Counter, { count: Infinity });
+        // 20 ms a message with 1024 in flight: a drain would take 20 s.
+        const sink = make(Sink, { mark: 5, delayMs: 20 });
+        const relay = new Relay({ logger: "test", shutdownTimeout: 10_000 });
+        relay.connect(source, sink);
+        const controller = new AbortController();
+        const started = rejectionOf(relay, 10_000, {
+          signal: controller.signal,
+        });
+        await logs.when("reached", sink.name);
+        const abortedAt = Date.now();
+        controller.abort("cancel");
+        const { error, at } = await started;
+        assertAbort(error, "cancel", [source.name, sink.name]);
+        assert.ok(at - abortedAt < 500, `settled ${at - abortedAt} ms after`);
       }),
   );
 
@@ -202,6 +229,7 @@ Deno.test("F15: aborting a relay", async (t) => {
         const controller = new AbortController();
         const started = rejectionOf(relay, 10_000, {
           signal: controller.signal,
+          onAbort: "drain",
         });
         await logs.when("watching", watcher.name);
         controller.abort("because");
@@ -249,6 +277,7 @@ Deno.test("F15: aborting a relay", async (t) => {
         const controller = new AbortController();
         const started = rejectionOf(relay, 10_000, {
           signal: controller.signal,
+          onAbort: "drain",
         });
         await logs.when("reached", faulty.name);
         controller.abort("drain");

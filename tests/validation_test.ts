@@ -256,7 +256,7 @@ Deno.test("Relay.start() rejects bad options before any worker exists, and can s
   );
   await rejects(
     { inptu: [1] },
-    `${where}: unknown option "inptu"; did you mean "input"? use one of signal, input, progress`,
+    `${where}: unknown option "inptu"; did you mean "input"? use one of signal, onAbort, input, progress`,
   );
   for (
     const [value, shown] of [[5, "5"], [null, "null"], [
@@ -339,11 +339,11 @@ Deno.test("Relay.results() rejects with start()'s reason when the relay cannot s
   const relay = new Relay().connect(new Source(), new Tally());
   throwsTypeError(
     () => relay.results({ progres: true } as never),
-    'Cannot read results: unknown option "progres"; did you mean "progress"? use one of signal, input, progress',
+    'Cannot read results: unknown option "progres"; did you mean "progress"? use one of signal, onAbort, input, progress',
   );
   const fed = new Relay().connect(input<Item>(), new Tally());
   throwsTypeError(
     () => fed.stream({ input: [1] } as never),
-    'Cannot make a stream: unknown option "input"; use one of signal, progress',
+    'Cannot make a stream: unknown option "input"; use one of signal, onAbort, progress',
   );
 });

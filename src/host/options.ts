@@ -79,6 +79,8 @@ export interface StartSettings {
   readonly input: InputSource<unknown> | undefined;
   /** false, true, or true with the first group's total. */
   readonly progress: boolean | { readonly total?: number };
+  /** What aborting the signal does. */
+  readonly onAbort: "cancel" | "drain";
 }
 
 /**
@@ -92,7 +94,9 @@ export function startOptions(
 ): StartSettings {
   const o = checkOptions(
     options,
-    input ? ["signal", "input", "progress"] : ["signal", "progress"],
+    input
+      ? ["signal", "onAbort", "input", "progress"]
+      : ["signal", "onAbort", "progress"],
     where,
     "{ signal: AbortSignal.timeout(1000) }",
   );
@@ -110,7 +114,22 @@ export function startOptions(
     signal: o.signal,
     input: o.input === undefined ? undefined : checkInput(o.input, where),
     progress: checkProgress(o.progress, where),
+    onAbort: checkOnAbort(o.onAbort, where),
   };
+}
+
+function checkOnAbort(value: unknown, where: string): "cancel" | "drain" {
+  if (value === undefined || value === "cancel" || value === "drain") {
+    return value ?? "cancel";
+  }
+  throw new TypeError(
+    at(
+      where,
+      `onAbort must be "cancel" or "drain", received ${
+        render(value)
+      }; "cancel" terminates every actor when the signal aborts, "drain" lets the pipeline drain first`,
+    ),
+  );
 }
 
 function checkProgress(

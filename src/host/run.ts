@@ -12,6 +12,9 @@
 import type { Actor } from "../actor.ts";
 import { fromErrorData } from "../common/error_data.ts";
 import type { FromWorker, InitMessage, Phase } from "../common/protocol.ts";
+
+/** A log call or record as an actor's runtime forwards it. */
+export type LogMessage = Extract<FromWorker, { kind: "log" | "call" }>;
 import { createStats } from "../common/stats.ts";
 import { cloneableOrText } from "../common/values.ts";
 import { RelayAbortError, type RelayError } from "../errors.ts";
@@ -64,6 +67,11 @@ export interface RunOptions {
   readonly results: boolean;
   /** Called with what actors pass to `report()`. */
   readonly onReport: (report: Report) => void;
+  /**
+   * Takes the actors' log calls and records instead of LogTape (the test
+   * helper keeps them).
+   */
+  readonly onLog?: (message: LogMessage) => void;
 }
 
 /** One actor of a run and its member. */
@@ -206,7 +214,10 @@ export class Run {
         name: member.name,
         group: member.group,
         category,
-        logLevel: lowestLevel([...category, member.group, member.name]),
+        // A log taken by onLog gets every record; LogTape's, those it emits.
+        logLevel: this.#options.onLog !== undefined
+          ? "trace"
+          : lowestLevel([...category, member.group, member.name]),
         inlet: wiring.inlets[member.groupIndex][index],
         outlet: wiring.outlets[member.groupIndex][index],
         sandboxed: member.sandboxed,
@@ -280,7 +291,8 @@ export class Run {
       case "log":
       case "call":
         try {
-          if (message.kind === "log") emitForwarded(message.record);
+          if (this.#options.onLog !== undefined) this.#options.onLog(message);
+          else if (message.kind === "log") emitForwarded(message.record);
           else replayCall(message.call);
         } catch (error) {
           // A record lost is said, never a crash of the main thread.

@@ -19,7 +19,8 @@ function clock(timestamp: number): string {
 
 /**
  * The category of a record as the original's logger name: dotted, without
- * the group and actor that an actor's records end with.
+ * the group and actor that an actor's records end with (nor the `lifecycle`
+ * before them of baton's own lines about the actor).
  */
 export function loggerName(record: LogRecord): string {
   const { category, properties } = record;
@@ -28,7 +29,11 @@ export function loggerName(record: LogRecord): string {
     typeof properties.actor === "string" &&
     category[end - 1] === properties.actor &&
     category[end - 2] === properties.group
-  ) end -= 2;
+  ) {
+    end -= 2;
+    // An actor's lifecycle lines are named by its relay's logger too.
+    if (end > 1 && category[end - 1] === "lifecycle") end -= 1;
+  }
   return category.slice(0, end).join(".");
 }
 

@@ -113,7 +113,11 @@ Deno.test("The notebook's cells give the same poison pill lines and hook order i
             r.properties.actor === actor.name
           );
           for (const r of mine) {
-            assert.deepEqual(r.category.slice(3), [`group-${g}`, actor.name]);
+            assert.deepEqual(r.category.slice(3), [
+              "lifecycle",
+              `group-${g}`,
+              actor.name,
+            ], "baton's lines have their own category");
           }
           const text = mine.map((r) => r.message.join(""));
           const upstream = g === 0 ? 0 : groups[g - 1].length;

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { configure, getConsoleSink, reset } from "@logtape/logtape";
+import {
+  configure,
+  getConsoleSink,
+  type LogRecord,
+  reset,
+} from "@logtape/logtape";
 import { plainFormatter, Relay } from "../mod.ts";
 import { Chatty, Echo } from "./fixtures/chatty.ts";
 import { Source, Tally } from "./fixtures/actors.ts";
@@ -81,11 +86,14 @@ Deno.test("Relay emits every actor's records in the main thread, in order per ac
     assert.equal(got, 2 * count, "every record of every sink");
     for (const r of logs.records) {
       if (typeof r.properties.actor === "string") {
+        const text = r.message.join("");
+        const lifecycle = /^(sent|got) /.test(text) ? [] : ["lifecycle"];
         assert.deepEqual(r.category, [
           "test",
+          ...lifecycle,
           r.properties.group,
           r.properties.actor,
-        ]);
+        ], text);
       }
     }
     assert.equal(
@@ -130,4 +138,83 @@ Deno.test("plainFormatter prints the notebook's plain format", async () => {
       `^\\[\\d\\d:\\d\\d:\\d\\d\\] \\[${Deno.pid}\\] test - hello world!$`,
     ),
   );
+});
+
+Deno.test("The lifecycle lines have a category of their own: a configuration keeps the actor's records and drops them, or the other way round", () =>
+  leakChecked(async () => {
+    const records: LogRecord[] = [];
+    for (const keep of ["actor", "lifecycle"] as const) {
+      records.length = 0;
+      await configure({
+        reset: true,
+        sinks: { memory: (record) => records.push(record) },
+        loggers: [
+          { category: ["test"], sinks: ["memory"], lowestLevel: "debug" },
+          {
+            category: ["test", "lifecycle"],
+            sinks: keep === "lifecycle" ? ["memory"] : [],
+            parentSinks: "override",
+            lowestLevel: keep === "lifecycle" ? "info" : "warning",
+          },
+          { category: ["logtape", "meta"], sinks: [], lowestLevel: "warning" },
+        ],
+      });
+      try {
+        const relay = new Relay({ logger: "test" });
+        relay.connect(Object.assign(new Chatty(), { count: 3 }), new Echo());
+        await startWithin(relay, 10_000);
+      } finally {
+        await reset();
+      }
+      const texts = records.map((r) => r.message.join(""));
+      const lifecycle = texts.filter((t) =>
+        /^(starting up|running loop|received \d+\/\d+ poison pills|leaving loop|shutting down|shut down complete)$/
+          .test(t)
+      );
+      const own = texts.filter((t) => /^(sent|got) /.test(t));
+      assert.equal(own.length, 6, `${keep}: the actors' own records`);
+      if (keep === "actor") {
+        assert.deepEqual(lifecycle, [], "no lifecycle line");
+      } else {
+        assert.equal(lifecycle.length, 11, texts.join("; "));
+      }
+    }
+  }));
+
+Deno.test("A program whose import map pins LogTape 1.x gets a clear error naming the version to use", async () => {
+  const dir = `/tmp/baton-tests/logtape1-${Deno.pid}`;
+  await Deno.mkdir(dir, { recursive: true });
+  try {
+    const root = JSON.parse(
+      await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
+    ) as { imports: Record<string, string> };
+    await Deno.writeTextFile(
+      `${dir}/deno.json`,
+      JSON.stringify({
+        imports: {
+          ...root.imports,
+          "@logtape/logtape": "npm:@logtape/logtape@1.3.11",
+        },
+      }),
+    );
+    const mod = new URL("../mod.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      `${dir}/main.ts`,
+      `import { Relay } from "${mod}";\nconsole.log(typeof Relay);\n`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--config", `${dir}/deno.json`, "-R", `${dir}/main.ts`],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.notEqual(out.code, 0, "the program does not run on LogTape 1.x");
+    assert.match(
+      stderr,
+      /baton needs LogTape 2\.4 or later \(@logtape\/logtape@\^2\.4\.2\), but this program loads one without .*isEnabledFor/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

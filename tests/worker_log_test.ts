@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { LogRecord } from "@logtape/logtape";
+import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { Relay } from "../mod.ts";
 import { Direct, InStartup } from "./fixtures/log_direct.ts";
 import { LateLogTape } from "./fixtures/log_late.ts";
@@ -125,5 +125,30 @@ Deno.test("A relay started by an actor logs through the main thread too", () =>
     assert.ok(
       !logs.records.some((r) => text(r).startsWith("LogTape was loaded")),
       "no warning: the relay loaded LogTape, set up before it logged",
+    );
+  }));
+
+Deno.test("A library's LogTape records in a worker arrive for its own category, with only that category configured", () =>
+  leakChecked(async () => {
+    const { UsesLibrary, Quiet } = await import("./fixtures/log_library.ts");
+    const records: LogRecord[] = [];
+    await configure({
+      reset: true,
+      sinks: { memory: (record) => records.push(record) },
+      loggers: [
+        { category: ["app"], sinks: ["memory"], lowestLevel: "info" },
+        { category: ["logtape", "meta"], sinks: [], lowestLevel: "warning" },
+      ],
+    });
+    try {
+      const relay = new Relay();
+      relay.connect(new UsesLibrary(), new Quiet());
+      await startWithin(relay, 10_000);
+    } finally {
+      await reset();
+    }
+    assert.deepEqual(
+      records.map((r) => [r.category, r.message.join("")]),
+      [[["app", "library"], "the library says hello"]],
     );
   }));

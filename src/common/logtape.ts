@@ -28,9 +28,30 @@ export function inActorWorker(): boolean {
   return (globalThis as Record<symbol, unknown>)[ACTOR_WORKER] === true;
 }
 
+/**
+ * Throws unless `module` is a LogTape baton works with: 2.4 or later, as
+ * baton's import map asks. An older one (a program's own import map may
+ * pin it) lacks what the relay calls, and would fail later and obscurely.
+ */
+export function checkLogTape(module: typeof LogTape): typeof LogTape {
+  const logger = module.getLogger?.([]) as Partial<LogTape.Logger> | undefined;
+  const missing = [
+    typeof module.getConfig !== "function" && "getConfig()",
+    typeof logger?.isEnabledFor !== "function" && "Logger.isEnabledFor()",
+  ].filter((m) => m !== false);
+  if (missing.length > 0) {
+    throw new Error(
+      `baton needs LogTape 2.4 or later (@logtape/logtape@^2.4.2), but this program loads one without ${
+        missing.join(" and ")
+      }; map @logtape/logtape to npm:@logtape/logtape@^2.4.2 in the program's import map (deno.json "imports")`,
+    );
+  }
+  return module;
+}
+
 let loaded: typeof LogTape | undefined = inActorWorker()
   ? undefined
-  : await import("@logtape/logtape");
+  : checkLogTape(await import("@logtape/logtape"));
 let loading: Promise<typeof LogTape> | undefined;
 let onLoad: ((module: typeof LogTape) => void) | undefined;
 
@@ -55,7 +76,7 @@ export function logtape(): typeof LogTape {
 export function loadLogTape(): Promise<typeof LogTape> {
   if (loaded !== undefined) return Promise.resolve(loaded);
   return loading ??= import("@logtape/logtape").then((module) => {
-    loaded = module;
+    loaded = checkLogTape(module);
     onLoad?.(module);
     return module;
   });

@@ -59,6 +59,17 @@ export interface InitMessage {
   readonly category: readonly string[];
   /** Lowest level the main thread emits for the actor; null for none. */
   readonly logLevel: LogLevel | null;
+  /**
+   * Lowest level the main thread emits for the actor's lifecycle lines
+   * (category, then `lifecycle`, group and name); null for none.
+   */
+  readonly lifecycleLevel: LogLevel | null;
+  /**
+   * Lowest level any logger of the main thread's configuration emits: the
+   * worker's own LogTape (when the actor's modules use it) forwards from
+   * there, whatever the category, and the main thread filters again.
+   */
+  readonly forwardLevel: LogLevel | null;
   /** Present for every actor but the first group's. */
   readonly inlet?: EdgeEnd;
   /** Present for every actor but the last group's. */

@@ -33,6 +33,28 @@ export function lowestLevel(category: readonly string[]): LogLevel | null {
   return null;
 }
 
+/**
+ * The lowest level any logger of the main thread's LogTape configuration
+ * emits, or null when LogTape is not configured. A worker's own LogTape
+ * (an actor's modules may use it, with categories of their own) forwards
+ * every record from this level up; the main thread filters again by each
+ * record's own category.
+ */
+export function forwardLevel(): LogLevel | null {
+  const config = logtape().getConfig();
+  if (config === null) return null;
+  let lowest: number | undefined;
+  for (const logger of config.loggers) {
+    // A logger that writes nowhere and passes nothing up emits nothing.
+    const silent = (logger.sinks?.length ?? 0) === 0 &&
+      logger.parentSinks === "override";
+    if (silent) continue;
+    const index = LEVELS.indexOf(logger.lowestLevel ?? "trace");
+    if (lowest === undefined || index < lowest) lowest = index;
+  }
+  return lowest === undefined ? null : LEVELS[lowest];
+}
+
 /** Emits, in the main thread, a record that a worker forwarded. */
 export function emitForwarded(record: LogRecord): void {
   const { category, ...rest } = record;

@@ -26,6 +26,7 @@ import { actorFailure, type FailureDetail, inputFailure } from "./failure.ts";
 import { feed, inputOutlet, type InputSource } from "./input.ts";
 import {
   emitForwarded,
+  forwardLevel,
   lowestLevel,
   relayLogger,
   replayCall,
@@ -218,6 +219,12 @@ export class Run {
         logLevel: this.#options.onLog !== undefined
           ? "trace"
           : lowestLevel([...category, member.group, member.name]),
+        lifecycleLevel: this.#options.onLog !== undefined
+          ? "trace"
+          : lowestLevel([...category, "lifecycle", member.group, member.name]),
+        forwardLevel: this.#options.onLog !== undefined
+          ? "trace"
+          : forwardLevel(),
         inlet: wiring.inlets[member.groupIndex][index],
         outlet: wiring.outlets[member.groupIndex][index],
         sandboxed: member.sandboxed,

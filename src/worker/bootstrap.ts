@@ -100,7 +100,11 @@ function forwardLogTape(
   runner: ActorRunner,
 ): () => Promise<unknown> | undefined {
   whenLogTapeLoads((module) =>
-    forwardLogs(module, (record) => runner.postRecord(record), init.logLevel)
+    forwardLogs(
+      module,
+      (record) => runner.postRecord(record),
+      init.forwardLevel,
+    )
   );
   let ready: Promise<unknown> | undefined;
   const start = () => ready ??= loadLogTape();

@@ -225,6 +225,18 @@ export class ActorRunner {
       [...init.category, init.group, init.name],
       { group: init.group, actor: init.name },
     );
+    // baton's own lines (starting up, poison pills): a category of their
+    // own, so that a configuration can keep the actor's records and drop
+    // these, or the other way round.
+    const lifecycle = forwardingLogger(
+      {
+        lowest: init.lifecycleLevel,
+        call: (call) => this.#postCall(call),
+        record: (record) => this.postRecord(record),
+      },
+      [...init.category, "lifecycle", init.group, init.name],
+      { group: init.group, actor: init.name },
+    );
     const ready = this.#environment.prepare?.(init, log, this) ??
       (() => undefined);
     const load = this.#environment.load;
@@ -258,14 +270,14 @@ export class ActorRunner {
       Object.defineProperty(actor, "send", { value: send });
     }
 
-    log.info("starting up");
+    lifecycle.info("starting up");
     this.#setPhase("startup");
     await actor.startup();
     await ready();
     // A rejection startup() left behind is startup's, not the next phase's.
     await surfaceDue();
     if (this.#terminated) return;
-    log.info("running loop");
+    lifecycle.info("running loop");
     const inlet = this.#inlet;
     if (inlet !== undefined) {
       this.#setPhase("recv");
@@ -277,7 +289,8 @@ export class ActorRunner {
           stats[received]++;
           return actor.recv(message);
         },
-        (got, expected) => log.info(`received ${got}/${expected} poison pills`),
+        (got, expected) =>
+          lifecycle.info(`received ${got}/${expected} poison pills`),
       );
     } else {
       this.#setPhase("loop");
@@ -293,15 +306,15 @@ export class ActorRunner {
     await surfaceDue();
     // Stopped because another actor failed: the run is over, no shutdown.
     if (this.#stopping || this.#failed) return;
-    log.info("leaving loop");
-    log.info("shutting down");
+    lifecycle.info("leaving loop");
+    lifecycle.info("shutting down");
     this.#setPhase("shutdown");
     await actor.shutdown();
     // The pills, after every send the actor did not await: the outlet posts
     // them once its waiting sends went out.
     await this.#outlet?.close();
     await surfaceDue();
-    log.info("shut down complete");
+    lifecycle.info("shut down complete");
     if (!this.#failed && !this.#stopping) {
       this.post({ kind: "done", pills: inlet?.pills ?? 0 });
     }

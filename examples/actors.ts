@@ -1,8 +1,8 @@
 /**
  * The actors of the notebook's cells: a producer of three numbers, a consumer
- * and a worker that each take a second per message. The topology examples
- * import them from here; `one_to_one.ts` shows actors defined in the script
- * itself instead.
+ * and an adder (`AddTen`) that each take a second per message. The
+ * topology examples import them from here; `one_to_one.ts` shows actors
+ * defined in the script itself instead.
  *
  * @module
  */
@@ -32,7 +32,7 @@ export class Consumer extends Actor<number> {
  * Takes a second per message (`ms`: the tests take less), then passes on
  * the message plus ten.
  */
-export class Worker extends Actor<number, number> {
+export class AddTen extends Actor<number, number> {
   ms = 1000;
   override async recv(x: number): Promise<void> {
     await sleep(this.ms);

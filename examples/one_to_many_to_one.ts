@@ -9,12 +9,12 @@
  */
 
 import { Relay } from "../mod.ts";
-import { Consumer, Producer, Worker } from "./actors.ts";
+import { AddTen, Consumer, Producer } from "./actors.ts";
 import { setupLogging } from "./_logging.ts";
 
 if (import.meta.main) {
   await setupLogging();
   const relay = new Relay({ maxsize: 2, logger: "example" });
-  relay.connect(new Producer(), [new Worker(), new Worker()], new Consumer());
+  relay.connect(new Producer(), [new AddTen(), new AddTen()], new Consumer());
   await relay.start();
 }

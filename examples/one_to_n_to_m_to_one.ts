@@ -9,7 +9,7 @@
  */
 
 import { Relay } from "../mod.ts";
-import { Consumer, Producer, Worker } from "./actors.ts";
+import { AddTen, Consumer, Producer } from "./actors.ts";
 import { setupLogging } from "./_logging.ts";
 
 if (import.meta.main) {
@@ -17,8 +17,8 @@ if (import.meta.main) {
   const relay = new Relay({ maxsize: 2, logger: "example" });
   relay.connect(
     new Producer(),
-    [new Worker(), new Worker()],
-    [new Worker(), new Worker(), new Worker()],
+    [new AddTen(), new AddTen()],
+    [new AddTen(), new AddTen(), new AddTen()],
     new Consumer(),
   );
   await relay.start();

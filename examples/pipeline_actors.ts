@@ -29,7 +29,7 @@ export class Producer extends Actor<never, number> {
 }
 
 /** Takes `delay` seconds per number, then passes on the number plus ten. */
-export class Worker extends Actor<number, number> {
+export class AddTen extends Actor<number, number> {
   delay = 1;
 
   override async recv(x: number): Promise<void> {

@@ -12,7 +12,7 @@
  */
 
 import { group, Relay } from "../mod.ts";
-import { Consumer, Producer, Worker } from "./pipeline_actors.ts";
+import { AddTen, Consumer, Producer } from "./pipeline_actors.ts";
 import { setupLogging } from "./_logging.ts";
 
 function make<T>(count: number, create: () => T): T[] {
@@ -28,8 +28,8 @@ if (import.meta.main) {
       3,
       () => Object.assign(new Producer(), { amount: 10, delay: 0.05 }),
     ),
-    prep: make(10, () => Object.assign(new Worker(), { delay: 0.2 })),
-    post: group(make(5, () => Object.assign(new Worker(), { delay: 0.1 })), {
+    prep: make(10, () => Object.assign(new AddTen(), { delay: 0.2 })),
+    post: group(make(5, () => Object.assign(new AddTen(), { delay: 0.1 })), {
       maxsize: 10,
     }),
     cons: new Consumer(),

@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import { Actor, group, input, Relay, RelayAbortError } from "../mod.ts";
-import { Consumer, Producer, Worker } from "../examples/actors.ts";
+import { AddTen, Consumer, Producer } from "../examples/actors.ts";
 import {
   Consumer as OwnConsumer,
   Producer as OwnProducer,
@@ -48,7 +48,7 @@ function connect(relay: Relay, groups: readonly AnyActor[][]): void {
 /** The examples' sleep per message, shortened: the order does not change. */
 const MS = 20;
 const consumer = () => make(Consumer, { ms: MS });
-const worker = () => make(Worker, { ms: MS });
+const worker = () => make(AddTen, { ms: MS });
 
 /** The notebook's cells: the examples' actors, topologies and maxsize. */
 const CELLS: [string, number | undefined, () => AnyActor[][]][] = [

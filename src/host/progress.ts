@@ -49,6 +49,7 @@ export class Progress {
       etaBuffer: 50,
       // Never cut a log line in two: a line longer than the terminal wraps.
       linewrap: null,
+      stream: syncStderr() as unknown as NodeJS.WritableStream,
     }, cliProgress.Presets.shades_classic);
     this.#bars = groups.map((group, i) =>
       this.#multi.create(
@@ -114,6 +115,38 @@ export class Progress {
     this.#multi.stop();
     this.#restoreConsole();
   }
+}
+
+/**
+ * Standard error as the stream `cli-progress` writes to, each write done at
+ * once. The bars move the cursor up and redraw relative to where they last
+ * wrote: a write still queued when the program prints its next line (its
+ * `console.log` after the run) would land on the wrong lines.
+ */
+function syncStderr(): {
+  isTTY: boolean;
+  readonly columns: number;
+  write(data: string | Uint8Array, callback?: () => void): boolean;
+} {
+  const encoder = new TextEncoder();
+  return {
+    isTTY: true,
+    get columns(): number {
+      try {
+        return Deno.consoleSize().columns;
+      } catch {
+        return 80;
+      }
+    },
+    write(data, callback) {
+      const bytes = typeof data === "string" ? encoder.encode(data) : data;
+      for (let n = 0; n < bytes.length;) {
+        n += Deno.stderr.writeSync(bytes.subarray(n));
+      }
+      callback?.();
+      return true;
+    },
+  };
 }
 
 /** A console call's arguments as one line, as the console would print them. */

@@ -58,7 +58,9 @@ Deno.test("Progress bars in a terminal keep log lines whole above them and the l
     assert.deepEqual(
       bars.map((l) => l.split(" ")[0]),
       ["prod", "prep", "post", "cons"],
-      `one final frame of four bars, no stale ones:\n${bars.join("\n")}`,
+      `one final frame of four bars, no stale ones:\n${
+        bars.join("\n")
+      }\nthe screen:\n${screen.slice(-3000)}`,
     );
     assert.match(bars[0], /^prod 30 messages · \d+\/s$/);
     for (const bar of bars.slice(1)) {

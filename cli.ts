@@ -81,7 +81,8 @@ at most ${
 at most ${CONFIG_LIMITS.aliasNodes} nodes; a pipeline at most ${CONFIG_LIMITS.actors} actors.
 
 Permissions: -R reads the file and the actor modules; a log file needs
---allow-write for it.
+--allow-write for it. As a command of its own, with the permissions given
+once: deno install -g -R -n baton jsr:@baton/relay/cli
 
 Exit codes: 0 the run succeeded; 1 it failed (an actor threw); 2 bad usage
 or an invalid file; 130 interrupted (Ctrl-C, after draining). A run whose

@@ -38,6 +38,7 @@ Deno.test("baton --help takes its defaults from the code and names the flag and 
   );
   assert.doesNotMatch(out.stdout, /default 256/);
   assert.match(out.stdout, /^ {2}--allow-remote-actors$/m);
+  assert.match(out.stdout, /^once: deno install -g -R -n baton \S+$/m);
   const limits = out.stdout.slice(out.stdout.indexOf("Limits:"))
     .replaceAll(/\s+/g, " ");
   for (

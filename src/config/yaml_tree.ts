@@ -153,8 +153,9 @@ function checkKeys(
 
 /**
  * The plain data of a node, as the yaml library's `toJS()` makes it:
- * mappings as objects (keys as strings), sequences as arrays, one value per
- * anchor however many aliases stand for it.
+ * mappings as objects (keys as strings, a collection as key as its JSON
+ * where `toJS()` writes it as flow YAML), sequences as arrays, one value
+ * per anchor however many aliases stand for it.
  */
 export function plain(
   node: Node | null,

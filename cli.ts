@@ -3,6 +3,7 @@
  *
  *     deno run -R jsr:@baton/relay/cli pipeline.yaml
  *     deno run -R jsr:@baton/relay/cli --check pipeline.yaml
+ *     deno install -g -R -n baton jsr:@baton/relay/cli
  *
  * Exit codes: 0 when every actor finished, 1 when the run failed, 2 for bad
  * usage or an invalid file, 130 when interrupted.
@@ -22,10 +23,15 @@ import {
   loadPipeline,
   type Pipeline,
 } from "./src/config/pipeline.ts";
+import { bytesText, CONFIG_LIMITS } from "./src/config/limits.ts";
+import { lineSplitter, printLines } from "./src/config/lines.ts";
 import { ConfigFileError } from "./src/config/source.ts";
 import { RelayAbortError } from "./src/errors.ts";
+import type { RelayMetrics } from "./src/metrics.ts";
+import { DEFAULT_MAXSIZE, DEFAULT_SHUTDOWN_TIMEOUT } from "./src/relay.ts";
 
-const USAGE = "Usage: baton [--check] [--no-progress] <pipeline.yaml>";
+const USAGE =
+  "Usage: baton [--check] [--no-progress] [--allow-remote-actors] <pipeline.yaml>";
 
 const HELP = `${USAGE}
 
@@ -35,49 +41,76 @@ class from a module, with a count and fields for its instances.
   deno run -R jsr:@baton/relay/cli pipeline.yaml
 
 Options:
-  --check        check the file, load the actor modules and print the
-                 topology; start nothing
+  --check        check the file, import the actor modules (their top-level
+                 code runs) and print the topology; start nothing
   --no-progress  no progress bars (they are drawn only when standard
                  error is a terminal)
+  --allow-remote-actors
+                 import actor modules that are not local files (http:,
+                 https:, jsr:, npm:, data:, blob:); refused by default, as
+                 importing a module runs its code
   -h, --help     show this help
 
 A pipeline file:
 
-  maxsize: 50                      # messages in flight per edge (default 256)
+  maxsize: 50                      # messages in flight per edge (default ${DEFAULT_MAXSIZE})
   logger: example                  # category of the actors' records (default baton)
-  shutdownTimeout: 5000            # ms an interrupted run may drain (default 5000)
+  shutdownTimeout: 5000            # ms an interrupted run may drain (default ${DEFAULT_SHUTDOWN_TIMEOUT})
   logging: ../conf/logging.yaml    # Python-style logging setup (default: console)
   groups:                          # in order; the first group's actors loop()
     prod: { actor: ./actors.ts#Producer, count: 3, with: { amount: 100 } }
     work: { actor: ./actors.ts#Worker, count: 4, maxsize: 8 }
     cons: { actor: ./actors.ts#Consumer }
 
-Paths are relative to the file. A group may also set permissions (inherit,
-none or a mapping, as Deno's worker permissions; needs
---unstable-worker-options).
+Paths are relative to the file; actor modules are local files unless
+--allow-remote-actors. A group may also set permissions (inherit, none or a
+mapping, as Deno's worker permissions; needs --unstable-worker-options).
+
+With input: lines, the main thread is the first group: each line of
+standard input is one message to the first group in the file (whose actors
+recv()), and what the last group sends is printed, one line per message
+(strings as they are, other values as JSON), on standard output; log
+records go to standard error unless a logging file says otherwise.
+
+Limits: a pipeline file has at most ${
+  bytesText(CONFIG_LIMITS.pipelineFileBytes)
+}, a logging file
+at most ${
+  bytesText(CONFIG_LIMITS.loggingFileBytes)
+}; a mapping at most ${CONFIG_LIMITS.mappingKeys} keys; aliases add
+at most ${CONFIG_LIMITS.aliasNodes} nodes; a pipeline at most ${CONFIG_LIMITS.actors} actors.
 
 Permissions: -R reads the file and the actor modules; a log file needs
---allow-write for it.
+--allow-write for it. As a command of its own, with the permissions given
+once: deno install -g -R -n baton jsr:@baton/relay/cli
 
 Exit codes: 0 the run succeeded; 1 it failed (an actor threw); 2 bad usage
-or an invalid file; 130 interrupted (Ctrl-C, after draining).
+or an invalid file; 130 interrupted (Ctrl-C, after draining). A run whose
+standard output is closed early (| head) stops and exits 0.
 `;
 
 /** The default logging of a pipeline without a `logging:` file. */
-const CONSOLE_LOGGING = {
+const consoleLogging = (stream: "stdout" | "stderr") => ({
   formatters: {
     plain: {
       format: "[%(asctime)s] [%(process)d] %(name)s - %(message)s",
       datefmt: "%H:%M:%S",
     },
   },
-  handlers: { console: { class: "console", formatter: "plain" } },
+  handlers: { console: { class: "console", formatter: "plain", stream } },
   root: { level: "INFO", handlers: ["console"] },
-};
+});
+
+interface Flags {
+  check?: boolean;
+  help?: boolean;
+  "no-progress"?: boolean;
+  "allow-remote-actors"?: boolean;
+}
 
 /** Runs the command line with `args`; resolves to the exit code. */
 export async function main(args: readonly string[]): Promise<number> {
-  let values: { check?: boolean; help?: boolean; "no-progress"?: boolean };
+  let values: Flags;
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -85,6 +118,7 @@ export async function main(args: readonly string[]): Promise<number> {
       options: {
         check: { type: "boolean" },
         "no-progress": { type: "boolean" },
+        "allow-remote-actors": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: true,
@@ -106,14 +140,19 @@ export async function main(args: readonly string[]): Promise<number> {
 
   let pipeline: Pipeline;
   try {
-    pipeline = await loadPipeline(positionals[0]);
+    pipeline = await loadPipeline(positionals[0], {
+      allowRemoteActors: values["allow-remote-actors"] ?? false,
+    });
     if (values.check) {
       console.log(await describePipeline(pipeline));
       console.log("ok: nothing started (--check)");
       return 0;
     }
     if (pipeline.logging === undefined) {
-      await configureLoggingFrom(CONSOLE_LOGGING);
+      // Standard output carries the pipeline's output, if it has one.
+      await configureLoggingFrom(
+        consoleLogging(pipeline.input === undefined ? "stdout" : "stderr"),
+      );
     } else {
       await applyLogging(await readLogging(pipeline.logging));
     }
@@ -132,12 +171,12 @@ export async function main(args: readonly string[]): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", interrupt);
   try {
-    // One progress bar per group when standard error is a terminal.
-    const summary = await pipeline.relay.start({
+    const summary = await run(pipeline, {
       signal: controller.signal,
       onAbort: "drain",
       progress: !values["no-progress"],
     });
+    if (summary === undefined) return 0; // standard output was closed
     const groups = summary.groups.map((g) =>
       `${g.name} ${g.received}/${g.sent}`
     );
@@ -163,6 +202,44 @@ export async function main(args: readonly string[]): Promise<number> {
     Deno.removeSignalListener("SIGINT", interrupt);
     await dispose(); // flushes and closes log files
   }
+}
+
+/**
+ * Runs the pipeline; with `input: lines`, from standard input to standard
+ * output. Resolves to the final metrics, or undefined when the reader of
+ * standard output went away (`| head`): the relay is then closed at once.
+ */
+async function run(
+  pipeline: Pipeline,
+  options: { signal: AbortSignal; onAbort: "drain"; progress: boolean },
+): Promise<RelayMetrics | undefined> {
+  const { relay } = pipeline;
+  // One progress bar per group when standard error is a terminal.
+  if (pipeline.input === undefined) return await relay.start(options);
+  const results = relay.results();
+  const done = relay.start({
+    ...options,
+    input: Deno.stdin.readable
+      .pipeThrough(new TextDecoderStream())
+      .pipeThrough(lineSplitter()),
+  });
+  done.catch(() => {}); // awaited below, after the output
+  let printed: boolean;
+  try {
+    printed = await printLines(results);
+  } catch (error) {
+    // The run failed (say why, as start() does), or a write did: leaving
+    // the results closed the relay, and the write's error is the reason.
+    const failed = await done.then(() => undefined, (e) => e);
+    throw failed === undefined || failed instanceof RelayAbortError
+      ? error
+      : failed;
+  }
+  if (!printed) {
+    await done.catch(() => {}); // closed by leaving the results early
+    return undefined;
+  }
+  return await done;
 }
 
 function usage(problem: string): number {

@@ -28,7 +28,9 @@ export {
 } from "./src/config/logging.ts";
 export {
   loadPipeline,
+  type LoadPipelineOptions,
   type Pipeline,
   type PipelineGroup,
 } from "./src/config/pipeline.ts";
+export { CONFIG_LIMITS, type ConfigLimits } from "./src/config/limits.ts";
 export { ConfigFileError, type Problem } from "./src/config/source.ts";

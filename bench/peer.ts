@@ -5,6 +5,9 @@
  * @module
  */
 
+// Named here, not in deno.json: the import map is the package's, and this
+// one is for tests and benchmarks only.
+// deno-lint-ignore no-import-prefix
 import { Piscina } from "npm:piscina@^5.3.2";
 
 const TASK = new URL("./piscina_task.ts", import.meta.url).href;

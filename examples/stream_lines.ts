@@ -8,6 +8,9 @@
  *
  *     deno run -R examples/stream_lines.ts [file]
  *
+ * When the reader of standard output goes away (`… | head`), the example
+ * stops and exits 0, as a command-line filter does.
+ *
  * @module
  */
 
@@ -48,14 +51,24 @@ if (import.meta.main) {
   const relay = new Relay({ maxsize: 16 });
   relay.connect(input<string>(), new Upper(), new Measure());
   const encoder = new TextEncoder();
-  await file.readable
-    .pipeThrough(new TextDecoderStream())
-    .pipeThrough(lines())
-    .pipeThrough(relay.stream<string, string>())
-    .pipeTo(
-      new WritableStream({
-        write: (line) =>
-          Deno.stdout.write(encoder.encode(`${line}\n`)).then(() => {}),
-      }),
-    );
+  try {
+    await file.readable
+      .pipeThrough(new TextDecoderStream())
+      .pipeThrough(lines())
+      .pipeThrough(relay.stream<string, string>())
+      .pipeTo(
+        new WritableStream({
+          async write(line) {
+            let bytes = encoder.encode(`${line}\n`);
+            while (bytes.length > 0) {
+              bytes = bytes.subarray(await Deno.stdout.write(bytes));
+            }
+          },
+        }),
+      );
+  } catch (error) {
+    // Standard output was closed: the failed write cancelled the file and
+    // closed the relay; nothing is left to do.
+    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+  }
 }

@@ -307,14 +307,18 @@ export class Relay {
     return this.#done;
   }
 
+  /** Which of `results()` and `stream()` reads the output, once one has. */
+  #reader: "results()" | "stream()" | undefined;
+
   /**
    * What the last group sends, as an async iterable, with backpressure: the
    * pipeline waits while the reader is slow. Call it before `start()`; if
    * the relay is not started when the iteration begins, the iteration
    * starts it (with `options`). The iteration ends when every actor has
    * shut down and throws if the relay fails, or if `start()` refuses to
-   * run; leaving it early closes the relay at once. Throws a `TypeError`
-   * for bad options.
+   * run; leaving it early closes the relay at once. The output is read
+   * once: a second call, or a call after `stream()`, throws a `TypeError`,
+   * as do bad options.
    *
    * @example Reading the output of a pipeline
    * ```ts ignore
@@ -324,11 +328,22 @@ export class Relay {
    */
   results<T = unknown>(options?: StartOptions): AsyncIterableIterator<T> {
     startOptions(options, "Cannot read results");
+    if (this.#reader === "results()") {
+      throw new TypeError(
+        "Cannot read results: results() was already called on this relay, and its output is read once; iterate the iterator that call returned (one loop reads everything)",
+      );
+    }
+    if (this.#reader === "stream()") {
+      throw new TypeError(
+        "Cannot read results: this relay's output goes to the readable of the pair stream() returned; read that instead",
+      );
+    }
     if (this.#run !== undefined && !this.#wantResults) {
       throw new TypeError(
         "Cannot read results: the relay started without them; call results() before start()",
       );
     }
+    this.#reader = "results()";
     this.#wantResults = true;
     const get = async (): Promise<Results<T>> => {
       if (this.#run === undefined) {
@@ -355,7 +370,9 @@ export class Relay {
    * The relay as a Web Streams transform: what is written to `writable` feeds
    * the first group (which must be `input()` in `connect()`), and `readable`
    * yields what the last group sends. Starts the relay; errors and aborts
-   * travel through both sides. Throws a `TypeError` for bad options.
+   * travel through both sides. Call it once, instead of `start()` and
+   * `results()`: it throws a `TypeError` after any of them, as for bad
+   * options.
    *
    * @example Upper-casing lines in workers
    * ```ts ignore
@@ -372,11 +389,31 @@ export class Relay {
         "Cannot make a stream: the relay's first group must be input(), as in connect(input(), ...)",
       );
     }
+    // Each of these would leave the writes waiting for a reader that never
+    // comes: the stream's input would not be the relay's.
+    if (this.#reader !== undefined) {
+      throw new TypeError(
+        this.#reader === "stream()"
+          ? "Cannot make a stream: stream() was already called on this relay, which runs once; write to and read from the pair that call returned, or create a new Relay for another stream"
+          : "Cannot make a stream: results() was already called on this relay, and its output is read once; call stream() instead of results(), and read its readable",
+      );
+    }
+    if (this.#run !== undefined || this.#closed) {
+      throw new TypeError(
+        `Cannot make a stream: the relay was already ${
+          this.#run === undefined ? "closed" : "started"
+        }; call stream() instead of start(), on a new Relay`,
+      );
+    }
     const pipe = new TransformStream<I, I>(undefined, { highWaterMark: 1 }, {
       highWaterMark: 0,
     });
     const results = this.results<O>();
-    this.start({ ...options, input: pipe.readable }).catch(() => {});
+    this.#reader = "stream()";
+    this.start({ ...options, input: pipe.readable }).catch((error) => {
+      // Refused before it read the input: the writes fail with the reason.
+      if (!pipe.readable.locked) pipe.readable.cancel(error).catch(() => {});
+    });
     return { writable: pipe.writable, readable: ReadableStream.from(results) };
   }
 

@@ -1,50 +1,17 @@
 import assert from "node:assert/strict";
-import { relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { CONFIG_LIMITS } from "../config.ts";
+import { DEFAULT_MAXSIZE, DEFAULT_SHUTDOWN_TIMEOUT } from "../src/relay.ts";
 import { tempDir } from "./fixtures/pipeline/temp.ts";
+import {
+  fixture,
+  fixtures,
+  root,
+  run,
+  spawn,
+} from "./fixtures/pipeline/cli.ts";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-const fixtures = new URL("./fixtures/pipeline/", import.meta.url);
-/** A fixture as the command line, run from the root, shows it. */
-const fixture = (name: string) =>
-  relative(root, fileURLToPath(new URL(name, fixtures)));
-
-const USAGE = "Usage: baton [--check] [--no-progress] <pipeline.yaml>";
-
-interface Output {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Starts `deno run <flags> cli.ts <args>` from the repository's root. */
-function spawn(flags: string[], args: string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...flags, "cli.ts", ...args],
-    cwd: root,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-}
-
-/** Runs the command line to its end; a guard kills it after 60 s. */
-async function run(flags: string[], args: string[]): Promise<Output> {
-  const child = spawn(flags, args);
-  const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  try {
-    const out = await child.output();
-    const text = new TextDecoder();
-    return {
-      code: out.code,
-      stdout: text.decode(out.stdout),
-      stderr: text.decode(out.stderr),
-    };
-  } finally {
-    clearTimeout(guard);
-  }
-}
+const USAGE =
+  "Usage: baton [--check] [--no-progress] [--allow-remote-actors] <pipeline.yaml>";
 
 const plainLine = (name: string, message: string) =>
   new RegExp(
@@ -60,6 +27,71 @@ Deno.test("baton --help prints the usage and exits 0", async () => {
   assert.equal(out.stdout.split("\n")[0], USAGE);
   assert.match(out.stdout, /^Exit codes: 0 the run succeeded; 1 it failed/m);
   assert.equal(out.stderr, "");
+});
+
+Deno.test("baton --help takes its defaults from the code and names the flag and the limits", async () => {
+  const out = await run(["-R"], ["--help"]);
+  assert.match(out.stdout, new RegExp(`\\(default ${DEFAULT_MAXSIZE}\\)`));
+  assert.match(
+    out.stdout,
+    new RegExp(`\\(default ${DEFAULT_SHUTDOWN_TIMEOUT}\\)`),
+  );
+  assert.doesNotMatch(out.stdout, /default 256/);
+  assert.match(out.stdout, /^ {2}--allow-remote-actors$/m);
+  assert.match(out.stdout, /^once: deno install -g -R -n baton \S+$/m);
+  const limits = out.stdout.slice(out.stdout.indexOf("Limits:"))
+    .replaceAll(/\s+/g, " ");
+  for (
+    const text of [
+      `a pipeline file has at most ${CONFIG_LIMITS.pipelineFileBytes} bytes (1 MiB)`,
+      `a logging file at most ${CONFIG_LIMITS.loggingFileBytes} bytes (1 MiB)`,
+      `a mapping at most ${CONFIG_LIMITS.mappingKeys} keys`,
+      `aliases add at most ${CONFIG_LIMITS.aliasNodes} nodes`,
+      `a pipeline at most ${CONFIG_LIMITS.actors} actors`,
+    ]
+  ) assert.ok(limits.includes(text), `${text} in ${limits}`);
+});
+
+Deno.test("baton --check refuses a data: actor module without running it, and imports it with --allow-remote-actors", async () => {
+  const file = fixture("data_actor.yaml");
+  const out = await run(["-R"], ["--check", file]);
+  assert.equal(out.code, 2);
+  assert.equal(out.stdout, "");
+  assert.doesNotMatch(out.stderr, /carried-module-ran/);
+  assert.match(
+    out.stderr,
+    new RegExp(
+      `^${file}:5:12: groups\\.carried\\.actor: the module data:text/javascript,.* \\(data:\\) is not a local file; .* run baton with --allow-remote-actors, .*\n$`,
+    ),
+  );
+  const allowed = await run(["-R"], ["--check", "--allow-remote-actors", file]);
+  assert.equal(allowed.code, 2);
+  assert.match(allowed.stderr, /^carried-module-ran$/m);
+  assert.match(
+    allowed.stderr,
+    /Carried exported by data:.* does not extend Actor$/m,
+  );
+});
+
+Deno.test("baton exits 2 naming the key for with: fields that are members of Actor, and for an alias bomb", async () => {
+  const members = await run(["-R"], ["--check", fixture("actor_members.yaml")]);
+  assert.equal(members.code, 2, members.stderr);
+  const lines = members.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 6, members.stderr);
+  assert.equal(
+    lines[0],
+    `${
+      fixture("actor_members.yaml")
+    }:3:50: groups.numbers.with.name: "name" is a member of Actor (the actor's name, which the relay gives it), not a field of Numbers; declare a field of another name in the class, for example name_ = …, and set that`,
+  );
+  const bomb = await run(["-R"], ["--check", fixture("alias_bomb.yaml")]);
+  assert.equal(bomb.code, 2, bomb.stderr);
+  assert.equal(
+    bomb.stderr,
+    `${
+      fixture("alias_bomb.yaml")
+    }:15:14: the aliases up to here stand for 141148 nodes, more than the 100000 a file may add through aliases (CONFIG_LIMITS.aliasNodes); nested aliases multiply, write the values out or alias less\n`,
+  );
 });
 
 Deno.test("baton exits 2 with the usage on bad usage", async (t) => {

@@ -94,7 +94,9 @@ interface LoggerPlan {
 
 /** Reads and checks a logging file; nothing is opened or applied. */
 export async function readLogging(path: string | URL): Promise<LoggingPlan> {
-  return await planLogging(await ConfigSource.read(path, "logging file"));
+  return await planLogging(
+    await ConfigSource.read(path, "logging file", "loggingFileBytes"),
+  );
 }
 
 /** Checks a parsed logging configuration; throws a `ConfigFileError`. */
@@ -142,8 +144,10 @@ export function planLogging(source: ConfigSource): LoggingPlan {
   }
 
   const handlers = new Map<string, HandlerPlan>();
-  const declared = sectionEntries(source, section("handlers"));
-  for (const h of declared) {
+  const entries = sectionEntries(source, section("handlers"));
+  // Looked up once per reference: a set, not a search of the list.
+  const declared = new Set(entries.map((e) => e.key));
+  for (const h of entries) {
     const plan = planHandler(source, h, formatters);
     if (plan !== undefined) handlers.set(h.key, plan);
   }
@@ -212,7 +216,7 @@ function planLogger(
   l: Entry,
   category: readonly string[],
   allowed: readonly string[],
-  handlers: readonly Entry[],
+  handlers: ReadonlySet<string>,
 ): LoggerPlan | undefined {
   const keys = l.value === null ? [] : source.entries(l.value, l.path, allowed);
   if (keys === undefined) return undefined;
@@ -229,8 +233,8 @@ function planLogger(
   ) {
     const ref = source.string(item, [...h!.path, i], "the name of a handler");
     if (ref === undefined) continue;
-    if (!handlers.some((e) => e.key === ref)) {
-      const known = handlers.map((e) => e.key);
+    if (!handlers.has(ref)) {
+      const known = [...handlers];
       source.report(
         item,
         [...h!.path, i],

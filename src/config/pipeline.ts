@@ -16,12 +16,14 @@ import {
   Relay,
   type RelayOptions,
 } from "../relay.ts";
-import { group } from "../topology.ts";
+import { group, type GroupLike, input } from "../topology.ts";
 import {
   checkLogger,
   checkMaxsize,
+  checkOptions,
   checkShutdownTimeout,
 } from "../host/validate.ts";
+import { render } from "../common/values.ts";
 import { type PipelineGroup, planGroup } from "./pipeline_group.ts";
 
 export type { PipelineGroup };
@@ -34,18 +36,66 @@ export interface Pipeline {
   readonly options: Readonly<RelayOptions>;
   /** The logging file the pipeline names, if any (checked, not applied). */
   readonly logging: URL | undefined;
+  /**
+   * `"lines"` when the file says `input: lines`: the relay's first group is
+   * `input()`, for the caller to feed one line of text per message (the
+   * command line feeds standard input), and the last group's messages are
+   * the pipeline's output (the command line prints them, one per line).
+   */
+  readonly input: "lines" | undefined;
   /** The groups, in order. */
   readonly groups: readonly PipelineGroup[];
   /** The relay, connected; `start()` runs the pipeline. */
   readonly relay: Relay;
 }
 
-const TOP_KEYS = ["maxsize", "logger", "shutdownTimeout", "logging", "groups"];
+const TOP_KEYS = [
+  "maxsize",
+  "logger",
+  "shutdownTimeout",
+  "logging",
+  "input",
+  "groups",
+];
+
+/** Options of {@linkcode loadPipeline}. */
+export interface LoadPipelineOptions {
+  /**
+   * Whether actor modules may be other than local files: `http:`, `https:`,
+   * `jsr:` and `npm:` specifiers, `data:` and `blob:` URLs. Default false:
+   * importing a module runs its code, so a file naming such a module is
+   * refused before any of it runs. Local files, relative to the pipeline
+   * file or `file:` URLs, are always allowed.
+   */
+  allowRemoteActors?: boolean;
+}
+
+function loadOptions(options: unknown): Required<LoadPipelineOptions> {
+  const where = "Cannot load pipeline";
+  const { allowRemoteActors = false } = checkOptions(
+    options,
+    ["allowRemoteActors"],
+    where,
+    "{ allowRemoteActors: true }",
+  );
+  if (typeof allowRemoteActors !== "boolean") {
+    throw new TypeError(
+      `${where}: allowRemoteActors must be true or false, received ${
+        render(allowRemoteActors)
+      }`,
+    );
+  }
+  return { allowRemoteActors };
+}
 
 /**
  * Reads a pipeline file, checks it, imports the actor modules, builds the
  * actors and connects them to a new relay. Throws a `ConfigFileError` that
  * names the file, line and key of every problem; no worker is started.
+ * Importing a module runs its top-level code; modules other than local
+ * files are refused unless `options.allowRemoteActors`. Throws a
+ * `TypeError` for bad options. The file is held to
+ * {@linkcode CONFIG_LIMITS}.
  *
  * @example Running a pipeline file
  * ```ts ignore
@@ -55,17 +105,25 @@ const TOP_KEYS = ["maxsize", "logger", "shutdownTimeout", "logging", "groups"];
  * await pipeline.relay.start();
  * ```
  */
-export async function loadPipeline(path: string | URL): Promise<Pipeline> {
-  const source = await ConfigSource.read(path, "pipeline file");
+export async function loadPipeline(
+  path: string | URL,
+  options?: LoadPipelineOptions,
+): Promise<Pipeline> {
+  const { allowRemoteActors } = loadOptions(options);
+  const source = await ConfigSource.read(
+    path,
+    "pipeline file",
+    "pipelineFileBytes",
+  );
   const top = source.contents === null
     ? []
     : source.entries(source.contents, [], TOP_KEYS) ?? [];
   const get = (key: string) => top.find((e) => e.key === key);
   // The relay's own checks, reported at their keys.
-  const options: RelayOptions = {};
+  const relayOptions: RelayOptions = {};
   const maxsize = get("maxsize");
   if (maxsize !== undefined) {
-    options.maxsize = source.validate(
+    relayOptions.maxsize = source.validate(
       maxsize.value,
       maxsize.path,
       (where) => checkMaxsize(source.toJS(maxsize.value), where),
@@ -73,7 +131,7 @@ export async function loadPipeline(path: string | URL): Promise<Pipeline> {
   }
   const logger = get("logger");
   if (logger !== undefined) {
-    options.logger = source.validate(
+    relayOptions.logger = source.validate(
       logger.value,
       logger.path,
       (where) => checkLogger(source.toJS(logger.value), where, true),
@@ -81,7 +139,7 @@ export async function loadPipeline(path: string | URL): Promise<Pipeline> {
   }
   const timeout = get("shutdownTimeout");
   if (timeout !== undefined) {
-    options.shutdownTimeout = source.validate(
+    relayOptions.shutdownTimeout = source.validate(
       timeout.value,
       timeout.path,
       (where) => checkShutdownTimeout(source.toJS(timeout.value), where),
@@ -97,6 +155,20 @@ export async function loadPipeline(path: string | URL): Promise<Pipeline> {
     );
     if (ref !== undefined) logging = source.resolve(ref);
   }
+  const inputKey = get("input");
+  let fed: "lines" | undefined;
+  if (inputKey !== undefined) {
+    if (source.scalar(inputKey.value) === "lines") fed = "lines";
+    else {
+      source.report(
+        inputKey.value,
+        inputKey.path,
+        `input must be lines (one line of standard input per message to the first group), received ${
+          source.describe(inputKey.value)
+        }; or leave input out, for a first group of sources`,
+      );
+    }
+  }
   const groups = get("groups");
   if (groups === undefined) {
     source.report(
@@ -108,17 +180,29 @@ export async function loadPipeline(path: string | URL): Promise<Pipeline> {
   const entries = groups === undefined
     ? []
     : source.entries(groups.value, groups.path) ?? [];
-  if (groups !== undefined && !source.failed && entries.length < 2) {
+  // With input (even a bad one, reported), the main thread is the source.
+  const fedByMain = inputKey !== undefined;
+  const least = fedByMain ? 1 : 2;
+  if (groups !== undefined && !source.failed && entries.length < least) {
     source.report(
       groups.value,
       groups.path,
-      `a pipeline needs at least 2 groups (a source and a receiver), received ${entries.length}`,
+      !fedByMain
+        ? `a pipeline needs at least 2 groups (a source and a receiver), received ${entries.length}`
+        : `a pipeline with input needs at least 1 group, received 0`,
     );
   }
   // One group after the other: actors are numbered in the order of the file.
   const planned: (PipelineGroup | undefined)[] = [];
+  let actorsBefore = 0;
   for (const [i, entry] of entries.entries()) {
-    planned.push(await planGroup(source, entry, i));
+    const g = await planGroup(source, entry, {
+      source: i === 0 && !fedByMain,
+      allowRemoteActors,
+      actorsBefore,
+    });
+    actorsBefore += g?.count ?? 0;
+    planned.push(g);
   }
   let loggingError: unknown;
   if (logging !== undefined) {
@@ -147,22 +231,29 @@ export async function loadPipeline(path: string | URL): Promise<Pipeline> {
   const built = planned as PipelineGroup[];
   let relay: Relay;
   try {
-    relay = new Relay(options);
-    relay.connect(
-      ...built.map((g) =>
-        group(g.actors, {
-          name: g.name,
-          maxsize: g.maxsize,
-          permissions: g.permissions,
-        })
-      ),
+    relay = new Relay(relayOptions);
+    const chain: GroupLike[] = built.map((g) =>
+      group(g.actors, {
+        name: g.name,
+        maxsize: g.maxsize,
+        permissions: g.permissions,
+      })
     );
+    if (fed !== undefined) chain.unshift(input<string>());
+    relay.connect(...chain as never[]);
   } catch (error) {
     source.report(groups!.value, groups!.path, (error as Error).message);
     source.check();
     throw error;
   }
-  return { file: source.label, options, logging, groups: built, relay };
+  return {
+    file: source.label,
+    options: relayOptions,
+    logging,
+    input: fed,
+    groups: built,
+    relay,
+  };
 }
 
 /** The topology of a pipeline as text, for `--check`. */
@@ -217,5 +308,13 @@ export function describePipeline(pipeline: Pipeline): string {
       options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT
     } ms`,
   );
+  if (pipeline.input === "lines") {
+    lines.push(
+      `input: lines of standard input, one per message to ${groups[0].name}`,
+      `output: what ${
+        groups.at(-1)!.name
+      } sends, one line each on standard output`,
+    );
+  }
   return lines.join("\n");
 }

@@ -6,10 +6,8 @@
  * @module
  */
 
-import { isMap, type Node } from "yaml";
-import type { Actor } from "../actor.ts";
-import { findActorClass } from "./actor_class.ts";
-import { deniedRead, readAccessHint } from "../common/read_access.ts";
+import { isMap } from "yaml";
+import { Actor } from "../actor.ts";
 import {
   checkGroupName,
   checkMaxsize,
@@ -18,6 +16,8 @@ import {
   checkRole,
   PERMISSION_KINDS,
 } from "../host/validate.ts";
+import { actorClass } from "./actor_module.ts";
+import { CONFIG_LIMITS } from "./limits.ts";
 import type { ConfigSource, Entry } from "./source.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -46,23 +46,70 @@ export interface PipelineGroup {
 const GROUP_KEYS = ["actor", "count", "with", "maxsize", "permissions"];
 const PATH_PERMISSIONS = ["ffi", "read", "write"];
 
-/** The number of actors of a group, or undefined (reported). */
-function count(source: ConfigSource, entry: Entry): number | undefined {
-  const value = source.scalar(entry.value);
-  if (typeof value === "number" && Number.isInteger(value) && value >= 1) {
-    return value;
+/**
+ * The members of Actor (`name`, `signal`, `send`, …): the relay sets or
+ * provides them, so no field of a subclass may take their names.
+ */
+const ACTOR_MEMBERS: ReadonlySet<string> = new Set(
+  Object.getOwnPropertyNames(Actor.prototype).filter((key) =>
+    key !== "constructor"
+  ),
+);
+
+/** How a group fits in its pipeline. */
+export interface GroupPlace {
+  /** Whether the group's actors are sources (the pipeline's first group). */
+  readonly source: boolean;
+  /** Whether actor modules may be other than local files. */
+  readonly allowRemoteActors: boolean;
+  /** The actors the groups before this one have. */
+  readonly actorsBefore: number;
+}
+
+/**
+ * The number of actors of a group (`entry` its count, or undefined for the
+ * default, 1), or undefined (reported at `node`): a positive integer that
+ * keeps the pipeline within `CONFIG_LIMITS.actors`.
+ */
+function count(
+  source: ConfigSource,
+  entry: Entry | undefined,
+  group: Entry,
+  before: number,
+): number | undefined {
+  const value = entry === undefined ? 1 : source.scalar(entry.value);
+  const [node, path] = entry === undefined
+    ? [group.keyNode, group.path]
+    : [entry.value, entry.path];
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    source.report(
+      node,
+      path,
+      `count must be a positive integer, received ${
+        source.describe(node)
+      }; give the number of actors of the group, such as 2`,
+    );
+    return undefined;
   }
+  const max = CONFIG_LIMITS.actors;
+  if (before + value <= max) return value;
   source.report(
-    entry.value,
-    entry.path,
-    `count must be a positive integer, received ${
-      source.describe(entry.value)
-    }; give the number of actors of the group, such as 2`,
+    node,
+    path,
+    before === 0
+      ? `count must be at most ${max}, the actors a pipeline may have (CONFIG_LIMITS.actors), received ${value}; each actor is a Web Worker, a thread of its own`
+      : `${
+        entry === undefined ? "this group's actor" : `count ${value}`
+      } makes ${
+        before + value
+      } actors in the pipeline, more than the ${max} it may have (CONFIG_LIMITS.actors); each actor is a Web Worker, a thread of its own: ${
+        before < max
+          ? `give this group at most ${max - before}`
+          : "give the groups before fewer"
+      }`,
   );
   return undefined;
 }
-
-const modules = new Map<string, Promise<Record<string, unknown>>>();
 
 /**
  * Checks one entry under `groups`, imports its actor class and builds its
@@ -71,7 +118,7 @@ const modules = new Map<string, Promise<Record<string, unknown>>>();
 export async function planGroup(
   source: ConfigSource,
   entry: Entry,
-  index: number,
+  place: GroupPlace,
 ): Promise<PipelineGroup | undefined> {
   const keys = source.entries(
     entry.value,
@@ -87,7 +134,7 @@ export async function planGroup(
   if (keys === undefined) return undefined;
   const get = (key: string) => keys.find((e) => e.key === key);
   const c = get("count");
-  const n = c === undefined ? 1 : count(source, c);
+  const n = count(source, c, entry, place.actorsBefore);
   const max = get("maxsize");
   const maxsize = max === undefined ? undefined : source.validate(
     max.value,
@@ -115,7 +162,13 @@ export async function planGroup(
     "an actor such as ./actors.ts#Producer",
   );
   if (ref === undefined) return undefined;
-  const cls = await actorClass(source, actor.value, actor.path, ref);
+  const cls = await actorClass(
+    source,
+    actor.value,
+    actor.path,
+    ref,
+    place.allowRemoteActors,
+  );
   if (cls === undefined || n === undefined || name === undefined) {
     return undefined;
   }
@@ -139,7 +192,7 @@ export async function planGroup(
   source.validate(
     actor.value,
     actor.path,
-    (where) => checkRole(sample, index === 0, where, cls.name),
+    (where) => checkRole(sample, place.source, where, cls.name),
   );
   const assigned: Record<string, unknown> = {};
   for (const field of fields) {
@@ -162,72 +215,13 @@ export async function planGroup(
   };
 }
 
-async function actorClass(
-  source: ConfigSource,
-  node: Node | null,
-  path: readonly (string | number)[],
-  ref: string,
-): Promise<(new () => AnyActor) | undefined> {
-  const hash = ref.lastIndexOf("#");
-  if (hash <= 0 || hash === ref.length - 1) {
-    source.report(
-      node,
-      path,
-      `actor must be a module and an export, as ./actors.ts#Producer; received ${
-        JSON.stringify(ref)
-      }`,
-    );
-    return undefined;
-  }
-  const module = ref.slice(0, hash);
-  const name = ref.slice(hash + 1);
-  const url = /^[a-z][a-z0-9+.-]+:/i.test(module)
-    ? module
-    : source.resolve(module).href;
-  let exports: Record<string, unknown>;
-  try {
-    let loading = modules.get(url);
-    if (loading === undefined) {
-      loading = import(url);
-      modules.set(url, loading);
-    }
-    exports = await loading;
-  } catch (error) {
-    source.report(node, path, importFailure(source, error, module, url));
-    return undefined;
-  }
-  return source.validate(
-    node,
-    path,
-    () => findActorClass(exports, name, module) as new () => AnyActor,
-  );
-}
-
-function importFailure(
-  source: ConfigSource,
-  error: unknown,
-  module: string,
-  url: string,
-): string {
-  const name = error instanceof Error ? error.name : "";
-  const message = error instanceof Error
-    ? error.message.split("\n")[0]
-    : String(error);
-  // The module itself, or one it imports, may be out of reach.
-  const denied = deniedRead(error);
-  if (
-    denied !== undefined || name === "NotCapable" || name === "PermissionDenied"
-  ) {
-    const path = denied || source.path(url);
-    return `cannot import ${module}: no read permission for ${path}; ${
-      readAccessHint(path)
-    }`;
-  }
-  if (/Module not found/i.test(message)) {
-    return `cannot import ${module}: no such module (${url})`;
-  }
-  return `cannot import ${module}: ${message}`;
-}
+/** What the members of Actor that are no methods are. */
+const ACTOR_FIELDS: Readonly<Record<string, string>> = {
+  name: "the actor's name, which the relay gives it",
+  group: "the name of its group, which the relay gives it",
+  log: "its logger",
+  signal: "aborted when the relay is asked to stop",
+};
 
 function fieldProblem(
   actor: AnyActor,
@@ -235,8 +229,14 @@ function fieldProblem(
   key: string,
   value: unknown,
 ): string | undefined {
+  if (ACTOR_MEMBERS.has(key)) {
+    return `${JSON.stringify(key)} is a member of Actor (${
+      key in ACTOR_FIELDS ? ACTOR_FIELDS[key] : "a method the relay calls"
+    }), not a field of ${className}; declare a field of another name in the class, for example ${key}_ = …, and set that`;
+  }
+  // Fields are own properties; the workers receive those, and only those.
   if (
-    !(key in actor) ||
+    !Object.hasOwn(actor, key) ||
     typeof (actor as unknown as Record<string, unknown>)[key] === "function"
   ) {
     const fields = Object.keys(actor);

@@ -6,6 +6,7 @@
  */
 
 import {
+  type Alias,
   Document,
   isAlias,
   isMap,
@@ -17,10 +18,11 @@ import {
   type Scalar,
   type YAMLMap,
 } from "yaml";
-import { readAccessHint } from "../common/read_access.ts";
 import { render } from "../common/values.ts";
 import { unknownKey } from "../host/validate.ts";
 import { displayPath, toPath, toUrl, withoutEnv } from "./paths.ts";
+import { readConfigText } from "./read_text.ts";
+import { plain, scan } from "./yaml_tree.ts";
 
 /** One thing wrong in a configuration file. */
 export interface Problem {
@@ -98,8 +100,8 @@ export class ConfigSource {
   readonly base: URL;
   /** The top node, or null for an empty file. */
   readonly contents: Node | null;
-  readonly #doc: Document;
   readonly #lines: LineCounter | undefined;
+  readonly #targets: ReadonlyMap<Alias, Node>;
   readonly #problems: Problem[] = [];
 
   private constructor(
@@ -110,32 +112,44 @@ export class ConfigSource {
   ) {
     this.label = label;
     this.base = base;
-    this.#doc = doc;
     this.#lines = lines;
     this.contents = doc.contents as Node | null;
+    // A file's limits; an object given in code was never parsed.
+    const found = scan(doc, lines !== undefined);
+    this.#targets = found.targets;
+    for (const { node, message } of found.problems) {
+      this.report(node, [], message);
+    }
   }
 
   /**
-   * Reads and parses a YAML file. Throws a {@linkcode ConfigFileError} when
-   * it cannot be read or is not valid YAML.
+   * Reads and parses a YAML file of at most `maxBytes`. Throws a
+   * {@linkcode ConfigFileError} when it cannot be read, is larger, is not
+   * valid YAML or passes a limit of {@linkcode CONFIG_LIMITS}.
    */
-  static async read(path: string | URL, what: string): Promise<ConfigSource> {
+  static async read(
+    path: string | URL,
+    what: string,
+    limit: "pipelineFileBytes" | "loggingFileBytes",
+  ): Promise<ConfigSource> {
     const url = toUrl(path);
     const label = displayPath(url);
-    let text: string;
-    try {
-      text = await Deno.readTextFile(url);
-    } catch (error) {
-      throw new ConfigFileError(label, [{
-        path: "",
-        message: readFailure(error, what, toPath(url)),
-      }]);
+    const read = await readConfigText(url, what, limit);
+    if (typeof read !== "string") {
+      throw new ConfigFileError(label, [{ path: "", message: read.problem }]);
     }
+    const text = read;
     const lines = new LineCounter();
     // See withoutEnv() for why the environment is hidden from the parser.
+    // yaml's duplicate-key check is quadratic: scan() does it instead.
     const doc = withoutEnv(
       ["LOG_TOKENS", "LOG_STREAM"],
-      () => parseDocument(text, { lineCounter: lines, prettyErrors: false }),
+      () =>
+        parseDocument(text, {
+          lineCounter: lines,
+          prettyErrors: false,
+          uniqueKeys: false,
+        }),
     );
     const source = new ConfigSource(label, url, doc, lines);
     for (const error of doc.errors) {
@@ -206,7 +220,7 @@ export class ConfigSource {
 
   /** The node an alias points to, or the node itself. */
   deref(node: unknown): Node | null {
-    if (isAlias(node)) return node.resolve(this.#doc) ?? null;
+    if (isAlias(node)) return this.#targets.get(node) ?? null;
     return (node ?? null) as Node | null;
   }
 
@@ -281,7 +295,7 @@ export class ConfigSource {
 
   /** The plain data of a node: mappings as objects, lists as arrays. */
   toJS(node: Node | null): unknown {
-    return node === null ? null : node.toJS(this.#doc);
+    return plain(node, this.#targets);
   }
 
   /** A string scalar, or undefined (reported). */
@@ -340,20 +354,4 @@ export interface Entry {
   readonly keyNode: Node | null;
   readonly value: Node | null;
   readonly path: KeyPath;
-}
-
-function readFailure(error: unknown, what: string, path: string): string {
-  const name = error instanceof Error ? error.name : "";
-  if (name === "NotFound") return `cannot read the ${what}: no such file`;
-  if (name === "NotCapable" || name === "PermissionDenied") {
-    return `cannot read the ${what}: no read permission; ${
-      readAccessHint(path)
-    }`;
-  }
-  if (name === "IsADirectory") {
-    return `cannot read the ${what}: it is a directory`;
-  }
-  return `cannot read the ${what}: ${
-    error instanceof Error ? error.message : String(error)
-  }`;
 }

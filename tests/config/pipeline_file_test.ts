@@ -75,7 +75,7 @@ Deno.test("loadPipeline() reports every problem of a file with its line and key 
     "1:10 maxsize: maxsize must be an integer from 1 to 1073741824, received 0; give a whole number of messages, such as 1024 (the default)",
     '2:9 logger: logger must be a dotted name or a non-empty list of names, none of them empty, received "ktz..ipynb"; name a LogTape category, such as app.pipeline or [app, pipeline]',
     "3:18 shutdownTimeout: shutdownTimeout must be a number of milliseconds from 0 to 2147483647, received -1; 0 terminates at once",
-    '4:1 : unknown key "colour"; use one of maxsize, logger, shutdownTimeout, logging, groups',
+    '4:1 : unknown key "colour"; use one of maxsize, logger, shutdownTimeout, logging, input, groups',
     "8:12 groups.numbers.count: count must be a positive integer, received 0; give the number of actors of the group, such as 2",
     "11:12 groups.double.count: count must be a positive integer, received 2.5; give the number of actors of the group, such as 2",
     '12:5 groups.double: unknown key "cuont"; did you mean "count"? use one of actor, count, with, maxsize, permissions',

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+// Named here, not in deno.json: the import map is the package's, and this
+// one is for tests and benchmarks only.
+// deno-lint-ignore no-import-prefix
 import fc from "npm:fast-check@^4.10.2";
 import { Actor } from "../../mod.ts";
 import { findExport } from "../../src/common/exports.ts";

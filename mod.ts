@@ -37,7 +37,12 @@
  * @module
  */
 
-export { Actor, type SendOptions } from "./src/actor.ts";
+export {
+  Actor,
+  type Cloneable,
+  type Kept,
+  type SendOptions,
+} from "./src/actor.ts";
 export {
   type CloseOptions,
   DEFAULT_MAXSIZE,
@@ -58,6 +63,7 @@ export {
   type InOf,
   Input,
   input,
+  type LastOut,
   type Mismatch,
   type OutOf,
 } from "./src/topology.ts";

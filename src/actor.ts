@@ -10,6 +10,36 @@
 import type { Logger } from "@logtape/logtape";
 import { logtape } from "./common/logtape.ts";
 
+/** Values structured clone keeps as they are, prototype and all. */
+export type Kept =
+  | Date
+  | RegExp
+  | ArrayBuffer
+  | SharedArrayBuffer
+  | ArrayBufferView
+  | Blob
+  | Error;
+
+/**
+ * What a message type becomes on the way to the next actor, by structured
+ * clone: primitives, dates, regular expressions, buffers, typed arrays,
+ * blobs and errors as they are; maps, sets, arrays and objects member by
+ * member; functions (methods among them) and symbols not at all, which
+ * this type says with `never`. `send()` takes this type of its `Out`, so
+ * sending an instance of a class with methods is a type error (its
+ * instances would arrive as plain objects, the methods gone). Getters and
+ * the prototype of data-only classes are lost too, which types cannot see.
+ */
+export type Cloneable<T> = unknown extends T ? T
+  : T extends string | number | boolean | bigint | null | undefined ? T
+  : T extends Kept ? T
+  : T extends symbol ? never
+  // deno-lint-ignore no-explicit-any
+  : T extends (...args: any[]) => unknown ? never
+  : T extends Map<infer K, infer V> ? Map<Cloneable<K>, Cloneable<V>>
+  : T extends Set<infer V> ? Set<Cloneable<V>>
+  : { [K in keyof T]: Cloneable<T[K]> };
+
 /** Options of {@linkcode Actor.send}. */
 export interface SendOptions {
   /**
@@ -58,7 +88,9 @@ let created = 0;
  * data and open resources (files, sockets) in `startup()`.
  *
  * @typeParam In The messages the actor receives.
- * @typeParam Out The messages the actor sends.
+ * @typeParam Out The messages the actor sends: data that structured clone
+ * carries ({@linkcode Cloneable}); `send()` refuses at compile time an
+ * instance of a class with methods, which would arrive as a plain object.
  *
  * @example A stage that adds ten
  * ```ts
@@ -125,7 +157,7 @@ export abstract class Actor<In = never, Out = never> {
    * message is cloned when its batch is posted (at the latest when the
    * current task ends), not during this call: do not change it afterwards.
    */
-  send(message: Out, options?: SendOptions): Promise<void> {
+  send(message: Cloneable<Out>, options?: SendOptions): Promise<void> {
     const runtime = runtimeOf(this);
     if (runtime === undefined) {
       return Promise.reject(
@@ -173,14 +205,12 @@ interface Internals {
 }
 
 /** The runtime an actor is bound to in its worker, if any. Internal. */
-export function runtimeOf(
-  actor: Actor<unknown, unknown>,
-): ActorRuntime | undefined {
+export function runtimeOf(actor: object): ActorRuntime | undefined {
   return (actor as unknown as Internals)[RUNTIME];
 }
 
 /** An actor's main-thread description, if it was constructed. Internal. */
-export function metaOf(actor: Actor<unknown, unknown>): ActorMeta | undefined {
+export function metaOf(actor: object): ActorMeta | undefined {
   return (actor as unknown as Internals)[META];
 }
 

@@ -25,7 +25,7 @@ import { checkDelay } from "./host/validate.ts";
 import { InlineHost } from "./host/inline_member.ts";
 import { workerHost, WorkerMember } from "./host/worker_member.ts";
 import type { RelayMetrics } from "./metrics.ts";
-import type { Chain, GroupLike } from "./topology.ts";
+import type { Chain, GroupLike, LastOut } from "./topology.ts";
 
 /** The default bound of messages in flight per edge. */
 export const DEFAULT_MAXSIZE = 1024;
@@ -124,7 +124,7 @@ export interface CloseOptions {
  * await relay.start(); // resolves when every actor has shut down
  * ```
  */
-export class Relay {
+export class Relay<Out = unknown> {
   readonly #maxsize: number;
   readonly #category: readonly string[];
   readonly #shutdownTimeout: number;
@@ -155,17 +155,19 @@ export class Relay {
    * `group()`. The first group's actors are sources (`loop()`); every later
    * group's actors receive (`recv()`). With an object, its keys name the
    * groups, in order. Throws a `TypeError` or `RangeError` for a bad
-   * topology, before any worker exists.
+   * topology, before any worker exists. Returns the relay, typed by what
+   * its last group sends: `new Relay().connect(...)` gives `results()` its
+   * element type.
    */
   connect<const T extends readonly GroupLike[]>(
     ...groups: T & Chain<T>
-  ): this;
+  ): Relay<LastOut<T>>;
   /**
    * Wires named groups in order: `connect({ prod: p, work: [w1, w2] })`
    * names the groups `prod` and `work`.
    */
-  connect(groups: Record<string, GroupLike>): this;
-  connect(...args: unknown[]): this {
+  connect(groups: Record<string, GroupLike>): Relay<unknown>;
+  connect(...args: unknown[]): Relay<unknown> {
     if (this.#groups !== undefined) {
       throw new TypeError(
         "Cannot connect groups: this relay is already connected; create a new Relay for another pipeline",
@@ -178,7 +180,7 @@ export class Relay {
     );
     this.#groups = planned.groups;
     this.#input = planned.input;
-    return this;
+    return this as Relay<unknown>;
   }
 
   /** The names of the groups, in order. */
@@ -326,7 +328,7 @@ export class Relay {
    * for await (const y of relay.results<number>()) console.log(y);
    * ```
    */
-  results<T = unknown>(options?: StartOptions): AsyncIterableIterator<T> {
+  results<T = Out>(options?: StartOptions): AsyncIterableIterator<T> {
     startOptions(options, "Cannot read results");
     if (this.#reader === "results()") {
       throw new TypeError(

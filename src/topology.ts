@@ -108,6 +108,15 @@ export type OutOf<A> = A extends Input<infer T> ? T
   : A extends Actor<infer _, infer O> ? O
   : never;
 
+/**
+ * What the last group of a chain sends: the type of `results()` of a relay
+ * whose `connect()` got these groups (`unknown` when TypeScript cannot tell,
+ * as for arrays of unknown length).
+ */
+export type LastOut<T extends readonly unknown[]> = T extends
+  readonly [...unknown[], infer L] ? OutOf<ActorOf<L>>
+  : unknown;
+
 /** Marks a group that cannot take what the group before it sends. */
 export interface Mismatch<Sent, Received> {
   /** What the previous group sends and what this group receives. */

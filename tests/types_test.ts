@@ -64,3 +64,39 @@ Deno.test("Relay.connect() rejects at compile time a stage that cannot take the 
   ];
   assert.equal(calls.length, 3);
 });
+
+class Vector {
+  constructor(public x: number, public y: number) {}
+  length(): number {
+    return Math.hypot(this.x, this.y);
+  }
+}
+
+class Vectors extends Actor<never, Vector> {
+  override async loop(): Promise<void> {
+    // @ts-expect-error: a class with methods arrives without them
+    await this.send(new Vector(3, 4));
+  }
+}
+
+class Dated
+  extends Actor<never, { at: Date; tags: Set<string>; raw: Uint8Array }> {
+  override async loop(): Promise<void> {
+    // What structured clone keeps as it is type-checks.
+    await this.send({
+      at: new Date(),
+      tags: new Set(["a"]),
+      raw: new Uint8Array(2),
+    });
+  }
+}
+
+Deno.test("results() takes its type from the last group of a chained connect()", () => {
+  const relay = new Relay().connect(new Numbers(), new Show());
+  const results = relay.results();
+  const check: AsyncIterableIterator<string> = results;
+  // @ts-expect-error: the results are strings, not numbers
+  const wrong: AsyncIterableIterator<number> = results;
+  assert.ok(check === wrong);
+  assert.ok(new Vectors() && new Dated());
+});

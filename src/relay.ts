@@ -120,7 +120,7 @@ export interface CloseOptions {
  * @example One source, two workers, one sink
  * ```ts ignore
  * const relay = new Relay({ maxsize: 2 });
- * relay.connect(new Producer(), [new Worker(), new Worker()], new Consumer());
+ * relay.connect(new Producer(), [new AddTen(), new AddTen()], new Consumer());
  * await relay.start(); // resolves when every actor has shut down
  * ```
  */

@@ -6,12 +6,10 @@
  */
 
 import { importingModule } from "./common/importing.ts";
-import { loadLogTape } from "./common/logtape.ts";
 import { isPlainObject } from "./common/values.ts";
 import { RelayAbortError } from "./errors.ts";
-import type { InputSource } from "./host/input.ts";
 import { type GroupPlan, plan } from "./host/plan.ts";
-import type { Progress } from "./host/progress.ts";
+import { attend } from "./host/attend.ts";
 import { Feed } from "./host/reports.ts";
 import type { Results } from "./host/results.ts";
 import { type Report, Run, type RunSnapshot } from "./host/run.ts";
@@ -26,92 +24,21 @@ import { InlineHost } from "./host/inline_member.ts";
 import { workerHost, WorkerMember } from "./host/worker_member.ts";
 import type { RelayMetrics } from "./metrics.ts";
 import type { Chain, GroupLike, LastOut } from "./topology.ts";
+import {
+  type CloseOptions,
+  DEFAULT_MAXSIZE,
+  DEFAULT_SHUTDOWN_TIMEOUT,
+  type RelayOptions,
+  type StartOptions,
+} from "./options.ts";
 
-/** The default bound of messages in flight per edge. */
-export const DEFAULT_MAXSIZE = 1024;
-
-/** The default time an aborted relay gives its actors to drain, in ms. */
-export const DEFAULT_SHUTDOWN_TIMEOUT = 5000;
-
-/** Options of a {@linkcode Relay}. */
-export interface RelayOptions {
-  /**
-   * Most messages in flight on each edge between two groups: a sender waits
-   * in `send()` while the edge is full. Default 1024: measured here, a
-   * smaller window leaves the wire idle between credit round trips (256
-   * runs 1 → 1 numbers at about half the rate), and 1024 messages per edge
-   * still bound memory (64 MB per edge for 64 KB messages). A
-   * group's own `maxsize` (see `group()`) overrides it for the edge into it.
-   */
-  maxsize?: number;
-  /**
-   * The LogTape category under which actors' records are emitted, followed
-   * by their group and name. Default `"baton"`.
-   */
-  logger?: string | readonly string[];
-  /**
-   * How long an aborted relay lets in-flight messages drain before it
-   * terminates the actors still running, in ms. Default 5000; 0 terminates
-   * at once; at most 2147483647, the longest timer Deno runs.
-   */
-  shutdownTimeout?: number;
-  /**
-   * Runs every actor in the calling thread instead of a Web Worker each,
-   * with the same hooks in the same order, the same bounded edges, pills,
-   * logs, errors, reports and metrics: for stepping through a pipeline in a
-   * debugger and for unit tests. Actors' classes need not be exported; their
-   * state is still copied (structured clone), so what works inline works in
-   * workers. What one thread cannot do: an actor that blocks it (a
-   * synchronous infinite loop) cannot be interrupted, `Deno.exit()` ends the
-   * process, an error nobody caught cannot be told apart by actor, and
-   * per-group permissions are refused. Default false.
-   */
-  inline?: boolean;
-}
-
-/** Options of {@linkcode Relay.start}. */
-export interface StartOptions {
-  /**
-   * Aborting it cancels the run: every actor is terminated at once, and
-   * `start()` rejects promptly with a {@linkcode RelayAbortError}, as an
-   * aborted `fetch()` does. With `onAbort: "drain"`, the sources stop and
-   * the pipeline drains within the shutdown timeout first, as `close()`
-   * does.
-   */
-  signal?: AbortSignal;
-  /**
-   * What aborting `signal` does: `"cancel"` (the default) terminates every
-   * actor at once; `"drain"` stops the sources and lets what they sent
-   * drain within the relay's `shutdownTimeout`, then terminates what is
-   * left.
-   */
-  onAbort?: "cancel" | "drain";
-  /**
-   * What the main thread feeds the first group, when `connect()` begins with
-   * `input()`: an iterable, an async iterable or a `ReadableStream`. The
-   * relay reads it as fast as the first edge has room.
-   */
-  input?: InputSource<unknown>;
-  /**
-   * Draws one progress bar per group on standard error while the relay runs,
-   * if standard error is a terminal; console output (log records) goes above
-   * the bars meanwhile. The first group's bar has a total when one is known:
-   * `{ total }`, or the length of an array input; later groups' bars count
-   * what they took of what was sent to them so far. Default false.
-   */
-  progress?: boolean | { total?: number };
-}
-
-/** Options of {@linkcode Relay.close}. */
-export interface CloseOptions {
-  /**
-   * Overrides the relay's `shutdownTimeout` (ms, at most 2147483647); 0
-   * terminates at once.
-   */
-  timeout?: number;
-  /** The abort reason (default: an `AbortError` DOMException). */
-  reason?: unknown;
-}
+export {
+  type CloseOptions,
+  DEFAULT_MAXSIZE,
+  DEFAULT_SHUTDOWN_TIMEOUT,
+  type RelayOptions,
+  type StartOptions,
+};
 
 /**
  * Runs groups of actors as a pipeline, one Web Worker per actor (or all in
@@ -267,45 +194,18 @@ export class Relay<Out = unknown> {
     const onAbort = () =>
       run.abort(signal!.reason, mode === "drain" ? this.#shutdownTimeout : 0);
     signal?.addEventListener("abort", onAbort, { once: true });
-    this.#done = (async () => {
-      // Loaded here, in the main thread only: every worker imports this
-      // module too, and should not pay for what only the main thread uses.
-      const { observe } = await import("./host/telemetry.ts");
-      // Loaded already, but in an actor's worker (a relay started by an
-      // actor) LogTape loads now, set up to forward (see common/logtape.ts).
-      await loadLogTape();
-      const stopObserving = observe(() => run.metrics(), this.#category);
-      let progress: Progress | undefined;
-      try {
-        try {
-          await run.start(input);
-          if (run.results !== undefined) results.resolve(run.results);
-          if (drawProgress && Deno.stderr.isTerminal()) {
-            const { Progress } = await import("./host/progress.ts");
-            const total = drawProgress !== true
-              ? drawProgress.total
-              : Array.isArray(input)
-              ? input.length
-              : undefined;
-            progress = new Progress(this.groups, () => run.metrics(), {
-              total,
-            });
-          }
-        } catch (error) {
-          run.destroy(error);
-        }
-        await run.settled.catch((error) => {
-          results.reject(error);
-          throw error;
-        });
-        return run.metrics();
-      } finally {
-        progress?.stop();
-        stopObserving();
+    this.#done = attend(run, {
+      input,
+      groups: this.groups,
+      category: this.#category,
+      progress: drawProgress,
+      onResults: (r) => results.resolve(r),
+      onFailure: (error) => results.reject(error),
+      onSettled: () => {
         signal?.removeEventListener("abort", onAbort);
         for (const feed of reports) feed.end();
-      }
-    })();
+      },
+    });
     return this.#done;
   }
 

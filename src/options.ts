@@ -1,0 +1,94 @@
+/**
+ * The options of a {@linkcode Relay} and of its `start()` and `close()`,
+ * with their defaults.
+ *
+ * @module
+ */
+
+import type { InputSource } from "./host/input.ts";
+
+/** The default bound of messages in flight per edge. */
+export const DEFAULT_MAXSIZE = 1024;
+
+/** The default time an aborted relay gives its actors to drain, in ms. */
+export const DEFAULT_SHUTDOWN_TIMEOUT = 5000;
+
+/** Options of a {@linkcode Relay}. */
+export interface RelayOptions {
+  /**
+   * Most messages in flight on each edge between two groups: a sender waits
+   * in `send()` while the edge is full. Default 1024: measured here, a
+   * smaller window leaves the wire idle between credit round trips (256
+   * runs 1 → 1 numbers at about half the rate), and 1024 messages per edge
+   * still bound memory (64 MB per edge for 64 KB messages). A
+   * group's own `maxsize` (see `group()`) overrides it for the edge into it.
+   */
+  maxsize?: number;
+  /**
+   * The LogTape category under which actors' records are emitted, followed
+   * by their group and name. Default `"baton"`.
+   */
+  logger?: string | readonly string[];
+  /**
+   * How long an aborted relay lets in-flight messages drain before it
+   * terminates the actors still running, in ms. Default 5000; 0 terminates
+   * at once; at most 2147483647, the longest timer Deno runs.
+   */
+  shutdownTimeout?: number;
+  /**
+   * Runs every actor in the calling thread instead of a Web Worker each,
+   * with the same hooks in the same order, the same bounded edges, pills,
+   * logs, errors, reports and metrics: for stepping through a pipeline in a
+   * debugger and for unit tests. Actors' classes need not be exported; their
+   * state is still copied (structured clone), so what works inline works in
+   * workers. What one thread cannot do: an actor that blocks it (a
+   * synchronous infinite loop) cannot be interrupted, `Deno.exit()` ends the
+   * process, an error nobody caught cannot be told apart by actor, and
+   * per-group permissions are refused. Default false.
+   */
+  inline?: boolean;
+}
+
+/** Options of {@linkcode Relay.start}. */
+export interface StartOptions {
+  /**
+   * Aborting it cancels the run: every actor is terminated at once, and
+   * `start()` rejects promptly with a {@linkcode RelayAbortError}, as an
+   * aborted `fetch()` does. With `onAbort: "drain"`, the sources stop and
+   * the pipeline drains within the shutdown timeout first, as `close()`
+   * does.
+   */
+  signal?: AbortSignal;
+  /**
+   * What aborting `signal` does: `"cancel"` (the default) terminates every
+   * actor at once; `"drain"` stops the sources and lets what they sent
+   * drain within the relay's `shutdownTimeout`, then terminates what is
+   * left.
+   */
+  onAbort?: "cancel" | "drain";
+  /**
+   * What the main thread feeds the first group, when `connect()` begins with
+   * `input()`: an iterable, an async iterable or a `ReadableStream`. The
+   * relay reads it as fast as the first edge has room.
+   */
+  input?: InputSource<unknown>;
+  /**
+   * Draws one progress bar per group on standard error while the relay runs,
+   * if standard error is a terminal; console output (log records) goes above
+   * the bars meanwhile. The first group's bar has a total when one is known:
+   * `{ total }`, or the length of an array input; later groups' bars count
+   * what they took of what was sent to them so far. Default false.
+   */
+  progress?: boolean | { total?: number };
+}
+
+/** Options of {@linkcode Relay.close}. */
+export interface CloseOptions {
+  /**
+   * Overrides the relay's `shutdownTimeout` (ms, at most 2147483647); 0
+   * terminates at once.
+   */
+  timeout?: number;
+  /** The abort reason (default: an `AbortError` DOMException). */
+  reason?: unknown;
+}

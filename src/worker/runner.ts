@@ -30,9 +30,9 @@ import type {
 } from "../common/protocol.ts";
 import { RECEIVED, SENT, WAITED_MS, WIDTH } from "../common/stats.ts";
 import { render, uncloneablePath } from "../common/values.ts";
-import { Inlet } from "../link/inlet.ts";
-import { grabSize, Outlet } from "../link/outlet.ts";
-import { ReceiverCredit, SenderCredit } from "../link/port/credit.ts";
+import { openReceiver, openSender } from "../link/ends.ts";
+import type { Inlet } from "../link/inlet.ts";
+import type { Outlet } from "../link/outlet.ts";
 import {
   cloneableCall,
   cloneableRecord,
@@ -278,24 +278,13 @@ export class ActorRunner {
   /** Opens the actor's ends of its edges. */
   #open(init: InitMessage): void {
     if (init.outlet !== undefined) {
-      const end = init.outlet;
-      this.#outlet = new Outlet(
-        end.ports,
-        new SenderCredit(end.cells, grabSize(end.maxsize, end.senders)),
-        (error, batch) => {
-          // Found after the failure, never on the hot path.
-          const bad = batch.find((m) => uncloneablePath(m) !== undefined);
-          this.fail(error, "send", uncloneablePath(bad));
-        },
-      );
+      this.#outlet = openSender(init.outlet, (error, batch) => {
+        // Found after the failure, never on the hot path.
+        const bad = batch.find((m) => uncloneablePath(m) !== undefined);
+        this.fail(error, "send", uncloneablePath(bad));
+      });
     }
-    if (init.inlet !== undefined) {
-      const end = init.inlet;
-      this.#inlet = new Inlet(
-        end.ports,
-        new ReceiverCredit(end.cells, end.index, end.maxsize),
-      );
-    }
+    if (init.inlet !== undefined) this.#inlet = openReceiver(init.inlet);
   }
 
   /**

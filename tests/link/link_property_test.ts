@@ -14,14 +14,15 @@ import fc from "fast-check";
 import {
   createCells,
   readCells,
-  ReceiverCredit,
-  SenderCredit,
+  SharedReceiverCredit,
+  SharedSenderCredit,
 } from "../../src/link/port/credit.ts";
+import { portWire } from "../../src/link/port/transport.ts";
 import { Inlet } from "../../src/link/inlet.ts";
 import { BATCH, Outlet } from "../../src/link/outlet.ts";
 
 /** A receiver's credit whose give-backs wait for the test's `credit` step. */
-class HeldCredit extends ReceiverCredit {
+class HeldCredit extends SharedReceiverCredit {
   hold = true;
   pending = false;
   override flush(): void {
@@ -59,7 +60,7 @@ const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 /** One sender: its outlet, its credit, what it sent and how it ended. */
 interface Sender {
   outlet: Outlet;
-  credit: SenderCredit;
+  credit: SharedSenderCredit;
   ports: MessagePort[];
   seq: number;
   accepted: Set<string>;
@@ -90,10 +91,10 @@ async function check(c: Case): Promise<void> {
   const failures: unknown[] = [];
   const grab = Math.min(BATCH, Math.floor(maxsize / (2 * S)));
   const senders: Sender[] = channels.map((row) => {
-    const credit = new SenderCredit(cells, grab);
+    const credit = new SharedSenderCredit(cells, grab);
     const ports = row.map((ch) => ch.port1);
     return {
-      outlet: new Outlet(ports, credit, (e) => failures.push(e)),
+      outlet: new Outlet(ports.map(portWire), credit, (e) => failures.push(e)),
       credit,
       ports,
       seq: 0,
@@ -109,7 +110,7 @@ async function check(c: Case): Promise<void> {
   for (let r = 0; r < R; r++) {
     const credit = new HeldCredit(cells, r, maxsize);
     const receiver: Receiver = {
-      inlet: new Inlet(channels.map((row) => row[r].port2), credit),
+      inlet: new Inlet(channels.map((row) => portWire(row[r].port2)), credit),
       credit,
       handled: [],
       gates: [],

@@ -22,18 +22,35 @@ export type Phase =
   /** The main thread's input (`start({ input })`, `relay.stream()`). */
   | "input";
 
-/** One end of an edge, as handed to a worker. */
+/**
+ * One end of an edge as handed to the thread that opens it, whatever the
+ * transport (see `link/transport.ts`): plain data that survives structured
+ * clone, its transferables (listed by the transport) moving with it. A
+ * transport extends it with what it needs to open the end (ports, a
+ * stream's key, ...).
+ */
 export interface EdgeEnd {
-  /** One port per peer actor on the other side of the edge. */
-  readonly ports: MessagePort[];
-  /** The edge's shared credit counters (see `link/port/credit.ts`). */
-  readonly cells: SharedArrayBuffer;
-  /** The edge's bound: messages in flight at most. */
-  readonly maxsize: number;
-  /** This actor's index among the receivers of the edge (inlets only). */
+  /** The name of the transport that made the end, which opens it. */
+  readonly transport: string;
+  readonly role: "sender" | "receiver";
+  /** This end's index among the edge's senders, or receivers. */
   readonly index: number;
   /** How many actors send on the edge. */
   readonly senders: number;
+  /** How many actors receive on the edge. */
+  readonly receivers: number;
+  /** The edge's bound: messages in flight at most. */
+  readonly maxsize: number;
+}
+
+/** A sender's end of an edge. */
+export interface SenderEndSpec extends EdgeEnd {
+  readonly role: "sender";
+}
+
+/** A receiver's end of an edge. */
+export interface ReceiverEndSpec extends EdgeEnd {
+  readonly role: "receiver";
 }
 
 /**
@@ -71,9 +88,9 @@ export interface InitMessage {
    */
   readonly forwardLevel: LogLevel | null;
   /** Present for every actor but the first group's. */
-  readonly inlet?: EdgeEnd;
+  readonly inlet?: ReceiverEndSpec;
   /** Present for every actor but the last group's. */
-  readonly outlet?: EdgeEnd;
+  readonly outlet?: SenderEndSpec;
   /** Whether the group runs with its own permissions (for error hints). */
   readonly sandboxed: boolean;
   /** The run's shared counters and this actor's slot in them (`stats.ts`). */

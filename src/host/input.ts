@@ -6,9 +6,9 @@
  * @module
  */
 
-import type { EdgeEnd } from "../common/protocol.ts";
-import { grabSize, Outlet } from "../link/outlet.ts";
-import { SenderCredit } from "../link/port/credit.ts";
+import type { SenderEndSpec } from "../common/protocol.ts";
+import { openSender } from "../link/ends.ts";
+import type { Outlet } from "../link/outlet.ts";
 
 /** What can feed a pipeline from the main thread. */
 export type InputSource<T> =
@@ -64,12 +64,8 @@ export async function feed<T>(
 
 /** The main thread as the sender of the first edge. */
 export function inputOutlet(
-  end: EdgeEnd,
+  end: SenderEndSpec,
   onFailure: (error: unknown) => void,
 ): Outlet {
-  return new Outlet(
-    end.ports,
-    new SenderCredit(end.cells, grabSize(end.maxsize, end.senders)),
-    onFailure,
-  );
+  return openSender(end, onFailure);
 }

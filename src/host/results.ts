@@ -6,9 +6,9 @@
  * @module
  */
 
-import type { EdgeEnd } from "../common/protocol.ts";
-import { Inlet } from "../link/inlet.ts";
-import { ReceiverCredit } from "../link/port/credit.ts";
+import type { ReceiverEndSpec } from "../common/protocol.ts";
+import { openReceiver } from "../link/ends.ts";
+import type { Inlet } from "../link/inlet.ts";
 
 /**
  * The main thread as the receiver of the last edge: an async iterable of the
@@ -28,14 +28,11 @@ export class Results<T> implements AsyncIterableIterator<T> {
   #onReturn: () => void;
 
   constructor(
-    end: EdgeEnd,
+    end: ReceiverEndSpec,
     settled: Promise<unknown>,
     onReturn: () => void,
   ) {
-    this.#inlet = new Inlet(
-      end.ports,
-      new ReceiverCredit(end.cells, end.index, end.maxsize),
-    );
+    this.#inlet = openReceiver(end);
     this.#settled = settled;
     this.#onReturn = onReturn;
     // A failed run must not leave a reader waiting.

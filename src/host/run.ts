@@ -41,7 +41,7 @@ import {
   type Report,
   type RunSnapshot,
 } from "./snapshot.ts";
-import { closeEnd, type Edge, edgeState, wire } from "./wiring.ts";
+import { closeEnd, type Edge, edgeState, transfersOf, wire } from "./wiring.ts";
 
 /**
  * How long a failed run waits, after the last message from a member, for
@@ -267,7 +267,7 @@ export class Run {
       name: member.name,
       actor: member.actor,
       init,
-      transfer: [...(init.inlet?.ports ?? []), ...(init.outlet?.ports ?? [])],
+      transfer: transfersOf(init),
       permissions: g.permissions,
     }, {
       message: (data) => {

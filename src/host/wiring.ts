@@ -1,100 +1,41 @@
 /**
  * Wiring a run's edges: between every two adjacent groups, and, when the
  * main thread takes part, from it into the first group (`input()`) and from
- * the last group to it (`results()`). One function makes every edge, so the
- * main thread's ends are the same kind of end an actor gets.
+ * the last group to it (`results()`). One function makes every edge, through
+ * one transport, so the main thread's ends are the same kind of end an actor
+ * gets.
  *
  * @module
  */
 
-import type { EdgeEnd } from "../common/protocol.ts";
-import { createCells, readCells } from "../link/port/credit.ts";
+import type {
+  EdgeEnd,
+  ReceiverEndSpec,
+  SenderEndSpec,
+} from "../common/protocol.ts";
+import { defaultTransport, discardEnd, transferables } from "../link/ends.ts";
+import type { EdgeHandle, EdgeState, Transport } from "../link/transport.ts";
 
-/** One edge of a run, as metrics and snapshots read it. */
-export interface Edge {
-  /** The sending group, or `"input"` for the main thread. */
-  readonly from: string;
-  /** The receiving group, or `"results"` for the main thread. */
-  readonly to: string;
-  readonly maxsize: number;
-  /** Each sender's end, by sender index. */
-  readonly senders: readonly EdgeEnd[];
-  /** Each receiver's end, by receiver index. */
-  readonly receivers: readonly EdgeEnd[];
-  readonly cells: SharedArrayBuffer;
-}
+/** One edge of a run, as its transport made it. */
+export type Edge = EdgeHandle;
 
-/** An edge's state right now. */
-export interface EdgeState {
-  /** The sending group, or `"input"` for the main thread. */
-  readonly from: string;
-  /** The receiving group, or `"results"` for the main thread. */
-  readonly to: string;
-  /** The edge's bound. */
-  readonly maxsize: number;
-  /** Credits taken: messages in flight, counting those senders reserved. */
-  readonly inFlight: number;
-  /** Senders waiting for credit right now. */
-  readonly waitingSenders: number;
-  /** Messages queued for each receiver. */
-  readonly queued: number[];
-}
-
-/**
- * Makes an edge from `senders` senders to `receivers` receivers, at most
- * `maxsize` messages in flight: a link (a `MessageChannel`) from every
- * sender to every receiver, and the shared credits of the edge.
- */
-export function createEdge(
-  from: string,
-  to: string,
-  senders: number,
-  receivers: number,
-  maxsize: number,
-): Edge {
-  const cells = createCells(maxsize, receivers);
-  const channels = Array.from(
-    { length: senders },
-    () => Array.from({ length: receivers }, () => new MessageChannel()),
-  );
-  return {
-    from,
-    to,
-    maxsize,
-    cells,
-    senders: channels.map((row, index) => ({
-      ports: row.map((c) => c.port1),
-      cells,
-      maxsize,
-      index,
-      senders,
-    })),
-    receivers: Array.from({ length: receivers }, (_, index) => ({
-      ports: channels.map((row) => row[index].port2),
-      cells,
-      maxsize,
-      index,
-      senders,
-    })),
-  };
-}
+export type { EdgeState };
 
 /** Reads an edge's counters. */
 export function edgeState(edge: Edge): EdgeState {
-  const cells = readCells(edge.cells);
-  return {
-    from: edge.from,
-    to: edge.to,
-    maxsize: edge.maxsize,
-    inFlight: edge.maxsize - cells.available,
-    waitingSenders: cells.waiters,
-    queued: cells.queued,
-  };
+  return edge.state();
 }
 
-/** Closes every port of an edge end (an end that no thread took). */
+/** Closes an end that no thread took. */
 export function closeEnd(end: EdgeEnd): void {
-  for (const port of end.ports) port.close();
+  discardEnd(end);
+}
+
+/** What an actor's init message transfers: what its ends need moved. */
+export function transfersOf(
+  ends: { readonly inlet?: EdgeEnd; readonly outlet?: EdgeEnd },
+): Transferable[] {
+  return [...transferables(ends.inlet), ...transferables(ends.outlet)];
 }
 
 /** The groups as wiring needs them. */
@@ -108,34 +49,42 @@ export interface WiredGroup {
 export interface Wiring {
   readonly edges: readonly Edge[];
   /** Per group, per actor: the end it receives on (none for sources). */
-  readonly inlets: readonly (readonly (EdgeEnd | undefined)[])[];
+  readonly inlets: readonly (readonly (ReceiverEndSpec | undefined)[])[];
   /** Per group, per actor: the end it sends on (none for the last group). */
-  readonly outlets: readonly (readonly (EdgeEnd | undefined)[])[];
+  readonly outlets: readonly (readonly (SenderEndSpec | undefined)[])[];
   /** The main thread's end of the input edge, if it feeds the first group. */
-  readonly input: EdgeEnd | undefined;
+  readonly input: SenderEndSpec | undefined;
   /** The main thread's end of the results edge, if it reads them. */
-  readonly results: EdgeEnd | undefined;
+  readonly results: ReceiverEndSpec | undefined;
 }
 
 /**
  * Wires a run: an edge between every two adjacent groups (bounded by the
  * receiving group's `maxsize`, else `maxsize`), plus the main thread's input
- * and results edges when asked for.
+ * and results edges when asked for; every edge through `transport`.
  */
 export function wire(
   groups: readonly WiredGroup[],
   maxsize: number,
   options: { input: boolean; results: boolean },
+  transport: Transport = defaultTransport,
 ): Wiring {
+  const createEdge = (
+    from: string,
+    to: string,
+    senders: number,
+    receivers: number,
+    maxsize: number,
+  ) => transport.createEdge({ from, to, senders, receivers, maxsize });
   const edges: Edge[] = [];
-  const inlets: (EdgeEnd | undefined)[][] = groups.map((g) =>
+  const inlets: (ReceiverEndSpec | undefined)[][] = groups.map((g) =>
     new Array(g.size).fill(undefined)
   );
-  const outlets: (EdgeEnd | undefined)[][] = groups.map((g) =>
+  const outlets: (SenderEndSpec | undefined)[][] = groups.map((g) =>
     new Array(g.size).fill(undefined)
   );
-  let input: EdgeEnd | undefined;
-  let results: EdgeEnd | undefined;
+  let input: SenderEndSpec | undefined;
+  let results: ReceiverEndSpec | undefined;
   const first = groups[0];
   if (options.input) {
     const edge = createEdge(

@@ -6,8 +6,13 @@
  * @module
  */
 
-import { PILL, RESOLVED, type Wire } from "./outlet.ts";
-import type { ReceiverCredit } from "./port/credit.ts";
+import { RESOLVED } from "./outlet.ts";
+import {
+  PILL,
+  type ReceiverCredit,
+  type Wire,
+  type WireItem,
+} from "./transport.ts";
 
 /** A receiver's side of an edge: one FIFO queue fed by every upstream wire. */
 export class Inlet {
@@ -26,15 +31,15 @@ export class Inlet {
     this.#wires = wires;
     this.#credit = credit;
     this.senders = wires.length;
-    const onmessage = (event: MessageEvent): void => {
-      this.#queue.push(event.data);
+    const deliver = (item: WireItem): void => {
+      this.#queue.push(item);
       const wake = this.#wake;
       if (wake !== null) {
         this.#wake = null;
         wake();
       }
     };
-    for (const wire of wires) wire.onmessage = onmessage;
+    for (const wire of wires) wire.listen(deliver);
   }
 
   /** Pills received so far. */

@@ -1,28 +1,14 @@
 /**
  * The sender's side of an edge. Every sender of a group is linked to every
- * receiver of the next by a wire (a `MessagePort` today). An
- * {@linkcode Outlet} takes a credit per message, hands the message to the
+ * receiver of the next by a wire of the edge's transport (`transport.ts`).
+ * An {@linkcode Outlet} takes a credit per message, hands the message to the
  * receiver with the shortest queue, and batches what it queues for a wire
  * into one post; its pills follow its last message.
  *
  * @module
  */
 
-import type { SenderCredit } from "./port/credit.ts";
-
-/**
- * The transport under a link: what an outlet and an inlet need of a wire.
- * `MessagePort` is the one implementation; another transport (a socket to
- * another process, say) would implement this and the credit counters.
- */
-export interface Wire {
-  postMessage(data: unknown, transfer: Transferable[]): void;
-  onmessage: ((event: MessageEvent) => void) | null;
-  close(): void;
-}
-
-/** The poison pill on the wire: a sender has sent its last message. */
-export const PILL = 0;
+import { PILL, type SenderCredit, type Wire } from "./transport.ts";
 
 /** Most messages in one post. */
 export const BATCH = 1024;
@@ -168,8 +154,13 @@ export class Outlet {
   #seal(): void {
     this.flush();
     this.#closed = true;
-    for (const wire of this.#wires) wire.postMessage(PILL, []);
+    for (const wire of this.#wires) wire.post(PILL, []);
     this.#pills?.resolve();
+  }
+
+  /** Closes every wire at once, pills or not (the actor is gone). */
+  closeWires(): void {
+    for (const wire of this.#wires) wire.close();
   }
 
   /** Rejects every waiting send and a pending close(), refuses new ones. */
@@ -233,7 +224,7 @@ export class Outlet {
     this.#weights[i] = 0;
     if (transfer.length > 0) this.#transfers[i] = [];
     try {
-      this.#wires[i].postMessage(batch, transfer);
+      this.#wires[i].post(batch, transfer);
     } catch (error) {
       this.abort(error);
       this.#onFailure(error, batch);

@@ -30,9 +30,9 @@ import type {
 } from "../common/protocol.ts";
 import { RECEIVED, SENT, WAITED_MS, WIDTH } from "../common/stats.ts";
 import { render, uncloneablePath } from "../common/values.ts";
-import { Inlet } from "../link/inlet.ts";
-import { grabSize, Outlet } from "../link/outlet.ts";
-import { ReceiverCredit, SenderCredit } from "../link/port/credit.ts";
+import { openReceiver, openSender } from "../link/ends.ts";
+import type { Inlet } from "../link/inlet.ts";
+import type { Outlet } from "../link/outlet.ts";
 import {
   cloneableCall,
   cloneableRecord,
@@ -71,7 +71,6 @@ export class ActorRunner {
   #inlet: Inlet | undefined;
   #outlet: Outlet | undefined;
   /** The ports of the outlet's wires, closed by `terminate()`. */
-  #wires: readonly MessagePort[] = [];
   /** Terminated: no hook of the actor is called again. */
   #terminated = false;
 
@@ -188,7 +187,7 @@ export class ActorRunner {
     this.#controller.abort(error);
     this.#outlet?.abort(error);
     this.#inlet?.close();
-    for (const port of this.#wires) port.close();
+    this.#outlet?.closeWires();
     this.#port.onmessage = null;
     this.#port.close();
   }
@@ -323,25 +322,13 @@ export class ActorRunner {
   /** Opens the actor's ends of its edges. */
   #open(init: InitMessage): void {
     if (init.outlet !== undefined) {
-      const end = init.outlet;
-      this.#wires = end.ports;
-      this.#outlet = new Outlet(
-        end.ports,
-        new SenderCredit(end.cells, grabSize(end.maxsize, end.senders)),
-        (error, batch) => {
-          // Found after the failure, never on the hot path.
-          const bad = batch.find((m) => uncloneablePath(m) !== undefined);
-          this.fail(error, "send", uncloneablePath(bad));
-        },
-      );
+      this.#outlet = openSender(init.outlet, (error, batch) => {
+        // Found after the failure, never on the hot path.
+        const bad = batch.find((m) => uncloneablePath(m) !== undefined);
+        this.fail(error, "send", uncloneablePath(bad));
+      });
     }
-    if (init.inlet !== undefined) {
-      const end = init.inlet;
-      this.#inlet = new Inlet(
-        end.ports,
-        new ReceiverCredit(end.cells, end.index, end.maxsize),
-      );
-    }
+    if (init.inlet !== undefined) this.#inlet = openReceiver(init.inlet);
   }
 
   /**

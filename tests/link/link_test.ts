@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import {
   createCells,
-  ReceiverCredit,
-  SenderCredit,
+  SharedReceiverCredit,
+  SharedSenderCredit,
 } from "../../src/link/port/credit.ts";
+import { portWire } from "../../src/link/port/transport.ts";
 import { Inlet } from "../../src/link/inlet.ts";
 import { Outlet } from "../../src/link/outlet.ts";
 
@@ -12,13 +13,16 @@ Deno.test("Outlet.close() sends its pills only after the sends still waiting for
   try {
     const cells = createCells(1, 1);
     const outlet = new Outlet(
-      [channel.port1],
-      new SenderCredit(cells, 1),
+      [portWire(channel.port1)],
+      new SharedSenderCredit(cells, 1),
       (error) => {
         throw error;
       },
     );
-    const inlet = new Inlet([channel.port2], new ReceiverCredit(cells, 0, 1));
+    const inlet = new Inlet(
+      [portWire(channel.port2)],
+      new SharedReceiverCredit(cells, 0, 1),
+    );
     // Not awaited: with one credit, four of these wait when close() is called.
     const sends = [0, 1, 2, 3, 4].map((n) => outlet.send(n));
     assert.equal(outlet.waiting, 4);
@@ -53,8 +57,8 @@ Deno.test("Outlet.close() rejects when the outlet is aborted before its pills we
   const channel = new MessageChannel();
   try {
     const outlet = new Outlet(
-      [channel.port1],
-      new SenderCredit(createCells(1, 1), 1),
+      [portWire(channel.port1)],
+      new SharedSenderCredit(createCells(1, 1), 1),
       (error) => {
         throw error;
       },

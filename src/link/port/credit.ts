@@ -12,6 +12,8 @@
  * @module
  */
 
+import type { ReceiverCredit, SenderCredit } from "../transport.ts";
+
 // Each counter has a cache line of its own: the sender's compare-exchange on
 // AVAILABLE and each receiver's writes to its QUEUED cell would otherwise
 // bounce one line between cores on every batch.
@@ -54,7 +56,7 @@ export function readCells(
  * touched once per batch, not once per message; `giveBack()` returns the
  * reserve when the sender flushes, so no credit idles in a sender.
  */
-export class SenderCredit {
+export class SharedSenderCredit implements SenderCredit {
   readonly #cells: Int32Array;
   readonly #grab: number;
   #reserve = 0;
@@ -130,11 +132,16 @@ export class SenderCredit {
   }
 }
 
+/** Wakes every sender waiting on the edge of `buffer`. */
+export function wakeSenders(buffer: SharedArrayBuffer): void {
+  Atomics.notify(new Int32Array(buffer), AVAILABLE);
+}
+
 /**
  * A receiver's view of an edge's credits. It counts the messages it takes off
  * its queue and gives their credits back in chunks.
  */
-export class ReceiverCredit {
+export class SharedReceiverCredit implements ReceiverCredit {
   readonly #cells: Int32Array;
   readonly #queued: number;
   readonly #chunk: number;

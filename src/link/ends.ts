@@ -1,0 +1,58 @@
+/**
+ * Opening an edge's ends in any thread, by the name of the transport that
+ * made them. Every transport is listed here, so a worker can open the ends
+ * it is handed without the main thread's help: a new transport adds itself
+ * to {@linkcode TRANSPORTS}.
+ *
+ * @module
+ */
+
+import type { Inlet } from "./inlet.ts";
+import type { Outlet, PostFailure } from "./outlet.ts";
+import { portTransport } from "./port/transport.ts";
+import type {
+  EdgeEnd,
+  ReceiverEndSpec,
+  SenderEndSpec,
+  Transport,
+} from "./transport.ts";
+
+/** Every transport, by name. */
+const TRANSPORTS: ReadonlyMap<string, Transport> = new Map(
+  [portTransport].map((t) => [t.name, t]),
+);
+
+/** The transport a run uses unless told otherwise. */
+export const defaultTransport: Transport = portTransport;
+
+/** The transport that made `spec`; throws if none is known by its name. */
+export function transportOf(spec: EdgeEnd): Transport {
+  const transport = TRANSPORTS.get(spec.transport);
+  if (transport === undefined) {
+    throw new TypeError(`Unknown link transport: ${String(spec.transport)}`);
+  }
+  return transport;
+}
+
+/** Opens a sender's end, whatever transport made it. */
+export function openSender(
+  spec: SenderEndSpec,
+  onFailure: PostFailure,
+): Outlet {
+  return transportOf(spec).openSender(spec, onFailure);
+}
+
+/** Opens a receiver's end, whatever transport made it. */
+export function openReceiver(spec: ReceiverEndSpec): Inlet {
+  return transportOf(spec).openReceiver(spec);
+}
+
+/** What moves with an end to another thread (none for no end). */
+export function transferables(spec: EdgeEnd | undefined): Transferable[] {
+  return spec === undefined ? [] : transportOf(spec).transferables(spec);
+}
+
+/** Closes an end that no thread opened. */
+export function discardEnd(spec: EdgeEnd): void {
+  transportOf(spec).discard(spec);
+}

@@ -1,0 +1,141 @@
+/**
+ * The port transport: every sender→receiver pair of an edge is a
+ * `MessageChannel`, and the edge's credits are counters in one
+ * `SharedArrayBuffer` (`credit.ts`). Both cross to a worker with its init
+ * message: the ports are transferred, the buffer is shared. So it links
+ * threads of one process, and only those.
+ *
+ * @module
+ */
+
+import { Inlet } from "../inlet.ts";
+import { grabSize, Outlet, type PostFailure } from "../outlet.ts";
+import type {
+  EdgeEnd,
+  EdgeHandle,
+  EdgeShape,
+  ReceiverEndSpec,
+  SenderEndSpec,
+  Transport,
+  Wire,
+} from "../transport.ts";
+import {
+  createCells,
+  readCells,
+  SharedReceiverCredit,
+  SharedSenderCredit,
+  wakeSenders,
+} from "./credit.ts";
+
+/** The port transport's name, in every end spec it makes. */
+export const PORT = "port";
+
+/** What the port transport adds to an end spec. */
+export interface PortEnd extends EdgeEnd {
+  /** One port per peer on the other side of the edge, by its index. */
+  readonly ports: MessagePort[];
+  /** The edge's shared credit counters. */
+  readonly cells: SharedArrayBuffer;
+}
+
+/** A port as a wire. */
+export function portWire(port: MessagePort): Wire {
+  return {
+    post: (item, transfer) => port.postMessage(item, transfer),
+    listen: (deliver) => {
+      port.onmessage = (event) => deliver(event.data);
+    },
+    close: () => port.close(),
+  };
+}
+
+/** `spec` as a port end; throws if another transport made it. */
+export function portEnd(spec: EdgeEnd): PortEnd {
+  const end = spec as PortEnd;
+  if (
+    end.transport !== PORT || !Array.isArray(end.ports) ||
+    !(end.cells instanceof SharedArrayBuffer)
+  ) {
+    throw new TypeError(
+      `Not an end of the port transport: ${String(end.transport)}`,
+    );
+  }
+  return end;
+}
+
+function createEdge(shape: EdgeShape): EdgeHandle {
+  const { from, to, senders, receivers, maxsize } = shape;
+  const cells = createCells(maxsize, receivers);
+  const channels = Array.from(
+    { length: senders },
+    () => Array.from({ length: receivers }, () => new MessageChannel()),
+  );
+  const base = { transport: PORT, senders, receivers, maxsize, cells };
+  return {
+    from,
+    to,
+    maxsize,
+    senders: channels.map((row, index): SenderEndSpec & PortEnd => ({
+      ...base,
+      role: "sender",
+      index,
+      ports: row.map((c) => c.port1),
+    })),
+    receivers: Array.from(
+      { length: receivers },
+      (_, index): ReceiverEndSpec & PortEnd => ({
+        ...base,
+        role: "receiver",
+        index,
+        ports: channels.map((row) => row[index].port2),
+      }),
+    ),
+    state() {
+      const now = readCells(cells);
+      return {
+        from,
+        to,
+        maxsize,
+        inFlight: maxsize - now.available,
+        waitingSenders: now.waiters,
+        queued: now.queued,
+      };
+    },
+    close() {
+      wakeSenders(cells);
+      // A port transferred to another thread is detached here: closing it
+      // is a no-op.
+      for (const row of channels) {
+        for (const channel of row) {
+          channel.port1.close();
+          channel.port2.close();
+        }
+      }
+    },
+  };
+}
+
+/** MessageChannels between threads, credits in shared memory. */
+export const portTransport: Transport = {
+  name: PORT,
+  createEdge,
+  openSender(spec: SenderEndSpec, onFailure: PostFailure): Outlet {
+    const end = portEnd(spec);
+    return new Outlet(
+      end.ports.map(portWire),
+      new SharedSenderCredit(end.cells, grabSize(end.maxsize, end.senders)),
+      onFailure,
+    );
+  },
+  openReceiver(spec: ReceiverEndSpec): Inlet {
+    const end = portEnd(spec);
+    return new Inlet(
+      end.ports.map(portWire),
+      new SharedReceiverCredit(end.cells, end.index, end.maxsize),
+    );
+  },
+  transferables: (spec) => [...portEnd(spec).ports],
+  discard(spec) {
+    for (const port of portEnd(spec).ports) port.close();
+  },
+};

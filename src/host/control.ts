@@ -8,7 +8,8 @@
  */
 
 import { LEVELS } from "../common/levels.ts";
-import type { FromWorker, Phase } from "../common/protocol.ts";
+import { fromErrorData } from "../common/error_data.ts";
+import type { ErrorData, FromWorker, Phase } from "../common/protocol.ts";
 import { isPlainObject, render } from "../common/values.ts";
 
 const PHASES: ReadonlySet<string> = new Set<Phase>([
@@ -125,4 +126,13 @@ function isErrorData(e: unknown, depth: number): boolean {
     if (!e.errors.every((x) => isErrorData(x, depth + 1))) return false;
   }
   return true;
+}
+
+/** The error a runtime reported, rebuilt; never throws. */
+export function causeOf(data: ErrorData): Error {
+  try {
+    return fromErrorData(data);
+  } catch {
+    return new Error(String(data.message));
+  }
 }

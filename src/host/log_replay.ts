@@ -16,7 +16,10 @@
 import type { Logger, LogLevel, LogRecord } from "@logtape/logtape";
 import { LEVELS } from "../common/levels.ts";
 import { logtape } from "../common/logtape.ts";
-import type { LogCall } from "../common/protocol.ts";
+import type { FromWorker, LogCall } from "../common/protocol.ts";
+
+/** A log call or record as an actor's runtime forwards it. */
+export type LogMessage = Extract<FromWorker, { kind: "log" | "call" }>;
 
 /** The relay's own logger: its lifecycle records ("maintaining 2 groups"). */
 export function relayLogger(): Logger {
@@ -93,4 +96,26 @@ export function replayCall(call: LogCall): void {
 
 function template(strings: string[]): TemplateStringsArray {
   return Object.assign([...strings], { raw: [...strings] });
+}
+
+/**
+ * Emits a log call or record an actor's runtime forwarded: through LogTape,
+ * or to `onLog` when given. A record that cannot be emitted is said, never
+ * a crash of the main thread.
+ */
+export function emitLog(
+  message: LogMessage,
+  actor: string,
+  onLog?: (message: LogMessage) => void,
+): void {
+  try {
+    if (onLog !== undefined) onLog(message);
+    else if (message.kind === "log") emitForwarded(message.record);
+    else replayCall(message.call);
+  } catch (error) {
+    relayLogger().error(
+      "relay: a log record of {actor} could not be emitted: {error}",
+      { actor, error },
+    );
+  }
 }

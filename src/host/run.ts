@@ -9,30 +9,26 @@
  * @module
  */
 
-import type { Actor } from "../actor.ts";
-import { fromErrorData } from "../common/error_data.ts";
 import type { FromWorker, InitMessage, Phase } from "../common/protocol.ts";
+import type { LogMessage } from "./log_replay.ts";
 
-/** A log call or record as an actor's runtime forwards it. */
-export type LogMessage = Extract<FromWorker, { kind: "log" | "call" }>;
+export type { LogMessage };
 import { createStats } from "../common/stats.ts";
 import { cloneableOrText } from "../common/values.ts";
 import { RelayAbortError, type RelayError } from "../errors.ts";
 import type { Outlet } from "../link/outlet.ts";
 import type { RelayMetrics } from "../metrics.ts";
-import { checkControl } from "./control.ts";
-import { type ActorSpec, describe } from "./describe.ts";
+import { causeOf, checkControl } from "./control.ts";
+import {
+  initMessages,
+  preflight,
+  type RunMember,
+  runMembers,
+} from "./launch.ts";
 import { actorFailure, type FailureDetail, inputFailure } from "./failure.ts";
 import { feed, inputOutlet, type InputSource } from "./input.ts";
-import {
-  emitForwarded,
-  forwardLevel,
-  lowestLevel,
-  relayLogger,
-  replayCall,
-} from "./log_replay.ts";
+import { emitLog, relayLogger } from "./log_replay.ts";
 import type { Member, MemberHost } from "./member.ts";
-import { checkGrantable, checkWorkerOptions } from "./permissions.ts";
 import type { GroupPlan } from "./plan.ts";
 import { Results } from "./results.ts";
 import {
@@ -40,20 +36,10 @@ import {
   type MemberState,
   type Report,
   type RunSnapshot,
+  snapshotOf,
 } from "./snapshot.ts";
+import { SilenceWatch } from "./silence.ts";
 import { closeEnd, type Edge, edgeState, transfersOf, wire } from "./wiring.ts";
-
-/**
- * How long a failed run waits, after the last message from a member, for
- * the other actors' last log records (they answer `stop` after them).
- */
-const STOP_GRACE_MS = 250;
-/**
- * The most a failed run waits for members that keep talking (a flood of log
- * records still arriving) to answer `stop`; a silent one is cut after
- * `STOP_GRACE_MS`.
- */
-const STOP_LIMIT_MS = 30_000;
 
 /** What a run needs from its relay. */
 export interface RunOptions {
@@ -75,25 +61,10 @@ export interface RunOptions {
   readonly onLog?: (message: LogMessage) => void;
 }
 
-/** One actor of a run and its member. */
-interface RunMember {
-  readonly actor: Actor<unknown, unknown>;
-  readonly name: string;
-  readonly className: string;
-  readonly group: string;
-  readonly groupIndex: number;
-  readonly sandboxed: boolean;
-  /** Pills it must receive before it may be done: its upstream senders. */
-  readonly upstream: number;
-  handle: Member | undefined;
-  state: MemberState;
-  phase: Phase;
-}
-
 /** Runs a relay once; `settled` is the outcome. */
 export class Run {
   readonly #options: RunOptions;
-  readonly #members: RunMember[] = [];
+  readonly #members: RunMember[];
   #edges: readonly Edge[] = [];
   readonly #stats: SharedArrayBuffer;
   readonly #started = performance.now();
@@ -107,32 +78,12 @@ export class Run {
   #ending: "failing" | "aborting" | "done" | undefined;
   #abortReason: unknown;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** When the run started failing, and when a member last spoke since. */
-  #stopStarted = 0;
-  #lastHeard = 0;
+  /** After a failure: when the members fell silent, the run ends. */
+  readonly #silence = new SilenceWatch(() => this.#finish());
 
   constructor(options: RunOptions) {
     this.#options = options;
-    const { groups } = options;
-    groups.forEach((g, groupIndex) => {
-      const upstream = groupIndex === 0
-        ? (options.input ? 1 : 0)
-        : groups[groupIndex - 1].actors.length;
-      for (const actor of g.actors) {
-        this.#members.push({
-          actor,
-          name: actor.name,
-          className: actor.constructor.name,
-          group: g.name,
-          groupIndex,
-          sandboxed: g.permissions !== undefined,
-          upstream,
-          handle: undefined,
-          state: "starting",
-          phase: "load",
-        });
-      }
-    });
+    this.#members = runMembers(options.groups, options.input);
     this.#stats = createStats(this.#members.length);
     this.#settled.promise.catch(() => {});
   }
@@ -154,17 +105,7 @@ export class Run {
   /** Describes the actors, starts the members, and starts the pipeline. */
   async start(source?: InputSource<unknown>): Promise<void> {
     const { groups, host } = this.#options;
-    const specs: ActorSpec[] = [];
-    for (const member of this.#members) {
-      specs.push(await describe(member.actor, host.kind));
-    }
-    host.preflight?.();
-    const sandboxed = groups.filter((g) => g.permissions !== undefined);
-    if (sandboxed.length > 0 && host.kind === "worker") {
-      checkWorkerOptions(sandboxed[0].name);
-      for (const g of sandboxed) checkGrantable(g.name, g.permissions!);
-    }
-    await host.prepare?.();
+    const specs = await preflight(this.#members, groups, host);
     // Aborted (or closed) while the actors were described: spawn nothing.
     if (this.#ending !== undefined) return;
 
@@ -200,48 +141,22 @@ export class Run {
       );
     }
 
-    const category = this.#options.category;
     this.#remaining = this.#members.length;
-    const positions = new Map<Actor<unknown, unknown>, number>();
-    for (const g of groups) g.actors.forEach((a, i) => positions.set(a, i));
-    const plans = this.#members.map((member, i) => {
-      const spec = specs[i];
-      const index = positions.get(member.actor)!;
-      const init: InitMessage = {
-        kind: "init",
-        module: spec.module,
-        className: spec.className,
-        state: spec.state,
-        name: member.name,
-        group: member.group,
-        category,
-        // A log taken by onLog gets every record; LogTape's, those it emits.
-        logLevel: this.#options.onLog !== undefined
-          ? "trace"
-          : lowestLevel([...category, member.group, member.name]),
-        lifecycleLevel: this.#options.onLog !== undefined
-          ? "trace"
-          : lowestLevel([...category, "lifecycle", member.group, member.name]),
-        forwardLevel: this.#options.onLog !== undefined
-          ? "trace"
-          : forwardLevel(),
-        inlet: wiring.inlets[member.groupIndex][index],
-        outlet: wiring.outlets[member.groupIndex][index],
-        sandboxed: member.sandboxed,
-        stats: { buffer: this.#stats, index: i },
-      };
-      return { member, init };
+    const plans = initMessages(this.#members, specs, wiring, {
+      ...this.#options,
+      stats: this.#stats,
+      everything: this.#options.onLog !== undefined,
     });
     let spawned = 0;
     try {
-      for (const { member, init } of plans) {
+      for (const [i, init] of plans.entries()) {
         if (this.#ending !== undefined) break;
-        this.#spawn(member, init);
+        this.#spawn(this.#members[i], init);
         spawned++;
       }
     } finally {
       // Ends that no member took would stay open in this thread.
-      for (const { init } of plans.slice(spawned)) {
+      for (const init of plans.slice(spawned)) {
         if (init.inlet !== undefined) closeEnd(init.inlet);
         if (init.outlet !== undefined) closeEnd(init.outlet);
       }
@@ -271,7 +186,7 @@ export class Run {
       permissions: g.permissions,
     }, {
       message: (data) => {
-        this.#lastHeard = performance.now();
+        this.#silence.heard();
         this.#receive(member, data);
       },
       failure: (error, exited) => {
@@ -297,31 +212,14 @@ export class Run {
     switch (message.kind) {
       case "log":
       case "call":
-        try {
-          if (this.#options.onLog !== undefined) this.#options.onLog(message);
-          else if (message.kind === "log") emitForwarded(message.record);
-          else replayCall(message.call);
-        } catch (error) {
-          // A record lost is said, never a crash of the main thread.
-          relayLogger().error(
-            "relay: a log record of {actor} could not be emitted: {error}",
-            { actor: member.name, error },
-          );
-        }
+        emitLog(message, member.name, this.#options.onLog);
         return;
       case "phase":
         member.phase = message.phase;
         return;
-      case "error": {
-        let cause: Error;
-        try {
-          cause = fromErrorData(message.error);
-        } catch {
-          cause = new Error(message.error.message);
-        }
-        this.#fail(member, message.phase, cause, message);
+      case "error":
+        this.#fail(member, message.phase, causeOf(message.error), message);
         return;
-      }
       case "exit":
         if (member.state === "running") {
           this.#fail(
@@ -396,8 +294,8 @@ export class Run {
 
   /**
    * Asks every running member to stop after posting its last records, and
-   * terminates those still running once they have been silent for
-   * `STOP_GRACE_MS` (or after `STOP_LIMIT_MS` in all).
+   * terminates those still running once they have been silent for a while
+   * (`silence.ts`).
    */
   #stopAll(error: RelayError): void {
     const reason = `the relay is stopping: ${error.actor} failed`;
@@ -406,18 +304,7 @@ export class Run {
         m.handle?.post({ kind: "stop", reason });
       }
     }
-    clearTimeout(this.#timer);
-    this.#stopStarted = this.#lastHeard = performance.now();
-    const wait = (ms: number) => {
-      this.#timer = setTimeout(() => {
-        const now = performance.now();
-        const quiet = now - this.#lastHeard;
-        const left = this.#stopStarted + STOP_LIMIT_MS - now;
-        if (quiet >= STOP_GRACE_MS || left <= 0) this.#finish();
-        else wait(Math.min(STOP_GRACE_MS - quiet, left));
-      }, ms);
-    };
-    wait(STOP_GRACE_MS);
+    this.#silence.start();
   }
 
   /** Stops the sources and lets the pipeline drain within `timeout` ms. */
@@ -460,6 +347,7 @@ export class Run {
     const aborting = this.#ending === "aborting";
     this.#ending = "done";
     clearTimeout(this.#timer);
+    this.#silence.cancel();
     this.#closeEnds();
     const terminated: string[] = [];
     for (const m of this.#members) {
@@ -506,6 +394,7 @@ export class Run {
     }
     this.#ending = "done";
     clearTimeout(this.#timer);
+    this.#silence.cancel();
     this.#closeEnds();
     this.#options.host.close?.();
     this.#settled.reject(error);
@@ -513,28 +402,21 @@ export class Run {
 
   /** Live metrics: per group and per edge. */
   metrics(): RelayMetrics {
-    const groups = this.#options.groups.map((g) => ({
-      name: g.name,
-      size: g.actors.length,
-    }));
     return {
       elapsedMs: performance.now() - this.#started,
-      groups: groupMetrics(groups, this.#members, this.#stats, this.#errors),
+      groups: groupMetrics(
+        this.#options.groups,
+        this.#members,
+        this.#stats,
+        this.#errors,
+      ),
       edges: this.#edges.map(edgeState),
     };
   }
 
   /** The state of every actor and edge, for watchdogs and metrics. */
   snapshot(): RunSnapshot {
-    return {
-      actors: this.#members.map((m) => ({
-        name: m.name,
-        group: m.group,
-        state: m.state,
-        phase: m.phase,
-      })),
-      edges: this.#edges.map(edgeState),
-    };
+    return snapshotOf(this.#members, this.#edges.map(edgeState));
   }
 }
 

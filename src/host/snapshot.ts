@@ -47,10 +47,28 @@ export interface RunSnapshot {
   readonly edges: readonly EdgeState[];
 }
 
-/** What the metrics need to know of each actor. */
+/** What the metrics and snapshots need to know of each actor. */
 export interface Counted {
+  readonly name: string;
   readonly group: string;
   readonly state: MemberState;
+  readonly phase: string;
+}
+
+/** The state of every actor and edge. */
+export function snapshotOf(
+  members: readonly Counted[],
+  edges: readonly EdgeState[],
+): RunSnapshot {
+  return {
+    actors: members.map(({ name, group, state, phase }) => ({
+      name,
+      group,
+      state,
+      phase,
+    })),
+    edges,
+  };
 }
 
 /**
@@ -58,7 +76,7 @@ export interface Counted {
  * actor `i`), how many finished, and its failures.
  */
 export function groupMetrics(
-  groups: readonly { name: string; size: number }[],
+  groups: readonly { name: string; actors: readonly unknown[] }[],
   members: readonly Counted[],
   stats: SharedArrayBuffer,
   errors: readonly RelayError[],
@@ -66,7 +84,7 @@ export function groupMetrics(
   let index = 0;
   return groups.map((g) => {
     let received = 0, sent = 0, waitedMs = 0, finished = 0;
-    for (let k = 0; k < g.size; k++) {
+    for (let k = 0; k < g.actors.length; k++) {
       const s = readStats(stats, index);
       const m = members[index++];
       received += s.received;
@@ -76,7 +94,7 @@ export function groupMetrics(
     }
     return {
       name: g.name,
-      actors: g.size,
+      actors: g.actors.length,
       finished,
       received,
       sent,

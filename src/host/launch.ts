@@ -1,0 +1,128 @@
+/**
+ * What a run does before its members start: the members it will have, the
+ * checks that can refuse it (each actor described, the host's preflight,
+ * per-group permissions), and the init message each member gets.
+ *
+ * @module
+ */
+
+import type { Actor } from "../actor.ts";
+import type { InitMessage, Phase } from "../common/protocol.ts";
+import { type ActorSpec, describe } from "./describe.ts";
+import { forwardLevel, lowestLevel } from "./log_replay.ts";
+import type { Member, MemberHost } from "./member.ts";
+import { checkGrantable, checkWorkerOptions } from "./permissions.ts";
+import type { GroupPlan } from "./plan.ts";
+import type { MemberState } from "./snapshot.ts";
+import type { Wiring } from "./wiring.ts";
+
+/** One actor of a run and its member. */
+export interface RunMember {
+  readonly actor: Actor<unknown, unknown>;
+  readonly name: string;
+  readonly className: string;
+  readonly group: string;
+  readonly groupIndex: number;
+  readonly sandboxed: boolean;
+  /** Pills it must receive before it may be done: its upstream senders. */
+  readonly upstream: number;
+  handle: Member | undefined;
+  state: MemberState;
+  phase: Phase;
+}
+
+/** A member for every actor, in group order. */
+export function runMembers(
+  groups: readonly GroupPlan[],
+  input: boolean,
+): RunMember[] {
+  const members: RunMember[] = [];
+  groups.forEach((g, groupIndex) => {
+    const upstream = groupIndex === 0
+      ? (input ? 1 : 0)
+      : groups[groupIndex - 1].actors.length;
+    for (const actor of g.actors) {
+      members.push({
+        actor,
+        name: actor.name,
+        className: actor.constructor.name,
+        group: g.name,
+        groupIndex,
+        sandboxed: g.permissions !== undefined,
+        upstream,
+        handle: undefined,
+        state: "starting",
+        phase: "load",
+      });
+    }
+  });
+  return members;
+}
+
+/**
+ * Describes every actor and checks that the host can start them: throws
+ * (before anything starts) what would fail later.
+ */
+export async function preflight(
+  members: readonly RunMember[],
+  groups: readonly GroupPlan[],
+  host: MemberHost,
+): Promise<ActorSpec[]> {
+  const specs: ActorSpec[] = [];
+  for (const member of members) {
+    specs.push(await describe(member.actor, host.kind));
+  }
+  host.preflight?.();
+  const sandboxed = groups.filter((g) => g.permissions !== undefined);
+  if (sandboxed.length > 0 && host.kind === "worker") {
+    checkWorkerOptions(sandboxed[0].name);
+    for (const g of sandboxed) checkGrantable(g.name, g.permissions!);
+  }
+  await host.prepare?.();
+  return specs;
+}
+
+/** The init message of every member, in the order of `members`. */
+export function initMessages(
+  members: readonly RunMember[],
+  specs: readonly ActorSpec[],
+  wiring: Wiring,
+  o: {
+    readonly groups: readonly GroupPlan[];
+    readonly category: readonly string[];
+    readonly stats: SharedArrayBuffer;
+    /** Every log record is wanted, whatever LogTape would emit. */
+    readonly everything: boolean;
+  },
+): InitMessage[] {
+  const { category } = o;
+  const positions = new Map<Actor<unknown, unknown>, number>();
+  for (const g of o.groups) g.actors.forEach((a, i) => positions.set(a, i));
+  const level = (c: readonly string[]) =>
+    o.everything ? "trace" : lowestLevel(c);
+  return members.map((member, i) => {
+    const spec = specs[i];
+    const index = positions.get(member.actor)!;
+    return {
+      kind: "init",
+      module: spec.module,
+      className: spec.className,
+      state: spec.state,
+      name: member.name,
+      group: member.group,
+      category,
+      logLevel: level([...category, member.group, member.name]),
+      lifecycleLevel: level([
+        ...category,
+        "lifecycle",
+        member.group,
+        member.name,
+      ]),
+      forwardLevel: o.everything ? "trace" : forwardLevel(),
+      inlet: wiring.inlets[member.groupIndex][index],
+      outlet: wiring.outlets[member.groupIndex][index],
+      sandboxed: member.sandboxed,
+      stats: { buffer: o.stats, index: i },
+    };
+  });
+}

@@ -70,7 +70,6 @@ export class ActorRunner {
   #stopping = false;
   #inlet: Inlet | undefined;
   #outlet: Outlet | undefined;
-  /** The ports of the outlet's wires, closed by `terminate()`. */
   /** Terminated: no hook of the actor is called again. */
   #terminated = false;
 

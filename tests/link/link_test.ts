@@ -7,6 +7,7 @@ import {
 import { portWire } from "../../src/link/port/transport.ts";
 import { Inlet } from "../../src/link/inlet.ts";
 import { Outlet } from "../../src/link/outlet.ts";
+import type { Wire, WireItem } from "../../src/link/transport.ts";
 
 Deno.test("Outlet.close() sends its pills only after the sends still waiting for credit", async () => {
   const channel = new MessageChannel();
@@ -77,5 +78,51 @@ Deno.test("Outlet.close() rejects when the outlet is aborted before its pills we
   } finally {
     channel.port1.close();
     channel.port2.close();
+  }
+});
+
+Deno.test("Outlet posts what one task sends as one batch, once the task is over", async () => {
+  const posts: WireItem[] = [];
+  const posted = Promise.withResolvers<void>();
+  const wire: Wire = {
+    post: (item) => {
+      posts.push(item);
+      posted.resolve();
+    },
+    listen: () => {},
+    close: () => {},
+  };
+  const outlet = new Outlet(
+    [wire],
+    new SharedSenderCredit(createCells(64, 1), 32),
+    (error) => {
+      throw error;
+    },
+  );
+  try {
+    for (let n = 0; n < 5; n++) outlet.send(n);
+    // Sends that had room resolve at once: awaiting them stays in the task.
+    for (let n = 5; n < 10; n++) await outlet.send(n);
+    assert.deepEqual(posts, [], "nothing posted while the task runs");
+    await posted.promise;
+    assert.deepEqual(posts, [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]]);
+  } finally {
+    outlet.abort(new Error("test over"));
+  }
+});
+
+Deno.test("An outlet closed or aborted leaves nothing that keeps its thread alive", async () => {
+  const fixture = new URL("../fixtures/outlet_exit.ts", import.meta.url);
+  for (const how of ["close", "abort"]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", fixture.pathname, how],
+      stdout: "piped",
+      stderr: "piped",
+      // A guard: the process ends by itself, or it is killed and fails.
+      signal: AbortSignal.timeout(10_000),
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, `${how}: ${stderr}`);
+    assert.equal(new TextDecoder().decode(out.stdout), "done\n");
   }
 });

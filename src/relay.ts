@@ -9,10 +9,11 @@ import { importingModule } from "./common/importing.ts";
 import { isPlainObject } from "./common/values.ts";
 import { RelayAbortError } from "./errors.ts";
 import { type GroupPlan, plan } from "./host/plan.ts";
-import { attend } from "./host/attend.ts";
+import { PendingRun } from "./host/pending_run.ts";
 import { Feed } from "./host/reports.ts";
 import type { Results } from "./host/results.ts";
-import { type Report, Run, type RunSnapshot } from "./host/run.ts";
+import type { Run } from "./host/run.ts";
+import type { Report, RunSnapshot } from "./host/snapshot.ts";
 import {
   closeOptions,
   relayOptions,
@@ -20,8 +21,7 @@ import {
   type StartSettings,
 } from "./host/options.ts";
 import { checkDelay } from "./host/validate.ts";
-import { InlineHost } from "./host/inline_member.ts";
-import { workerHost, WorkerMember } from "./host/worker_member.ts";
+import type { WorkerMember } from "./host/worker_member.ts";
 import type { RelayMetrics } from "./metrics.ts";
 import type { Chain, GroupLike, LastOut } from "./topology.ts";
 import {
@@ -61,7 +61,8 @@ export class Relay<Out = unknown> {
   #wantResults = false;
   #results: Promise<Results<unknown>> | undefined;
   #reports: Feed<Report>[] = [];
-  #run: Run | undefined;
+  /** Set by start(): the run, once its machinery loaded. */
+  #run: PendingRun | undefined;
   #done: Promise<RelayMetrics> | undefined;
   #closed = false;
 
@@ -166,25 +167,15 @@ export class Relay<Out = unknown> {
       );
     }
     const reports = this.#reports;
-    const run = new Run({
-      groups: this.#groups,
-      maxsize: this.#maxsize,
-      category: this.#category,
-      host: this.#inline ? new InlineHost() : workerHost,
-      input: this.#input,
-      results: this.#wantResults,
-      onReport: (report) => {
-        for (const feed of reports) feed.push(report);
-      },
-    });
-    this.#run = run;
-    runs.set(this, run);
+    const pending = new PendingRun();
+    this.#run = pending;
     const results = Promise.withResolvers<Results<unknown>>();
     results.promise.catch(() => {});
     this.#results = results.promise;
     if (signal?.aborted) {
       // Nothing was spawned: there is nothing to drain or terminate.
       const error = new RelayAbortError(signal.reason, []);
+      pending.fail(error);
       results.reject(error);
       this.#done = Promise.reject(error);
       this.#done.catch(() => {});
@@ -192,20 +183,51 @@ export class Relay<Out = unknown> {
       return this.#done;
     }
     const onAbort = () =>
-      run.abort(signal!.reason, mode === "drain" ? this.#shutdownTimeout : 0);
+      pending.abort(
+        signal!.reason,
+        mode === "drain" ? this.#shutdownTimeout : 0,
+      );
     signal?.addEventListener("abort", onAbort, { once: true });
-    this.#done = attend(run, {
-      input,
-      groups: this.groups,
-      category: this.#category,
-      progress: drawProgress,
-      onResults: (r) => results.resolve(r),
-      onFailure: (error) => results.reject(error),
-      onSettled: () => {
-        signal?.removeEventListener("abort", onAbort);
-        for (const feed of reports) feed.end();
-      },
-    });
+    const settle = () => {
+      signal?.removeEventListener("abort", onAbort);
+      for (const feed of reports) feed.end();
+    };
+    const groups = this.#groups;
+    this.#done = (async () => {
+      let session: typeof import("./host/session.ts");
+      try {
+        // Loaded with the first run, never with mod.ts: see session.ts.
+        session = await import("./host/session.ts");
+      } catch (error) {
+        pending.fail(error);
+        results.reject(error);
+        settle();
+        throw error;
+      }
+      const run = new session.Run({
+        groups,
+        maxsize: this.#maxsize,
+        category: this.#category,
+        host: this.#inline ? new session.InlineHost() : session.workerHost,
+        input: this.#input,
+        results: this.#wantResults,
+        onReport: (report) => {
+          for (const feed of reports) feed.push(report);
+        },
+      });
+      runs.set(this, { run, WorkerMember: session.WorkerMember });
+      pending.attach(run);
+      return await session.attend(run, {
+        input,
+        groups: this.groups,
+        category: this.#category,
+        progress: drawProgress,
+        onResults: (r) => results.resolve(r),
+        onFailure: (error) => results.reject(error),
+        onSettled: settle,
+      });
+    })();
+    this.#done.catch(() => {});
     return this.#done;
   }
 
@@ -358,10 +380,11 @@ export class Relay<Out = unknown> {
 
   async *#watch(intervalMs: number): AsyncGenerator<RelayMetrics> {
     const done = this.#done;
-    const run = this.#run;
-    if (done === undefined || run === undefined) {
+    const pending = this.#run;
+    if (done === undefined || pending === undefined) {
       throw new TypeError("Cannot watch the relay: call start() first");
     }
+    const run = await pending.ready;
     let settled = false;
     const end = done.then(() => {}, () => {}).then(() => (settled = true));
     while (!settled) {
@@ -409,10 +432,16 @@ export class Relay<Out = unknown> {
 /** Internal: the workers of a relay's run, for fault-injection tests. */
 export function workersOf(relay: Relay): ReadonlyMap<string, Worker> {
   const workers = new Map<string, Worker>();
-  for (const [name, member] of runs.get(relay)?.members ?? []) {
-    if (member instanceof WorkerMember) workers.set(name, member.worker);
+  const held = runs.get(relay);
+  for (const [name, member] of held?.run.members ?? []) {
+    if (member instanceof held!.WorkerMember) {
+      workers.set(name, member.worker);
+    }
   }
   return workers;
 }
 
-const runs = new WeakMap<Relay, Run>();
+const runs = new WeakMap<
+  Relay,
+  { run: Run; WorkerMember: typeof WorkerMember }
+>();

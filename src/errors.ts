@@ -17,7 +17,7 @@ export interface RelayErrorOptions {
   /** The actor's group, for example `"group-0"`. */
   group: string;
   /** The phase the actor was in. */
-  phase: Phase | "exit" | "abort";
+  phase: Phase | "exit";
   /** A short rendering of the message in hand (recv). */
   summary?: string;
   /** The key path of the value that could not be cloned (send). */
@@ -65,7 +65,7 @@ export class RelayError extends Error {
   /** The actor's group. */
   readonly group: string;
   /** The phase the actor was in when it failed. */
-  readonly phase: Phase | "exit" | "abort";
+  readonly phase: Phase | "exit";
   /** A short rendering of the message in hand, if any. */
   readonly summary?: string;
   /** The key path of the value that could not be cloned, for `send`. */

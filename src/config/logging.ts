@@ -118,7 +118,7 @@ export async function readLogging(path: string | URL): Promise<LoggingPlan> {
 }
 
 /** Checks a parsed logging configuration; throws a `ConfigFileError`. */
-export function planLogging(source: ConfigSource): LoggingPlan {
+function planLogging(source: ConfigSource): LoggingPlan {
   const { checkFormat, checkDatefmt, formatter } = formatting();
   const top = source.contents === null ? [] : source.entries(
     source.contents,

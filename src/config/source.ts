@@ -86,7 +86,7 @@ function formatProblem(file: string, p: Problem): string {
 export type KeyPath = readonly (string | number)[];
 
 /** `groups.prod.count`, `root.handlers[1]`, `groups[""]`. */
-export function pathText(path: KeyPath): string {
+function pathText(path: KeyPath): string {
   let text = "";
   for (const key of path) {
     text += typeof key === "number"
@@ -328,11 +328,6 @@ export class ConfigSource {
   /** A file URL as a local path (other URLs as they are). */
   path(url: URL | string): string {
     return toPath(url);
-  }
-
-  /** A file URL as shown in messages: relative to the working directory. */
-  display(url: URL): string {
-    return displayPath(url);
   }
 
   /** A relative path or URL in the file, resolved against the file. */

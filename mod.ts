@@ -6,32 +6,41 @@
  * records are emitted in the main thread through LogTape.
  *
  * @example One producer, two workers, one consumer
- * ```ts ignore
+ * ```ts
  * import { Actor, Relay } from "@baton/relay";
+ * import assert from "node:assert/strict";
  *
- * export class Producer extends Actor<never, number> {
+ * class Producer extends Actor<never, number> {
  *   override async loop(): Promise<void> {
  *     for (let x = 0; x < 3; x++) await this.send(x);
  *   }
  * }
  *
- * export class AddTen extends Actor<number, number> {
+ * class AddTen extends Actor<number, number> {
  *   override async recv(x: number): Promise<void> {
  *     await this.send(x + 10);
  *   }
  * }
  *
- * export class Consumer extends Actor<number> {
+ * class Consumer extends Actor<number> {
+ *   sum = 0;
  *   override recv(x: number): void {
- *     this.log.info("got {x}", { x });
+ *     this.sum += x;
+ *   }
+ *   override shutdown(): void {
+ *     this.report(this.sum);
  *   }
  * }
  *
- * if (import.meta.main) {
- *   const relay = new Relay({ maxsize: 2 });
- *   relay.connect(new Producer(), [new AddTen(), new AddTen()], new Consumer());
- *   await relay.start();
- * }
+ * // `inline: true` runs every actor in this thread. Without it, each actor
+ * // runs in a Web Worker of its own, which imports the actor's class: the
+ * // same code runs there once the classes are exported and the relay is
+ * // started under `if (import.meta.main) { ... }`.
+ * const relay = new Relay({ maxsize: 2, inline: true });
+ * relay.connect(new Producer(), [new AddTen(), new AddTen()], new Consumer());
+ * const reports = Array.fromAsync(relay.reports<number>());
+ * await relay.start(); // resolves when every actor has shut down
+ * assert.deepEqual((await reports).map((r) => r.value), [10 + 11 + 12]);
  * ```
  *
  * @module

@@ -205,7 +205,7 @@ interface Internals {
 }
 
 /** The runtime an actor is bound to in its worker, if any. Internal. */
-export function runtimeOf(actor: object): ActorRuntime | undefined {
+function runtimeOf(actor: object): ActorRuntime | undefined {
   return (actor as unknown as Internals)[RUNTIME];
 }
 

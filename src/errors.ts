@@ -17,7 +17,7 @@ export interface RelayErrorOptions {
   /** The actor's group, for example `"group-0"`. */
   group: string;
   /** The phase the actor was in. */
-  phase: Phase | "exit" | "abort";
+  phase: Phase | "exit";
   /** A short rendering of the message in hand (recv). */
   summary?: string;
   /** The key path of the value that could not be cloned (send). */
@@ -32,12 +32,29 @@ export interface RelayErrorOptions {
  * {@linkcode RelayError.errors} holds all of them.
  *
  * @example Telling which actor failed
- * ```ts ignore
- * try {
- *   await relay.start();
- * } catch (err) {
- *   if (err instanceof RelayError) console.error(err.actor, err.phase, err.cause);
+ * ```ts
+ * import { Actor, input, Relay, RelayError } from "@baton/relay";
+ * import assert from "node:assert/strict";
+ *
+ * class Picky extends Actor<number> {
+ *   override recv(x: number): void {
+ *     if (x === 2) throw new RangeError("no twos");
+ *   }
  * }
+ *
+ * // Inline: all in this thread; without it, in workers (classes exported).
+ * const relay = new Relay({ inline: true });
+ * relay.connect(input<number>(), new Picky());
+ * await assert.rejects(relay.start({ input: [1, 2, 3] }), (err) => {
+ *   assert.ok(err instanceof RelayError);
+ *   assert.equal(err.actor, "Picky-1");
+ *   assert.equal(err.actorClass, "Picky");
+ *   assert.equal(err.group, "group-0");
+ *   assert.equal(err.phase, "recv");
+ *   assert.equal(err.summary, "2"); // the message in hand
+ *   assert.ok(err.cause instanceof RangeError);
+ *   return true;
+ * });
  * ```
  */
 export class RelayError extends Error {
@@ -48,7 +65,7 @@ export class RelayError extends Error {
   /** The actor's group. */
   readonly group: string;
   /** The phase the actor was in when it failed. */
-  readonly phase: Phase | "exit" | "abort";
+  readonly phase: Phase | "exit";
   /** A short rendering of the message in hand, if any. */
   readonly summary?: string;
   /** The key path of the value that could not be cloned, for `send`. */
@@ -77,12 +94,33 @@ export class RelayError extends Error {
  * shutdown timeout and were terminated.
  *
  * @example Telling an abort from a failure
- * ```ts ignore
- * try {
- *   await relay.start({ signal: AbortSignal.timeout(10_000) });
- * } catch (err) {
- *   if (err instanceof RelayAbortError) console.error("stopped:", err.terminated);
+ * ```ts
+ * import { Actor, Relay, RelayAbortError } from "@baton/relay";
+ * import assert from "node:assert/strict";
+ *
+ * class Ticks extends Actor<never, number> {
+ *   override async loop(): Promise<void> {
+ *     for (let i = 0;; i++) await this.send(i); // endless
+ *   }
  * }
+ * class Slow extends Actor<number> {
+ *   override async recv(): Promise<void> {
+ *     await new Promise((resolve) => setTimeout(resolve, 1));
+ *   }
+ * }
+ *
+ * // Inline: all in this thread; without it, in workers (classes exported).
+ * const relay = new Relay({ inline: true });
+ * relay.connect(new Ticks(), new Slow());
+ * const signal = AbortSignal.timeout(50);
+ * await assert.rejects(relay.start({ signal }), (err) => {
+ *   assert.ok(err instanceof RelayAbortError);
+ *   assert.equal(err.name, "AbortError");
+ *   assert.equal(err.cause, signal.reason); // a TimeoutError
+ *   // An aborted signal cancels: whatever still ran was stopped at once.
+ *   assert.deepEqual(err.terminated, ["Ticks-1", "Slow-2"]);
+ *   return true;
+ * });
  * ```
  */
 export class RelayAbortError extends Error {

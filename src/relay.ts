@@ -45,10 +45,34 @@ export {
  * the calling thread, with `inline: true`).
  *
  * @example One source, two workers, one sink
- * ```ts ignore
- * const relay = new Relay({ maxsize: 2 });
+ * ```ts
+ * import { Actor, Relay } from "@baton/relay";
+ * import assert from "node:assert/strict";
+ *
+ * class Producer extends Actor<never, number> {
+ *   override async loop(): Promise<void> {
+ *     for (let x = 0; x < 3; x++) await this.send(x);
+ *   }
+ * }
+ * class AddTen extends Actor<number, number> {
+ *   override recv(x: number): Promise<void> {
+ *     return this.send(x + 10);
+ *   }
+ * }
+ * class Consumer extends Actor<number> {
+ *   override recv(x: number): void {
+ *     this.report(x);
+ *   }
+ * }
+ *
+ * // Inline: all in this thread. Without it, one Web Worker per actor, once
+ * // the classes are exported from a module.
+ * const relay = new Relay({ maxsize: 2, inline: true });
  * relay.connect(new Producer(), [new AddTen(), new AddTen()], new Consumer());
- * await relay.start(); // resolves when every actor has shut down
+ * const reports = Array.fromAsync(relay.reports<number>());
+ * const metrics = await relay.start(); // resolves when every actor has shut down
+ * assert.deepEqual((await reports).map((r) => r.value).sort(), [10, 11, 12]);
+ * assert.deepEqual(metrics.groups.map((g) => g.received), [0, 3, 3]);
  * ```
  */
 export class Relay<Out = unknown> {
@@ -245,9 +269,28 @@ export class Relay<Out = unknown> {
    * as do bad options.
    *
    * @example Reading the output of a pipeline
-   * ```ts ignore
+   * ```ts
+   * import { Actor, Relay } from "@baton/relay";
+   * import assert from "node:assert/strict";
+   *
+   * class Producer extends Actor<never, number> {
+   *   override async loop(): Promise<void> {
+   *     for (let x = 1; x <= 3; x++) await this.send(x);
+   *   }
+   * }
+   * class Square extends Actor<number, number> {
+   *   override recv(x: number): Promise<void> {
+   *     return this.send(x * x);
+   *   }
+   * }
+   *
+   * // Inline: all in this thread; without it, in workers (classes exported).
+   * const relay = new Relay({ inline: true });
    * relay.connect(new Producer(), [new Square(), new Square()]);
-   * for await (const y of relay.results<number>()) console.log(y);
+   * const squares: number[] = [];
+   * for await (const y of relay.results<number>()) squares.push(y);
+   * // Two receivers share the work: the order across them is not fixed.
+   * assert.deepEqual(squares.sort(), [1, 4, 9]);
    * ```
    */
   results<T = Out>(options?: StartOptions): AsyncIterableIterator<T> {
@@ -298,10 +341,23 @@ export class Relay<Out = unknown> {
    * `results()`: it throws a `TypeError` after any of them, as for bad
    * options.
    *
-   * @example Upper-casing lines in workers
-   * ```ts ignore
+   * @example Upper-casing lines
+   * ```ts
+   * import { Actor, input, Relay } from "@baton/relay";
+   * import assert from "node:assert/strict";
+   *
+   * class Upper extends Actor<string, string> {
+   *   override recv(line: string): Promise<void> {
+   *     return this.send(line.toUpperCase());
+   *   }
+   * }
+   *
+   * // Inline: all in this thread; without it, in workers (classes exported).
+   * const relay = new Relay({ inline: true });
    * relay.connect(input<string>(), [new Upper(), new Upper()]);
-   * await lines.pipeThrough(relay.stream<string, string>()).pipeTo(output);
+   * const lines = ReadableStream.from(["a", "b", "c"]);
+   * const upper = lines.pipeThrough(relay.stream<string, string>());
+   * assert.deepEqual((await Array.fromAsync(upper)).sort(), ["A", "B", "C"]);
    * ```
    */
   stream<I, O>(

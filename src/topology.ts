@@ -58,8 +58,31 @@ export class Group<A extends AnyActor = AnyActor> {
  * bad options.
  *
  * @example A slow stage with a small queue in front of it
- * ```ts ignore
- * relay.connect(new Producer(), group([new Slow(), new Slow()], { maxsize: 4 }), new Consumer());
+ * ```ts
+ * import { Actor, group, Relay } from "@baton/relay";
+ * import assert from "node:assert/strict";
+ *
+ * class Producer extends Actor<never, number> {
+ *   override async loop(): Promise<void> {
+ *     for (let x = 0; x < 10; x++) await this.send(x);
+ *   }
+ * }
+ * class Slow extends Actor<number> {
+ *   override async recv(): Promise<void> {
+ *     await new Promise((resolve) => setTimeout(resolve, 1));
+ *   }
+ * }
+ *
+ * // Inline: all in this thread; without it, in workers (classes exported).
+ * const relay = new Relay({ inline: true });
+ * relay.connect(
+ *   new Producer(),
+ *   group([new Slow(), new Slow()], { name: "slow", maxsize: 4 }),
+ * );
+ * assert.deepEqual(relay.groups, ["group-0", "slow"]);
+ * const { edges, groups } = await relay.start();
+ * assert.equal(edges[0].maxsize, 4); // the edge group-0 → slow
+ * assert.equal(groups[1].received, 10);
  * ```
  */
 export function group<A extends AnyActor>(
@@ -84,10 +107,25 @@ export class Input<T = unknown> {
  * Marks the main thread as the first group of `connect()`: the next group's
  * actors receive what `start({ input })` or `relay.stream()` feeds them.
  *
- * @example Feeding workers from an array
- * ```ts ignore
+ * @example Feeding actors from an array
+ * ```ts
+ * import { Actor, input, Relay } from "@baton/relay";
+ * import assert from "node:assert/strict";
+ *
+ * class Double extends Actor<number, number> {
+ *   override recv(x: number): Promise<void> {
+ *     return this.send(2 * x);
+ *   }
+ * }
+ *
+ * // Inline: all in this thread; without it, in workers (classes exported).
+ * const relay = new Relay({ inline: true });
  * relay.connect(input<number>(), [new Double(), new Double()]);
- * for await (const x of relay.results<number>({ input: [1, 2, 3] })) console.log(x);
+ * const doubled: number[] = [];
+ * for await (const x of relay.results<number>({ input: [1, 2, 3] })) {
+ *   doubled.push(x);
+ * }
+ * assert.deepEqual(doubled.sort(), [2, 4, 6]);
  * ```
  */
 export function input<T>(): Input<T> {

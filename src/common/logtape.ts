@@ -21,10 +21,10 @@
 import type * as LogTape from "@logtape/logtape";
 
 /** The global key that marks an actor's worker. */
-export const ACTOR_WORKER: unique symbol = Symbol.for("baton.actorWorker");
+const ACTOR_WORKER: unique symbol = Symbol.for("baton.actorWorker");
 
 /** Whether this thread is the worker of an actor. */
-export function inActorWorker(): boolean {
+function inActorWorker(): boolean {
   return (globalThis as Record<symbol, unknown>)[ACTOR_WORKER] === true;
 }
 
@@ -33,7 +33,7 @@ export function inActorWorker(): boolean {
  * baton's import map asks. An older one (a program's own import map may
  * pin it) lacks what the relay calls, and would fail later and obscurely.
  */
-export function checkLogTape(module: typeof LogTape): typeof LogTape {
+function checkLogTape(module: typeof LogTape): typeof LogTape {
   const logger = module.getLogger?.([]) as Partial<LogTape.Logger> | undefined;
   const missing = [
     typeof module.getConfig !== "function" && "getConfig()",

@@ -10,7 +10,7 @@ import { Actor } from "../actor.ts";
 import { lookup } from "../common/exports.ts";
 
 /** Whether `value` is a class that extends `Actor`. */
-export function isActorClass(
+function isActorClass(
   value: unknown,
 ): value is new () => Actor<unknown, unknown> {
   return typeof value === "function" && value.prototype instanceof Actor;

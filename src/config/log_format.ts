@@ -16,7 +16,7 @@ import { actorPrefix, loggerName } from "../formatter.ts";
 import { logtape } from "../common/logtape.ts";
 
 /** Python's level names, by LogTape level. */
-export const LEVEL_NAMES: Readonly<Record<LogLevel, string>> = {
+const LEVEL_NAMES: Readonly<Record<LogLevel, string>> = {
   trace: "TRACE",
   debug: "DEBUG",
   info: "INFO",

@@ -41,10 +41,16 @@ export interface ConfigureLoggingOptions {
  * of every problem found.
  *
  * @example The notebook's plain format on the console
- * ```ts ignore
+ * ```ts
  * import { configureLogging } from "@baton/relay/config";
+ * import { getConfig, reset } from "@logtape/logtape";
+ * import assert from "node:assert/strict";
  *
+ * // Relative to the working directory: this repository's root here.
  * await configureLogging("conf/logging.yaml");
+ * const baton = getConfig()?.loggers.find((l) => l.category[0] === "baton");
+ * assert.equal(baton?.lowestLevel, "info");
+ * await reset();
  * ```
  */
 export async function configureLogging(path: string | URL): Promise<void> {
@@ -56,12 +62,24 @@ export async function configureLogging(path: string | URL): Promise<void> {
  * {@linkcode configureLogging} reads.
  *
  * @example Console output in the plain format
- * ```ts ignore
+ * ```ts
+ * import { configureLoggingFrom } from "@baton/relay/config";
+ * import { getConfig, reset } from "@logtape/logtape";
+ * import assert from "node:assert/strict";
+ *
  * await configureLoggingFrom({
- *   formatters: { plain: { format: "[%(asctime)s] %(name)s - %(message)s", datefmt: "%H:%M:%S" } },
+ *   formatters: {
+ *     plain: {
+ *       format: "[%(asctime)s] %(name)s - %(message)s",
+ *       datefmt: "%H:%M:%S",
+ *     },
+ *   },
  *   handlers: { console: { class: "console", formatter: "plain" } },
  *   root: { level: "INFO", handlers: ["console"] },
  * });
+ * const root = getConfig()?.loggers.find((l) => l.category.length === 0);
+ * assert.deepEqual(root?.sinks, ["console"]);
+ * await reset();
  * ```
  */
 export async function configureLoggingFrom(
@@ -100,7 +118,7 @@ export async function readLogging(path: string | URL): Promise<LoggingPlan> {
 }
 
 /** Checks a parsed logging configuration; throws a `ConfigFileError`. */
-export function planLogging(source: ConfigSource): LoggingPlan {
+function planLogging(source: ConfigSource): LoggingPlan {
   const { checkFormat, checkDatefmt, formatter } = formatting();
   const top = source.contents === null ? [] : source.entries(
     source.contents,

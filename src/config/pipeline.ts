@@ -97,12 +97,23 @@ function loadOptions(options: unknown): Required<LoadPipelineOptions> {
  * `TypeError` for bad options. The file is held to
  * {@linkcode CONFIG_LIMITS}.
  *
- * @example Running a pipeline file
- * ```ts ignore
+ * @example Loading a pipeline file
+ * ```ts
  * import { loadPipeline } from "@baton/relay/config";
+ * import assert from "node:assert/strict";
  *
- * const pipeline = await loadPipeline("pipeline.yaml");
- * await pipeline.relay.start();
+ * // Relative to the working directory: this repository's root here.
+ * const pipeline = await loadPipeline("examples/pipeline.yaml");
+ * assert.deepEqual(pipeline.relay.groups, ["prod", "prep", "post", "cons"]);
+ * assert.deepEqual(pipeline.groups.map((g) => g.count), [3, 10, 5, 1]);
+ * assert.equal(pipeline.options.maxsize, 50);
+ * // `await pipeline.relay.start()` would run it in 19 workers, as
+ * // `deno task pipeline examples/pipeline.yaml` does.
+ *
+ * await assert.rejects(loadPipeline("examples/missing.yaml"), {
+ *   name: "ConfigFileError",
+ *   message: "examples/missing.yaml: cannot read the pipeline file: no such file",
+ * });
  * ```
  */
 export async function loadPipeline(

@@ -40,13 +40,24 @@ export interface Problem {
  * A configuration file that cannot be used: each line of the message is one
  * problem, as `file:line:column: path: what is wrong`.
  *
- * @example Telling a bad file from a failed run
- * ```ts ignore
- * try {
- *   await configureLogging("conf/logging.yaml");
- * } catch (err) {
- *   if (err instanceof ConfigFileError) console.error(err.message);
- * }
+ * @example Telling a bad configuration from a failed run
+ * ```ts
+ * import { ConfigFileError, configureLoggingFrom } from "@baton/relay/config";
+ * import assert from "node:assert/strict";
+ *
+ * await assert.rejects(
+ *   configureLoggingFrom({ root: { level: "LOUD" } }),
+ *   (err) => {
+ *     assert.ok(err instanceof ConfigFileError);
+ *     assert.equal(err.file, "logging configuration");
+ *     assert.equal(err.problems[0].path, "root.level");
+ *     assert.match(
+ *       err.message,
+ *       /^logging configuration: root\.level: unknown level "LOUD"/,
+ *     );
+ *     return true;
+ *   },
+ * );
  * ```
  */
 export class ConfigFileError extends Error {
@@ -75,7 +86,7 @@ function formatProblem(file: string, p: Problem): string {
 export type KeyPath = readonly (string | number)[];
 
 /** `groups.prod.count`, `root.handlers[1]`, `groups[""]`. */
-export function pathText(path: KeyPath): string {
+function pathText(path: KeyPath): string {
   let text = "";
   for (const key of path) {
     text += typeof key === "number"
@@ -317,11 +328,6 @@ export class ConfigSource {
   /** A file URL as a local path (other URLs as they are). */
   path(url: URL | string): string {
     return toPath(url);
-  }
-
-  /** A file URL as shown in messages: relative to the working directory. */
-  display(url: URL): string {
-    return displayPath(url);
   }
 
   /** A relative path or URL in the file, resolved against the file. */

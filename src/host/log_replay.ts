@@ -59,7 +59,7 @@ export function forwardLevel(): LogLevel | null {
 }
 
 /** Emits, in the main thread, a record that a worker forwarded. */
-export function emitForwarded(record: LogRecord): void {
+function emitForwarded(record: LogRecord): void {
   const { category, ...rest } = record;
   logtape().getLogger(category).emit(rest);
 }
@@ -68,7 +68,7 @@ export function emitForwarded(record: LogRecord): void {
  * Makes again, in the main thread, a call to an actor's logger that its
  * worker forwarded: LogTape builds the record as if the call were made here.
  */
-export function replayCall(call: LogCall): void {
+function replayCall(call: LogCall): void {
   let logger = logtape().getLogger(call.category);
   if (Object.keys(call.properties).length > 0) {
     logger = logger.with(call.properties);

@@ -19,7 +19,7 @@ const FEATURE = "worker-options";
  * setting of a config file): `true`, `false`, or `undefined` when the
  * program may not read its own command line (it needs `--allow-all`).
  */
-export function workerOptionsEnabled(): boolean | undefined {
+function workerOptionsEnabled(): boolean | undefined {
   let argv: string[];
   try {
     argv = Deno.readTextFileSync("/proc/self/cmdline").split("\0");

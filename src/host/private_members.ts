@@ -27,7 +27,7 @@ export function privateMembers(ctor: unknown): string[] {
 }
 
 /** `#names` declared at the top level of a class body, not `static`. */
-export function declaredPrivates(source: string): string[] {
+function declaredPrivates(source: string): string[] {
   const found = new Set<string>();
   let depth = 0;
   // The last significant character: tells a regular expression's `/` from

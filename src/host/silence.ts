@@ -11,14 +11,14 @@
  * How long a failed run waits, after the last message from a member, for
  * the other actors' last log records (they answer `stop` after them).
  */
-export const STOP_GRACE_MS = 250;
+const STOP_GRACE_MS = 250;
 
 /**
  * The most a failed run waits for members that keep talking (a flood of log
  * records still arriving) to answer `stop`; a silent one is cut after
  * `STOP_GRACE_MS`.
  */
-export const STOP_LIMIT_MS = 30_000;
+const STOP_LIMIT_MS = 30_000;
 
 /** Calls `onSilent` once the members fell silent, or the limit passed. */
 export class SilenceWatch {

@@ -25,16 +25,16 @@ export const PERMISSION_KINDS: readonly string[] = [
 ];
 
 /** The largest `maxsize`: the 32-bit credit counters hold it with room to spare. */
-export const MAX_MAXSIZE = 2 ** 30;
+const MAX_MAXSIZE = 2 ** 30;
 
 /**
  * The longest delay of a timer, in ms: Deno runs a timer set for longer at
  * once (after 1 ms), which would turn a drain into an immediate termination.
  */
-export const MAX_DELAY = 2 ** 31 - 1;
+const MAX_DELAY = 2 ** 31 - 1;
 
 /** Names the main thread's edges take in the metrics (`from`, `to`). */
-export const RESERVED_GROUP_NAMES: readonly string[] = ["input", "results"];
+const RESERVED_GROUP_NAMES: readonly string[] = ["input", "results"];
 
 /** `where: text`, or `text` alone when there is no place to name. */
 export function at(where: string, text: string): string {

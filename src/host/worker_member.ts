@@ -13,7 +13,7 @@ import { readAccessHint } from "../common/read_access.ts";
 import type { Member, MemberEvents, MemberHost, MemberSpec } from "./member.ts";
 
 /** The bootstrap every actor's worker runs. */
-export const BOOTSTRAP_URL: URL = new URL(
+const BOOTSTRAP_URL: URL = new URL(
   "../worker/bootstrap.ts",
   import.meta.url,
 );

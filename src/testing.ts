@@ -11,6 +11,7 @@ import { type Actor, hasLoop, hasRecv, metaOf } from "./actor.ts";
 import type { LogMessage } from "./host/run.ts";
 import { InlineHost } from "./host/inline_member.ts";
 import { Run } from "./host/run.ts";
+import { policyOf } from "./host/options.ts";
 import { render } from "./common/values.ts";
 
 /** Options of {@linkcode testActor}. */
@@ -109,6 +110,7 @@ export async function testActor<In, Out>(
       actors: [any],
       maxsize: options.maxsize,
       permissions: undefined,
+      policy: policyOf({}),
     }],
     maxsize: options.maxsize ?? 1024,
     category: ["baton"],

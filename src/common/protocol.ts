@@ -61,6 +61,24 @@ export interface ConnectMessage {
   readonly control: MessagePort;
 }
 
+/**
+ * What an actor does when handling a message fails: its group's options
+ * (see `GroupOptions` in `topology.ts`), defaults applied.
+ */
+export interface Policy {
+  /** More attempts after the first one. */
+  readonly retries: number;
+  /** Wait before the first retry, in ms; doubled for each later one. */
+  readonly backoffMs: number;
+  readonly onError: "fail" | "skip" | "restart";
+  /** For `"restart"`: more than `max` within `withinMs` fails the run. */
+  readonly restarts: { readonly max: number; readonly withinMs: number };
+  /** A longer `recv()` is a failed attempt; undefined for no limit. */
+  readonly recvTimeoutMs: number | undefined;
+  /** Most `recv()` calls in flight at once. */
+  readonly concurrency: number;
+}
+
 /** The main thread's first message on the control port. */
 export interface InitMessage {
   readonly kind: "init";
@@ -91,6 +109,8 @@ export interface InitMessage {
   readonly inlet?: ReceiverEndSpec;
   /** Present for every actor but the last group's. */
   readonly outlet?: SenderEndSpec;
+  /** What the actor does when handling a message fails. */
+  readonly policy: Policy;
   /** Whether the group runs with its own permissions (for error hints). */
   readonly sandboxed: boolean;
   /** The run's shared counters and this actor's slot in them (`stats.ts`). */

@@ -121,6 +121,7 @@ export function initMessages(
       forwardLevel: o.everything ? "trace" : forwardLevel(),
       inlet: wiring.inlets[member.groupIndex][index],
       outlet: wiring.outlets[member.groupIndex][index],
+      policy: o.groups[member.groupIndex].policy,
       sandboxed: member.sandboxed,
       stats: { buffer: o.stats, index: i },
     };

@@ -8,6 +8,8 @@
 import { Actor, metaOf } from "../actor.ts";
 import { render } from "../common/values.ts";
 import { type AnyActor, Group, type GroupLike, Input } from "../topology.ts";
+import type { Policy } from "../common/protocol.ts";
+import { policyOf } from "./options.ts";
 import { checkGroupKey, checkGroupName, checkRole } from "./validate.ts";
 
 /** A group after validation. */
@@ -16,6 +18,8 @@ export interface GroupPlan {
   readonly actors: readonly AnyActor[];
   readonly maxsize: number | undefined;
   readonly permissions: Deno.PermissionOptions | undefined;
+  /** What its actors do when handling a message fails. */
+  readonly policy: Policy;
 }
 
 const WHERE = "Cannot connect groups";
@@ -82,6 +86,7 @@ export function plan(
       actors: actors as AnyActor[],
       maxsize: g?.options.maxsize,
       permissions: g?.options.permissions,
+      policy: policyOf(g?.options ?? {}),
     };
   });
   for (const p of plans) {

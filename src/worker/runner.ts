@@ -39,6 +39,7 @@ import {
   forwardingLogger,
 } from "./forwarding_logger.ts";
 import { loadActor, LoadFailure } from "./load.ts";
+import type { Ordering } from "./ordering.ts";
 
 /** What differs between a worker and the calling thread. */
 export interface RunnerEnvironment {
@@ -242,7 +243,10 @@ export class ActorRunner {
     await ready();
     if (this.#terminated) return;
     this.#open(init);
-    const send = this.#sender(init);
+    const order = init.order === undefined
+      ? undefined
+      : await this.#ordering(init);
+    const send = order?.send ?? this.#sender(init);
     const runtime: ActorRuntime = {
       name: init.name,
       group: init.group,
@@ -281,12 +285,13 @@ export class ActorRunner {
       this.#setPhase("recv");
       const stats = new Float64Array(init.stats.buffer);
       const received = init.stats.index * WIDTH + RECEIVED;
+      const handle = (message: unknown) => {
+        if (this.#terminated) throw this.#controller.signal.reason;
+        stats[received]++;
+        return actor.recv(message);
+      };
       await inlet.run(
-        (message) => {
-          if (this.#terminated) throw this.#controller.signal.reason;
-          stats[received]++;
-          return actor.recv(message);
-        },
+        order?.handler?.(inlet, handle) ?? handle,
         (got, expected) =>
           lifecycle.info(`received ${got}/${expected} poison pills`),
       );
@@ -328,6 +333,15 @@ export class ActorRunner {
       });
     }
     if (init.inlet !== undefined) this.#inlet = openReceiver(init.inlet);
+  }
+
+  /** Ordered results: numbers through the actor (`ordering.ts`). */
+  async #ordering(init: InitMessage): Promise<Ordering> {
+    const { ordering } = await import("./ordering.ts");
+    return ordering(init, this.#sender(init), {
+      forward: (marker) => this.#outlet!.send(marker),
+      fail: (error) => this.fail(error),
+    });
   }
 
   /**

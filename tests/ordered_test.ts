@@ -14,7 +14,13 @@ import assert from "node:assert/strict";
 // one is for tests and benchmarks only.
 // deno-lint-ignore no-import-prefix
 import fc from "npm:fast-check@^4.10.2";
-import { group, input, type OrderMetrics, Relay } from "../mod.ts";
+import {
+  group,
+  input,
+  type OrderMetrics,
+  Relay,
+  RelayAbortError,
+} from "../mod.ts";
 import {
   Bytes,
   FirstByte,
@@ -231,6 +237,30 @@ for (const [mode, inline] of MODES) {
       assert.deepEqual([0, ...rest], range(50));
       assert.ok(relay.metrics()!.order!.peakHeld <= 3);
     }));
+
+  for (const from of ["input()", "a source"] as const) {
+    Deno.test(`Closing the relay ends an origin waiting on the window: ${from} (${mode})`, () =>
+      leakChecked(async () => {
+        const gate = new SharedArrayBuffer(4);
+        const relay = new Relay({ inline });
+        connect(relay, [
+          from === "input()" ? input<number>() : make(Numbers, { count: 50 }),
+          [make(Held, { gate }), make(Held, { gate })],
+        ]);
+        const results = relay.results({
+          ordered: true,
+          window: 2,
+          ...(from === "input()" ? { input: range(50) } : {}),
+        });
+        const first = results.next();
+        first.catch(() => {});
+        await until(relay, (o) => o.originWaits >= 1);
+        await relay.close({ timeout: 0 });
+        await assert.rejects(first, RelayAbortError);
+        assert.equal(relay.metrics()!.order!.numbered, 2);
+        open(gate); // a held inline actor would go on waiting
+      }));
+  }
 
   Deno.test(`results({ ordered: true }) fails the run, naming the actor and the message, when a stage sends two messages for one (${mode})`, () =>
     leakChecked(async () => {

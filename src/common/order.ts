@@ -47,6 +47,15 @@ const WAITS = 3;
 const WAITED_MS = 4;
 const BYTES = 5 * Float64Array.BYTES_PER_ELEMENT;
 
+/**
+ * How far message `n` is ahead of the oldest not yet released, from the
+ * cell's `RELEASED` slot (which holds that oldest number modulo 2^32):
+ * exact while the true distance is below 2^31, which the window keeps.
+ */
+export function aheadOf(n: number, released: number): number {
+  return (n - released) | 0;
+}
+
 /** How an ordered run's origin is told its window. */
 export interface OriginSpec {
   /** The window cell (see {@linkcode createWindowCell}). */
@@ -157,7 +166,7 @@ export class OriginGate<O> {
 
   /** Whether message `n` is inside the window now; moves `#open` on. */
   #fits(n: number): boolean {
-    const ahead = (n - Atomics.load(this.#slots, RELEASED)) | 0;
+    const ahead = aheadOf(n, Atomics.load(this.#slots, RELEASED));
     if (ahead >= this.#window) return false;
     this.#open = n - ahead + this.#window;
     return true;
@@ -191,7 +200,7 @@ export class OriginGate<O> {
     // here or, seeing the flag, wakes the wait.
     const released = Atomics.load(slots, RELEASED);
     if (
-      ((n - released) | 0) < this.#window ||
+      aheadOf(n, released) < this.#window ||
       Atomics.load(slots, CLOSED) !== 0
     ) {
       Atomics.store(slots, WAITING, 0);

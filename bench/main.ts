@@ -16,6 +16,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { orderedCases } from "./ordered.ts";
 import { runPiscina } from "./peer.ts";
 import {
   type Measure,
@@ -198,6 +199,7 @@ const cases: Case[] = [
       bar: atLeast(20),
     }],
   },
+  ...orderedCases(size),
 ];
 
 const chosen = flags.only === undefined

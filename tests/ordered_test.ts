@@ -30,6 +30,7 @@ import {
   open,
   Trailer,
   Twice,
+  Uncloneable,
 } from "./fixtures/ordered.ts";
 import { leakChecked, MODES } from "./_harness.ts";
 import { assertRelayError, make } from "./_faults.ts";
@@ -294,6 +295,25 @@ for (const [mode, inline] of MODES) {
         message:
           /Trailer-\d+ sent a message outside recv\(\) \(from startup\(\), shutdown\(\), or a callback/,
       });
+    }));
+
+  Deno.test(`results({ ordered: true }) names the path of what cannot be cloned inside the message, not inside its envelope (${mode})`, () =>
+    leakChecked(async () => {
+      const relay = new Relay({ inline });
+      connect(relay, [
+        make(Numbers, { count: 3 }),
+        make(Uncloneable, {
+          at: 2,
+        }),
+      ]);
+      const error = await readWithin(relay, relay.results({ ordered: true }))
+        .then(() => assert.fail("the results ended"), (e) => e);
+      const e = assertRelayError(error, {
+        actor: relay.snapshot()!.actors[1].name,
+        phase: "send",
+        cause: "DataCloneError",
+      });
+      assert.equal(e.path, "message.job.run");
     }));
 
   Deno.test(`results({ ordered: true }) carries transferred buffers inside its envelopes (${mode})`, () =>

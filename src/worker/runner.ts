@@ -329,7 +329,11 @@ export class ActorRunner {
       this.#outlet = openSender(init.outlet, (error, batch) => {
         // Found after the failure, never on the hot path.
         const bad = batch.find((m) => uncloneablePath(m) !== undefined);
-        this.fail(error, "send", uncloneablePath(bad));
+        // Ordered: the path inside the message, not inside [n, message].
+        const shown = init.order !== undefined && Array.isArray(bad)
+          ? bad[1]
+          : bad;
+        this.fail(error, "send", uncloneablePath(shown));
       });
     }
     if (init.inlet !== undefined) this.#inlet = openReceiver(init.inlet);

@@ -315,10 +315,11 @@ export function resultsOptions(
   where: string,
   input = true,
 ): ResultsSettings {
-  const keys = ["signal", "onAbort", "progress", "ordered", "window"];
   const o = checkOptions(
     options,
-    input ? [...keys, "input"] : keys,
+    input
+      ? ["signal", "onAbort", "input", "progress", "ordered", "window"]
+      : ["signal", "onAbort", "progress", "ordered", "window"],
     where,
     "{ ordered: true }",
   );

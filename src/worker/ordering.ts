@@ -19,11 +19,13 @@
  * each call through its awaits and callbacks in an `AsyncLocalStorage`,
  * loaded (`node:async_hooks`) only then.
  *
- * What the wrapped handler must be: one message's whole handling (every
- * attempt, when a group retries), returning when it is over, calling the
- * actor's `recv()` within the call. Running several messages at once, when
- * `concurrency` is above 1, happens outside the wrap: the inlet's handler is
- * concurrency(ordering(attempts(recv))).
+ * What ordering wraps (`Ordering.around`) must be one message's whole
+ * handling (every attempt, when a group retries), settling when it is over,
+ * calling the actor's `recv()` within the call. Running several messages at
+ * once, when `concurrency` is above 1, happens outside the wrap: the inlet's
+ * handler is concurrency(ordering(attempts(recv))). Where one handler does
+ * both (several calls in flight, each with its attempts), it calls `around`
+ * for each message, around that message's attempts.
  *
  * @module
  */
@@ -53,11 +55,24 @@ interface Slot {
 export interface Ordering {
   /** The actor's `send()`. */
   readonly send: Send<SendOptions>;
-  /** Wraps the inlet's handler (absent for the origin, which has none). */
+  /**
+   * Wraps the inlet's handler, a message's whole handling (absent for the
+   * origin, which has none).
+   */
   readonly handler?: (
     inlet: Inlet,
     handle: (message: unknown) => unknown,
   ) => (envelope: unknown) => unknown;
+  /**
+   * Handles one envelope with `handle`: a marker passes on without a call;
+   * a numbered message is unwrapped and handed to `handle`, its sends go
+   * under its number, and if it sent none, its marker goes on once what
+   * `handle` returned settled. Returns what the inlet should await.
+   */
+  readonly around?: (
+    envelope: unknown,
+    handle: (message: unknown) => unknown,
+  ) => unknown;
 }
 
 /** How the runner lets ordering pass markers on and fail the actor. */
@@ -85,7 +100,12 @@ export async function ordering(
     storage = new AsyncLocalStorage<Slot>();
   }
   const stage = new Stage(init.name, send, hooks, storage);
-  return { send: stage.send, handler: (inlet, h) => stage.wrap(inlet, h) };
+  return {
+    send: stage.send,
+    handler: (inlet, handle) => (envelope) =>
+      stage.around(envelope, handle, inlet),
+    around: (envelope, handle) => stage.around(envelope, handle),
+  };
 }
 
 /** The part of `AsyncLocalStorage` used here. */
@@ -143,43 +163,41 @@ class Stage {
     throw error;
   }
 
-  /** The inlet's handler: unwraps, calls `handle`, passes markers on. */
-  wrap(
-    inlet: Inlet,
+  /** One envelope: unwraps, calls `handle`, passes markers on. */
+  around(
+    item: unknown,
     handle: (message: unknown) => unknown,
-  ): (envelope: unknown) => unknown {
-    const storage = this.#storage;
-    return (item) => {
-      const envelope = item as Envelope;
-      if (isNothing(envelope)) return this.#hooks.forward(envelope);
-      const [n, message] = envelope;
-      // Errors show the message, not its envelope.
-      inlet.current = message;
-      const slot: Slot = { n, message, sent: false, done: false };
-      let result: unknown;
-      if (storage !== undefined) {
-        result = storage.run(slot, handle, message);
-      } else {
-        this.#current = slot;
-        try {
-          result = handle(message);
-        } catch (error) {
-          this.#end(slot);
-          throw error;
-        }
+    inlet?: Inlet,
+  ): unknown {
+    const envelope = item as Envelope;
+    if (isNothing(envelope)) return this.#hooks.forward(envelope);
+    const [n, message] = envelope;
+    // Errors show the message, not its envelope.
+    if (inlet !== undefined) inlet.current = message;
+    const slot: Slot = { n, message, sent: false, done: false };
+    let result: unknown;
+    if (this.#storage !== undefined) {
+      result = this.#storage.run(slot, handle, message);
+    } else {
+      this.#current = slot;
+      try {
+        result = handle(message);
+      } catch (error) {
+        this.#end(slot);
+        throw error;
       }
-      if (
-        result === undefined || result === RESOLVED ||
-        typeof (result as Promise<unknown>).then !== "function"
-      ) return this.#finish(slot);
-      return (result as Promise<unknown>).then(
-        () => this.#finish(slot),
-        (error) => {
-          this.#end(slot);
-          throw error;
-        },
-      );
-    };
+    }
+    if (
+      result === undefined || result === null || result === RESOLVED ||
+      typeof (result as Promise<unknown>).then !== "function"
+    ) return this.#finish(slot);
+    return (result as Promise<unknown>).then(
+      () => this.#finish(slot),
+      (error) => {
+        this.#end(slot);
+        throw error;
+      },
+    );
   }
 
   /** The message is handled: a marker goes on if nothing was sent for it. */

@@ -113,3 +113,23 @@ Deno.test("With concurrency, a send from a call that already ended is refused to
   assert.throws(() => late!(), Error, "sent a message outside recv()");
   assert.equal(failures.length, 1);
 });
+
+Deno.test("around() numbers each message for a handler of its own that keeps several in flight (as a group's concurrency does)", async () => {
+  const { order, sent, failures } = await stage(4);
+  const recv = async (x: unknown) => {
+    const n = x as number;
+    await tick(3 * (3 - n));
+    if (n !== 1) await order.send(`y${n}`);
+  };
+  // Such a handler starts each message's handling and returns at once,
+  // before it ended: ordering wraps each message's handling inside it.
+  const inFlight: Promise<unknown>[] = [];
+  const handle = (envelope: unknown) => {
+    inFlight.push(Promise.resolve(order.around!(envelope, recv)));
+    return undefined;
+  };
+  for (const n of [0, 1, 2, 3]) handle([n, n]);
+  await Promise.all(inFlight);
+  assert.deepEqual(failures, []);
+  assert.deepEqual(sent, [[3, "y3"], [2, "y2"], 1, [0, "y0"]]);
+});

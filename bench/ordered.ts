@@ -28,7 +28,10 @@ interface Shape {
 }
 
 /** Runs the pipeline once, ordered or not; messages per second. */
-export async function runResults(shape: Shape, ordered: boolean): Promise<number> {
+export async function runResults(
+  shape: Shape,
+  ordered: boolean,
+): Promise<number> {
   const middles = shape.stages.reduce((a, b) => a + b, 0);
   // Slot 0: when sending began; slot 1: when the main thread took the last.
   const board = Board.create(2);

@@ -50,7 +50,7 @@ function connect(relay: Relay, groups: readonly unknown[]): Relay<number> {
 async function readWithin<T>(
   relay: Relay,
   results: AsyncIterable<T>,
-  ms = 20_000,
+  ms = 60_000,
 ): Promise<T[]> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const watchdog = new Promise<never>((_, reject) => {

@@ -95,15 +95,16 @@ export class Results<T> implements AsyncIterableIterator<T> {
 
   /** The next message of the last group. */
   next(): Promise<IteratorResult<T>> {
-    const reorder = this.#reorder;
-    if (reorder?.ready) {
-      return Promise.resolve({ value: reorder.take() as T, done: false });
-    }
     const offer = this.#offer;
     if (offer !== undefined) {
       this.#offer = undefined;
       offer.take();
       return Promise.resolve({ value: offer.value, done: false });
+    }
+    // Ordered, there is never an offer: the buffer holds what came.
+    const reorder = this.#reorder;
+    if (reorder !== undefined && reorder.ready) {
+      return Promise.resolve({ value: reorder.take() as T, done: false });
     }
     if (this.#ended || this.#failed) return this.#finish();
     return new Promise((resolve, reject) => {

@@ -23,26 +23,39 @@ import type { Edge } from "./wiring.ts";
 
 /** Held for a message the last group sent nothing for (a filter). */
 const NOTHING: unique symbol = Symbol("nothing");
+/** A free place in the ring. */
+const EMPTY: unique symbol = Symbol("empty");
+
+/** The ring's first size: it doubles while a message lands beyond it. */
+const FIRST_RING = 1024;
 
 /**
  * Puts the last group's messages back in the order in which the origin
  * numbered them. It takes every message at once (it holds no credit); it
  * never holds more than `window` messages, because the origin numbers none
- * `window` or more ahead of the oldest not yet taken.
+ * `window` or more ahead of the oldest not yet taken. They wait in a ring
+ * indexed by number (a power of two in size, grown up to the window as
+ * needed), which costs less per message than a map.
  */
 export class Reorder {
   /** The window: the origin stays less than this many messages ahead. */
   readonly window: number;
   readonly #release: WindowRelease;
-  readonly #held = new Map<number, unknown>();
+  #ring: unknown[];
+  #mask: number;
   /** The oldest message not yet taken (or dropped). */
   #next = 0;
+  #held = 0;
   #peak = 0;
   #duplicates = 0;
 
   constructor(cell: SharedArrayBuffer, window: number) {
     this.#release = new WindowRelease(cell);
     this.window = window;
+    let size = 1;
+    while (size < Math.min(window, FIRST_RING)) size *= 2;
+    this.#ring = new Array(size).fill(EMPTY);
+    this.#mask = size - 1;
   }
 
   /** Holds what arrived until its turn; drops repeats (a redelivery). */
@@ -50,33 +63,65 @@ export class Reorder {
     const envelope = item as Envelope;
     const nothing = isNothing(envelope);
     const n = nothing ? envelope : envelope[0];
-    if (n < this.#next || this.#held.has(n)) {
+    const ahead = n - this.#next;
+    if (ahead < 0) {
       this.#duplicates++;
       return;
     }
-    this.#held.set(n, nothing ? NOTHING : envelope[1]);
-    if (this.#held.size > this.#peak) this.#peak = this.#held.size;
-    if (n === this.#next) this.#skip();
+    while (ahead > this.#mask) this.#grow();
+    const at = n & this.#mask;
+    if (this.#ring[at] !== EMPTY) {
+      this.#duplicates++;
+      return;
+    }
+    this.#ring[at] = nothing ? NOTHING : envelope[1];
+    if (++this.#held > this.#peak) this.#peak = this.#held;
+    if (ahead === 0) this.#skip(false);
+  }
+
+  /** Doubles the ring, each held message at its place in the new one. */
+  #grow(): void {
+    const old = this.#ring;
+    const ring = new Array(old.length * 2).fill(EMPTY);
+    const mask = ring.length - 1;
+    for (let n = this.#next; n < this.#next + old.length; n++) {
+      ring[n & mask] = old[n & this.#mask];
+    }
+    this.#ring = ring;
+    this.#mask = mask;
   }
 
   /** Whether the next message in order has arrived. */
   get ready(): boolean {
-    return this.#held.has(this.#next);
+    return this.#ring[this.#next & this.#mask] !== EMPTY;
   }
 
   /** Takes the next message in order; call only when {@linkcode ready}. */
   take(): unknown {
-    const value = this.#held.get(this.#next);
-    this.#held.delete(this.#next++);
-    this.#skip();
+    const at = this.#next & this.#mask;
+    const value = this.#ring[at];
+    this.#ring[at] = EMPTY;
+    this.#next++;
+    this.#held--;
+    this.#skip(true);
     return value;
   }
 
-  /** Drops the markers at the head, then tells the origin how far it may go. */
-  #skip(): void {
-    const held = this.#held;
-    while (held.get(this.#next) === NOTHING) held.delete(this.#next++);
-    this.#release.release(this.#next);
+  /**
+   * Drops the markers at the head, then tells the origin how far it may go
+   * (if `moved`, or if it dropped any).
+   */
+  #skip(moved: boolean): void {
+    const ring = this.#ring;
+    const from = this.#next;
+    let at = from & this.#mask;
+    while (ring[at] === NOTHING) {
+      ring[at] = EMPTY;
+      this.#next++;
+      this.#held--;
+      at = this.#next & this.#mask;
+    }
+    if (moved || this.#next !== from) this.#release.release(this.#next);
   }
 
   /**
@@ -84,9 +129,9 @@ export class Reorder {
    * an older one never came (a bug: every stage passes every number on).
    */
   leftover(): Error | undefined {
-    if (this.#held.size === 0) return undefined;
+    if (this.#held === 0) return undefined;
     return new Error(
-      `Cannot yield the results in order: the run ended with message #${this.#next} missing and ${this.#held.size} later ones held; every actor passes on a message or a marker for every message it receives, so this is a bug in baton`,
+      `Cannot yield the results in order: the run ended with message #${this.#next} missing and ${this.#held} later ones held; every actor passes on a message or a marker for every message it receives, so this is a bug in baton`,
     );
   }
 
@@ -102,7 +147,7 @@ export class Reorder {
       window: this.window,
       numbered,
       released: this.#next,
-      held: this.#held.size,
+      held: this.#held,
       peakHeld: this.#peak,
       originWaits: waits,
       originWaitedMs: waitedMs,

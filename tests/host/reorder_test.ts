@@ -30,7 +30,9 @@ Deno.test("The reorder buffer yields in number order whatever the arrival order,
       ([arrivals, dropped, repeats]) => {
         const count = arrivals.length;
         const cell = createWindowCell();
-        const reorder = new Reorder(cell, count + 1);
+        // A window smaller than how far ahead messages come (the origin
+        // would never): the ring grows past its first size instead.
+        const reorder = new Reorder(cell, 1 + (count % 5));
         const envelope = (n: number): Envelope => dropped[n] ? n : [n, `v${n}`];
         const out: unknown[] = [];
         const drain = () => {
@@ -75,4 +77,25 @@ Deno.test("The reorder buffer holds what is ahead of a missing message and says 
   assert.deepEqual(out, ["a", "b", "d"]);
   assert.equal(reorder.metrics().peakHeld, 4);
   assert.equal(reorder.leftover(), undefined);
+});
+
+Deno.test("The reorder buffer grows past its first size and keeps every held message in place", () => {
+  const reorder = new Reorder(createWindowCell(), 5000);
+  // Message 0 comes last: 2999 wait for it, beyond the first 1024 places.
+  for (let n = 2999; n >= 1; n--) reorder.put(n % 7 === 0 ? n : [n, n]);
+  assert.equal(reorder.ready, false);
+  assert.equal(reorder.metrics().held, 2999);
+  reorder.put([0, 0]);
+  const out: unknown[] = [];
+  while (reorder.ready) out.push(reorder.take());
+  assert.deepEqual(
+    out,
+    Array.from({ length: 3000 }, (_, n) => n).filter((n) =>
+      n === 0 || n % 7 !== 0
+    ),
+  );
+  assert.equal(reorder.metrics().released, 3000);
+  assert.equal(reorder.metrics().peakHeld, 3000);
+  reorder.put([5, 5]);
+  assert.equal(reorder.metrics().duplicates, 1);
 });

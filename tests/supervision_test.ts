@@ -9,6 +9,9 @@
  */
 
 import assert from "node:assert/strict";
+// Named here, not in deno.json: the import map is the package's, and this
+// one is for tests and benchmarks only.
+// deno-lint-ignore no-import-prefix
 import fc from "npm:fast-check@^4.10.2";
 import {
   type DeadLetter,

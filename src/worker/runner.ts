@@ -315,15 +315,15 @@ export class ActorRunner {
     if (this.#terminated) return;
     this.#open(init);
     const send = this.#sender(init);
-    const runner = this;
     let attempts: Attempts | undefined;
+    const attemptOf = () => attempts?.attempt ?? this.#attempt;
     const runtime: ActorRuntime = {
       name: init.name,
       group: init.group,
       log,
       signal: this.#controller.signal,
       get attempt() {
-        return attempts?.attempt ?? runner.#attempt;
+        return attemptOf();
       },
       send,
       report: (value) => {

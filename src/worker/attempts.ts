@@ -103,6 +103,7 @@ export class Attempts {
   readonly #policy: Policy;
   readonly #stats: Float64Array;
   readonly #base: number;
+  readonly #received: number;
   /** With `concurrency` above 1: which call is asking for its attempt. */
   readonly #storage: Storage | undefined;
   /** With `concurrency` 1: the attempt of the one call in flight. */
@@ -131,6 +132,7 @@ export class Attempts {
     this.#policy = host.policy;
     this.#stats = new Float64Array(host.stats.buffer);
     this.#base = host.stats.index * WIDTH;
+    this.#received = this.#base + RECEIVED;
     this.#storage = storage;
     this.handle = storage === undefined ? this.#one : this.#many;
   }
@@ -192,19 +194,51 @@ export class Attempts {
     if (this.#broken !== undefined) throw this.#broken.error;
   }
 
-  /** One call at a time: the inlet awaits each message's attempts. */
+  /** With `concurrency` 1: the message in hand. */
+  #current: unknown = undefined;
+
+  /**
+   * One call at a time: the inlet awaits each message's attempts. The hot
+   * path of a retrying group, so written out: what the inlet gets back is
+   * what `recv()` returned, or, for a pending promise, a promise of it that
+   * catches its rejection (which costs a promise and a turn of the
+   * microtask queue per message: the inlet cannot be told to catch).
+   */
   readonly #one = (message: unknown): unknown => {
     this.#host.admit();
-    this.#stats[this.#base + RECEIVED]++;
-    return this.#first(message);
+    this.#stats[this.#received]++;
+    this.#serial = 1;
+    let result: unknown;
+    try {
+      result = this.#actor.recv(message);
+    } catch (error) {
+      return this.#recover(message, error, 1);
+    }
+    if (result === undefined || result === RESOLVED) return result;
+    if (this.#policy.recvTimeoutMs !== undefined) {
+      return this.#settle(message, result);
+    }
+    if (!isPending(result)) return result;
+    this.#current = message;
+    return result.then(undefined, this.#rejected);
   };
+
+  readonly #rejected = (error: unknown): Promise<void> =>
+    this.#recover(this.#current, error, 1);
+
+  /** What the first call at `message` returned, under the time limit. */
+  #settle(message: unknown, result: unknown): unknown {
+    if (!isPending(result)) return result;
+    const timed = this.#limit(message, result);
+    return timed.then(undefined, (error) => this.#recover(message, error, 1));
+  }
 
   /** Up to `concurrency` calls in flight. */
   readonly #many = (message: unknown): unknown => {
     this.#host.admit();
     if (this.#broken !== undefined) throw this.#broken.error;
     if (this.#stalled) return this.#wait(undefined);
-    this.#stats[this.#base + RECEIVED]++;
+    this.#stats[this.#received]++;
     const result = this.#first(message);
     if (!isPending(result)) return undefined;
     this.#inFlight++;
@@ -261,9 +295,15 @@ export class Attempts {
     } else {
       result = this.#storage.run({ attempt }, () => this.#actor.recv(message));
     }
-    const ms = this.#policy.recvTimeoutMs;
-    if (ms === undefined || !isPending(result)) return result;
-    const pending = result;
+    if (this.#policy.recvTimeoutMs === undefined || !isPending(result)) {
+      return result;
+    }
+    return this.#limit(message, result);
+  }
+
+  /** `pending`, or a timeout error after the group's `recvTimeoutMs`. */
+  #limit(message: unknown, pending: Promise<unknown>): Promise<unknown> {
+    const ms = this.#policy.recvTimeoutMs!;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(this.#timeout(message, ms)), ms);
       pending.then((value) => {

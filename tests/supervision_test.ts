@@ -159,7 +159,7 @@ function checksum(names: readonly string[]): number {
 }
 
 for (const [mode, inline] of MODES) {
-  Deno.test(`A recv() that throws on chosen messages is retried and then succeeds, 1 → 3 → 1 (${mode})`, () =>
+  Deno.test(`S1: a recv() that throws on chosen messages is retried and then succeeds, 1 → 3 → 1 (${mode})`, () =>
     leakChecked(async () => {
       await using logs = await captureLogs(["test"], "debug");
       const s: Setup = {
@@ -189,7 +189,7 @@ for (const [mode, inline] of MODES) {
       );
     }));
 
-  Deno.test(`A recv() that fails every attempt at a message sends it to the dead letters, n → m (${mode})`, () =>
+  Deno.test(`S2: a recv() that fails every attempt at a message sends it to the dead letters, n → m (${mode})`, () =>
     leakChecked(async () => {
       const s: Setup = {
         inline,
@@ -220,7 +220,7 @@ for (const [mode, inline] of MODES) {
       assertCreditsBack(o.metrics);
     }));
 
-  Deno.test(`A recv() that fails its last attempt fails the run, naming the attempts (${mode})`, () =>
+  Deno.test(`S3: a recv() that fails its last attempt fails the run, naming the attempts (${mode})`, () =>
     leakChecked(async () => {
       const s: Setup = {
         inline,
@@ -242,7 +242,7 @@ for (const [mode, inline] of MODES) {
       assert.ok(o.error.cause instanceof RangeError);
     }));
 
-  Deno.test(`An async recv() that hangs past recvTimeoutMs is a failed attempt: retried, then skipped (${mode})`, () =>
+  Deno.test(`S4: an async recv() that hangs past recvTimeoutMs is a failed attempt: retried, then skipped (${mode})`, () =>
     leakChecked(async () => {
       const s: Setup = {
         inline,
@@ -270,7 +270,7 @@ for (const [mode, inline] of MODES) {
       assertCreditsBack(o.metrics);
     }));
 
-  Deno.test(`concurrency runs up to k calls of recv() at once, each with its own this.attempt (${mode})`, () =>
+  Deno.test(`S5: concurrency runs up to k calls of recv() at once, each with its own this.attempt (${mode})`, () =>
     leakChecked(async () => {
       const s: Setup = {
         inline,
@@ -301,7 +301,7 @@ for (const [mode, inline] of MODES) {
     }));
 }
 
-Deno.test("concurrency stays within the edge's credits: with maxsize 4, concurrency 16 runs 4 calls at once", () =>
+Deno.test("S5: concurrency stays within the edge's credits: with maxsize 4, concurrency 16 runs 4 calls at once", () =>
   leakChecked(async () => {
     const s: Setup = {
       inline: false,
@@ -317,7 +317,7 @@ Deno.test("concurrency stays within the edge's credits: with maxsize 4, concurre
     assert.deepEqual(o.delivered.toSorted(), o.sent.toSorted());
   }));
 
-Deno.test("Dead letters nobody reads are counted, logged as warnings and kept for a reader that comes after the run", () =>
+Deno.test("S6: dead letters nobody reads are counted, logged as warnings and kept for a reader that comes after the run", () =>
   leakChecked(async () => {
     await using logs = await captureLogs(["baton"], "info");
     const relay = new Relay({ inline: true, logger: "test" });
@@ -344,7 +344,7 @@ Deno.test("Dead letters nobody reads are counted, logged as warnings and kept fo
     });
   }));
 
-Deno.test("A reader of deadLetters() holds a skipping actor back: it waits once 16 of its dead letters are unread", () =>
+Deno.test("S7: a reader of deadLetters() holds a skipping actor back: it waits once 16 of its dead letters are unread", () =>
   leakChecked(async () => {
     const relay = new Relay({ logger: "test" });
     const failures: Record<number, number> = {};
@@ -378,7 +378,7 @@ Deno.test("A reader of deadLetters() holds a skipping actor back: it waits once 
     );
   }));
 
-Deno.test("connect() refuses options about recv() on a group of sources, and restarts without onError restart", () => {
+Deno.test("S8: connect() refuses options about recv() on a group of sources, and restarts without onError restart", () => {
   for (
     const [options, text] of [
       [{ retries: 1 }, "retries"],
@@ -437,7 +437,7 @@ Deno.test("connect() refuses options about recv() on a group of sources, and res
   );
 });
 
-Deno.test("Under random throw schedules with retries and skip, delivered and dead letters make up what was sent, none twice", async () => {
+Deno.test("S9: under random throw schedules with retries and skip, delivered and dead letters make up what was sent, none twice", async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.record({
@@ -493,7 +493,7 @@ Deno.test("Under random throw schedules with retries and skip, delivered and dea
   );
 });
 
-Deno.test("The property holds in workers too, for a few schedules", () =>
+Deno.test("S9: the property holds in workers too, for a few schedules", () =>
   leakChecked(async () => {
     await fc.assert(
       fc.asyncProperty(

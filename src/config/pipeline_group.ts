@@ -262,6 +262,7 @@ const ACTOR_FIELDS: Readonly<Record<string, string>> = {
   group: "the name of its group, which the relay gives it",
   log: "its logger",
   signal: "aborted when the relay is asked to stop",
+  attempt: "the attempt at the message in hand, which the relay counts",
 };
 
 function fieldProblem(

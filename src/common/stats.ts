@@ -1,6 +1,7 @@
 /**
  * The layout of a run's live counters: every actor counts what it received
- * and sent, and how long it waited for credit, in a slot of one
+ * and sent, how long it waited for credit, its retries and the messages it
+ * sent to the dead letters (and the host its restarts), in a slot of one
  * `SharedArrayBuffer` that the main thread reads whenever it likes, without
  * a single message. Written by the actor's runtime, read by the run.
  *

@@ -49,7 +49,7 @@ export interface AttemptsHost {
   readonly log: Logger;
   /** Throws once the actor was terminated: no hook may run again. */
   admit(): void;
-  /** The run is stopping: no more attempts. */
+  /** The actor failed or the run is stopping: no more attempts. */
   halted(): boolean;
   /** Reports a failure of the actor, as the run's failure. */
   fail(error: unknown, final?: FinalFailure): void;

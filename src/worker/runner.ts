@@ -421,7 +421,8 @@ export class ActorRunner {
       admit: () => {
         if (this.#terminated) throw this.#controller.signal.reason;
       },
-      halted: () => this.#stopping || this.#terminated,
+      // Failed too: the calls still in flight need no more attempts.
+      halted: () => this.#stopping || this.#terminated || this.#failed,
       fail: (error, final) => this.fail(error, "recv", undefined, final),
       deadLetter: (message, error, attempts) =>
         this.#deadLetter(message, error, attempts),

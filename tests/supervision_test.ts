@@ -317,6 +317,27 @@ Deno.test("S5: concurrency stays within the edge's credits: with maxsize 4, conc
     assert.deepEqual(o.delivered.toSorted(), o.sent.toSorted());
   }));
 
+Deno.test("S1: the backoff doubles from one retry to the next", () =>
+  leakChecked(async () => {
+    await using logs = await captureLogs(["test"], "debug");
+    const s: Setup = {
+      inline: true,
+      shape: [1, 1, 1],
+      count: 3,
+      policy: { retries: 2, backoffMs: 40 },
+      failures: { 1: 2 },
+    };
+    const started = performance.now();
+    const o = await run(s);
+    const ms = performance.now() - started;
+    assert.equal(o.error, undefined);
+    assert.deepEqual(o.delivered, ["0:0", "0:1", "0:2"]);
+    assert.ok(ms >= 40 + 80, `took ${ms} ms`);
+    const waits = logs.lines("test").filter((l) => l.includes("attempt"))
+      .map((l) => l.replace(/^.*; /, ""));
+    assert.deepEqual(waits, ["trying again in 40 ms", "trying again in 80 ms"]);
+  }));
+
 Deno.test("S6: dead letters nobody reads are counted, logged as warnings and kept for a reader that comes after the run", () =>
   leakChecked(async () => {
     await using logs = await captureLogs(["baton"], "info");

@@ -130,7 +130,10 @@ export class ActorRunner {
 
   /**
    * Reports an error of the actor's (the first one; later ones are its
-   * consequences), then aborts its outlet.
+   * consequences), then aborts its outlet. `final` says how the last
+   * attempt at a message failed under the group's policy: its attempts, and
+   * whether the actor waits to be restarted (then its outlet is flushed,
+   * not aborted: what it sent so far goes out).
    */
   fail(
     error: unknown,

@@ -175,8 +175,7 @@ Deno.test("concurrency lets k calls run at once, makes the inlet wait for the (k
   const f = fake({ concurrency: 3, retries: 1 });
   const gates: PromiseWithResolvers<void>[] = [];
   const seen: string[] = [];
-  let a: Attempts | undefined;
-  a = await Attempts.create(
+  const a: Attempts = await Attempts.create(
     f.host,
     actor(async (message) => {
       const before = a!.attempt;

@@ -88,6 +88,7 @@ export { plainFormatter } from "./src/formatter.ts";
 export type { MemberState, Report, RunSnapshot } from "./src/host/run.ts";
 export type { EdgeState } from "./src/host/wiring.ts";
 export type { InputSource } from "./src/host/input.ts";
+export type { DeadLetter } from "./src/host/dead_letters.ts";
 export type {
   EdgeMetrics,
   GroupMetrics,

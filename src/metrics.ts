@@ -21,6 +21,17 @@ export interface GroupMetrics {
   readonly waitedMs: number;
   /** Failures of the group's actors. */
   readonly errors: number;
+  /**
+   * Calls of `recv()` the group's actors made: one per message received,
+   * plus one per retry.
+   */
+  readonly attempts: number;
+  /** Failed attempts at a message that were tried again (`retries`). */
+  readonly retries: number;
+  /** Messages sent to the dead letters (`onError: "skip"`). */
+  readonly skipped: number;
+  /** Restarts of the group's actors (`onError: "restart"`). */
+  readonly restarts: number;
 }
 
 /** The metrics of one edge, from a group (or the main thread) to the next. */

@@ -32,6 +32,7 @@ import {
   Twice,
   Uncloneable,
 } from "./fixtures/ordered.ts";
+import { FailOn } from "./fixtures/stages.ts";
 import { leakChecked, MODES } from "./_harness.ts";
 import { assertRelayError, make } from "./_faults.ts";
 
@@ -331,20 +332,49 @@ for (const [mode, inline] of MODES) {
       }]);
     }));
 
-  Deno.test(`results({ ordered: true }) keeps the order across concurrency (${mode})`, () =>
+  Deno.test(`results({ ordered: true }) keeps the order of one actor's calls in flight, which its concurrency loses unordered (${mode})`, () =>
     leakChecked(async () => {
-      const stage = { seed: 9, maxMs: 5, drop: 3, add: 7 };
-      const relay = new Relay({ inline, maxsize: 16 });
-      connect(relay, [
-        input<number>(),
-        group(jitters(2, stage), { concurrency: 4 }),
-      ]);
-      const out = await readWithin(
-        relay,
-        relay.results({ input: range(40), ordered: true }),
-      );
-      assert.deepEqual(out, expected(range(40), [stage]));
+      const stage = { seed: 9, maxMs: 8, drop: 3, add: 7 };
+      const run = async (ordered: boolean) => {
+        const relay = new Relay({ inline, maxsize: 16 });
+        connect(relay, [
+          input<number>(),
+          group(jitters(1, stage), { concurrency: 4 }),
+        ]);
+        return await readWithin(
+          relay,
+          relay.results<number>({ input: range(40), ordered }),
+        );
+      };
+      const want = expected(range(40), [stage]);
+      const unordered = await run(false);
+      assert.deepEqual([...unordered].sort((a, b) => a - b), want);
+      assert.notDeepEqual(unordered, want, "four calls in flight reorder");
+      assert.deepEqual(await run(true), want);
     }));
+
+  for (const concurrency of [1, 3]) {
+    Deno.test(`results({ ordered: true }) passes on a marker for a message skipped to the dead letters after its retries, concurrency ${concurrency} (${mode})`, () =>
+      leakChecked(async () => {
+        const relay = new Relay({ inline, maxsize: 16 });
+        connect(relay, [
+          input<number>(),
+          group([make(FailOn, { failOn: 5 }), make(FailOn, { failOn: 5 })], {
+            concurrency,
+            retries: 1,
+            onError: "skip",
+          }),
+          jitters(2, { seed: 4, maxMs: 4, drop: 0, add: 0 }),
+        ]);
+        const dead = Array.fromAsync(relay.deadLetters());
+        const out = await readWithin(
+          relay,
+          relay.results<number>({ input: range(20), ordered: true }),
+        );
+        assert.deepEqual(out, range(20).filter((x) => x !== 5));
+        assert.deepEqual((await dead).map((d) => d.message), [5]);
+      }));
+  }
 
   Deno.test(`stream({ ordered: true }) yields in the order written (${mode})`, () =>
     leakChecked(async () => {

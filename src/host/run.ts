@@ -14,7 +14,7 @@ import type { LogMessage } from "./log_replay.ts";
 
 export type { LogMessage };
 import { createStats } from "../common/stats.ts";
-import { cloneableOrText } from "../common/values.ts";
+import { cloneableOrText, render } from "../common/values.ts";
 import { RelayAbortError, type RelayError } from "../errors.ts";
 import type { Outlet } from "../link/outlet.ts";
 import type { RelayMetrics } from "../metrics.ts";
@@ -32,6 +32,8 @@ import type { Member, MemberHost } from "./member.ts";
 import type { GroupPlan } from "./plan.ts";
 import { orderRun, type RunOrder } from "./reorder.ts";
 import { Results } from "./results.ts";
+import type { DeadLetter } from "./dead_letters.ts";
+import { reasonOf } from "./failure.ts";
 import {
   groupMetrics,
   type MemberState,
@@ -60,6 +62,12 @@ export interface RunOptions {
   readonly ordered?: { readonly window: number | undefined };
   /** Called with what actors pass to `report()`. */
   readonly onReport: (report: Report) => void;
+  /**
+   * Called with each message an actor skipped (`onError: "skip"`); `ack`
+   * lets the actor post another. Returns whether nobody reads them (the run
+   * then logs it as a warning). Without it, dead letters are logged only.
+   */
+  readonly onDeadLetter?: (letter: DeadLetter, ack: () => void) => boolean;
   /**
    * Takes the actors' log calls and records instead of LogTape (the test
    * helper keeps them).
@@ -255,6 +263,9 @@ export class Run {
         member.state = "stopped";
         this.#check();
         return;
+      case "dead":
+        this.#deadLetter(member, message);
+        return;
       case "report":
         this.#options.onReport({
           actor: member.name,
@@ -278,6 +289,35 @@ export class Run {
         this.#remaining--;
         this.#check();
         return;
+    }
+  }
+
+  #deadLetter(
+    member: RunMember,
+    message: Extract<FromWorker, { kind: "dead" }>,
+  ): void {
+    const letter: DeadLetter = {
+      actor: member.name,
+      group: member.group,
+      message: message.message,
+      error: causeOf(message.error),
+      attempts: message.attempts,
+    };
+    const ack = () => member.handle?.post({ kind: "deadAck" });
+    const unread = this.#options.onDeadLetter?.(letter, ack) ?? (ack(), true);
+    if (unread) {
+      relayLogger().warn(
+        "relay: dead letter from {from} in {in} after {attempts}, unread: {error}; message {summary}",
+        {
+          from: letter.actor,
+          in: letter.group,
+          attempts: `${letter.attempts} attempt${
+            letter.attempts === 1 ? "" : "s"
+          }`,
+          error: reasonOf(letter.error),
+          summary: render(letter.message),
+        },
+      );
     }
   }
 

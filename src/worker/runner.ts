@@ -20,13 +20,14 @@ import {
   type SendOptions,
 } from "../actor.ts";
 import { toErrorData } from "../common/error_data.ts";
-import type {
-  ErrorData,
-  FromWorker,
-  InitMessage,
-  LogCall,
-  Phase,
-  ToWorker,
+import {
+  DEAD_LETTER_WINDOW,
+  type ErrorData,
+  type FromWorker,
+  type InitMessage,
+  type LogCall,
+  type Phase,
+  type ToWorker,
 } from "../common/protocol.ts";
 import { RECEIVED, SENT, WAITED_MS, WIDTH } from "../common/stats.ts";
 import { render, uncloneablePath } from "../common/values.ts";
@@ -39,6 +40,12 @@ import {
   forwardingLogger,
 } from "./forwarding_logger.ts";
 import { loadActor, LoadFailure } from "./load.ts";
+import {
+  Attempts,
+  type AttemptsHost,
+  type FinalFailure,
+  isDefaultPolicy,
+} from "./attempts.ts";
 import type { Ordering } from "./ordering.ts";
 
 /** What differs between a worker and the calling thread. */
@@ -73,6 +80,13 @@ export class ActorRunner {
   #outlet: Outlet | undefined;
   /** Terminated: no hook of the actor is called again. */
   #terminated = false;
+  /** The group's failure policy at work, unless it is the default one. */
+  #attempts: Attempts | undefined;
+  /** `this.attempt` under the default policy: 1 in recv(), else 0. */
+  #attempt = 0;
+  /** Dead letters the actor may still post before the main thread answers. */
+  #deadRoom = DEAD_LETTER_WINDOW;
+  readonly #deadWaiting: (() => void)[] = [];
 
   /**
    * Listens on `port` at once (before any await: early messages must not be
@@ -92,6 +106,10 @@ export class ActorRunner {
           break;
         case "stop":
           this.#stop(message.reason);
+          break;
+        case "deadAck":
+          this.#deadRoom++;
+          this.#deadWaiting.shift()?.();
           break;
       }
     };
@@ -113,9 +131,17 @@ export class ActorRunner {
 
   /**
    * Reports an error of the actor's (the first one; later ones are its
-   * consequences), then aborts its outlet.
+   * consequences), then aborts its outlet. `final` says how the last
+   * attempt at a message failed under the group's policy: its attempts, and
+   * whether the actor waits to be restarted (then its outlet is flushed,
+   * not aborted: what it sent so far goes out).
    */
-  fail(error: unknown, at: Phase = this.#phase, path?: string): void {
+  fail(
+    error: unknown,
+    at: Phase = this.#phase,
+    path?: string,
+    final?: FinalFailure,
+  ): void {
     if (this.#failed || this.#stopping) return;
     this.#failed = true;
     let load: LoadFailure | undefined;
@@ -126,9 +152,8 @@ export class ActorRunner {
     }
     const cause = load === undefined ? error : load.original;
     const current = this.#inlet?.current;
-    const summary = at === "recv" && current !== undefined
-      ? render(current)
-      : undefined;
+    const summary = final?.summary ??
+      (at === "recv" && current !== undefined ? render(current) : undefined);
     let data: ErrorData;
     try {
       data = toErrorData(cause);
@@ -143,11 +168,59 @@ export class ActorRunner {
       path,
       hint: load?.hint,
       module: load?.module,
+      attempts: final?.attempts,
+      restart: final?.restart || undefined,
     });
     try {
-      this.#outlet?.abort(cause);
+      // To be restarted, the actor's sends so far go out; else they stop.
+      if (final?.restart) this.#outlet?.flush();
+      else this.#outlet?.abort(cause);
     } catch {
       // Nothing more to stop.
+    }
+  }
+
+  /**
+   * Posts a message the actor skipped to the main thread's dead letters;
+   * resolves at once while the window has room, else once the main thread
+   * took one.
+   */
+  #deadLetter(
+    message: unknown,
+    error: unknown,
+    attempts: number,
+  ): void | Promise<void> {
+    if (this.#deadRoom > 0) {
+      this.#deadRoom--;
+      this.#postDead(message, error, attempts);
+      return;
+    }
+    return new Promise((resolve) => {
+      this.#deadWaiting.push(() => {
+        this.#deadRoom--;
+        this.#postDead(message, error, attempts);
+        resolve();
+      });
+    });
+  }
+
+  #postDead(message: unknown, error: unknown, attempts: number): void {
+    let data: ErrorData;
+    try {
+      data = toErrorData(error);
+    } catch {
+      data = { name: "Error", message: render(error, 500) };
+    }
+    try {
+      this.#port.postMessage({ kind: "dead", message, error: data, attempts });
+    } catch {
+      // recv() made the message uncloneable: its rendering goes instead.
+      this.post({
+        kind: "dead",
+        message: render(message),
+        error: data,
+        attempts,
+      });
     }
   }
 
@@ -161,6 +234,7 @@ export class ActorRunner {
     if (this.#stopping) return;
     this.#stopping = true;
     const error = new DOMException(reason, "AbortError");
+    this.#attempts?.halt();
     this.#controller.abort(error);
     this.#outlet?.abort(error);
     setTimeout(() => {
@@ -184,6 +258,7 @@ export class ActorRunner {
     this.#terminated = true;
     this.#stopping = true;
     const error = new DOMException("The actor was terminated", "AbortError");
+    this.#attempts?.halt();
     this.#controller.abort(error);
     this.#outlet?.abort(error);
     this.#inlet?.close();
@@ -247,11 +322,16 @@ export class ActorRunner {
       ? undefined
       : await this.#ordering(init);
     const send = order?.send ?? this.#sender(init);
+    let attempts: Attempts | undefined;
+    const attemptOf = () => attempts?.attempt ?? this.#attempt;
     const runtime: ActorRuntime = {
       name: init.name,
       group: init.group,
       log,
       signal: this.#controller.signal,
+      get attempt() {
+        return attemptOf();
+      },
       send,
       report: (value) => {
         try {
@@ -282,19 +362,35 @@ export class ActorRunner {
     lifecycle.info("running loop");
     const inlet = this.#inlet;
     if (inlet !== undefined) {
+      if (!isDefaultPolicy(init.policy)) {
+        attempts = this.#attempts = await Attempts.create(
+          { ...this.#attemptsHost(init, lifecycle), around: order?.around },
+          actor,
+        );
+        if (this.#terminated) return;
+      }
       this.#setPhase("recv");
       const stats = new Float64Array(init.stats.buffer);
       const received = init.stats.index * WIDTH + RECEIVED;
-      const handle = (message: unknown) => {
+      this.#attempt = 1;
+      const handle = attempts?.handle ?? ((message: unknown) => {
         if (this.#terminated) throw this.#controller.signal.reason;
         stats[received]++;
         return actor.recv(message);
-      };
+      });
+      // Ordered: around each message's whole handling. Where several are in
+      // flight, the attempts wrap each one themselves (AttemptsHost.around).
       await inlet.run(
-        order?.handler?.(inlet, handle) ?? handle,
+        attempts?.concurrent
+          ? handle
+          : order?.handler?.(inlet, handle) ?? handle,
         (got, expected) =>
           lifecycle.info(`received ${got}/${expected} poison pills`),
       );
+      // The pills wait for every call still in flight.
+      await attempts?.drain();
+      attempts?.end();
+      this.#attempt = 0;
     } else {
       this.#setPhase("loop");
       try {
@@ -321,6 +417,28 @@ export class ActorRunner {
     if (!this.#failed && !this.#stopping) {
       this.post({ kind: "done", pills: inlet?.pills ?? 0 });
     }
+  }
+
+  /** What the group's failure policy needs of this runner. */
+  #attemptsHost(init: InitMessage, log: Logger): AttemptsHost {
+    return {
+      name: init.name,
+      policy: init.policy,
+      concurrency: Math.min(
+        init.policy.concurrency,
+        init.inlet?.maxsize ?? Infinity,
+      ),
+      stats: init.stats,
+      log,
+      admit: () => {
+        if (this.#terminated) throw this.#controller.signal.reason;
+      },
+      // Failed too: the calls still in flight need no more attempts.
+      halted: () => this.#stopping || this.#terminated || this.#failed,
+      fail: (error, final) => this.fail(error, "recv", undefined, final),
+      deadLetter: (message, error, attempts) =>
+        this.#deadLetter(message, error, attempts),
+    };
   }
 
   /** Opens the actor's ends of its edges. */

@@ -7,8 +7,9 @@
  * @module
  */
 
-import { input, Relay } from "../mod.ts";
+import { group, input, Relay } from "../mod.ts";
 import { Pass, Source } from "./actors.ts";
+import { Sleep } from "./supervision_actors.ts";
 import { Board } from "./board.ts";
 import type { Payload, Work } from "./payloads.ts";
 import type { Case } from "./report.ts";
@@ -23,6 +24,12 @@ interface Shape {
   readonly work: Work;
   /** What the source sends (numbers with input()). */
   readonly payload?: Payload;
+  /**
+   * The middle stages await a timer of this many ms per message (an
+   * I/O-bound stage), `concurrency` calls at a time; else they pass on.
+   */
+  readonly sleepMs?: number;
+  readonly concurrency?: number;
   /** The reorder window (default: the relay's). */
   readonly window?: number;
 }
@@ -47,9 +54,18 @@ export async function runResults(
       })
       : input<number>(),
     ...shape.stages.map((n) =>
-      Array.from(
-        { length: n },
-        () => Object.assign(new Pass(), { board: buffer, work: shape.work }),
+      group(
+        Array.from(
+          { length: n },
+          () =>
+            shape.sleepMs === undefined
+              ? Object.assign(new Pass(), { board: buffer, work: shape.work })
+              : Object.assign(new Sleep(), {
+                board: buffer,
+                delayMs: shape.sleepMs,
+              }),
+        ),
+        { concurrency: shape.concurrency ?? 1 },
       )
     ),
   ];
@@ -120,6 +136,14 @@ export function orderedCases(
       from: "source",
       work: "none",
       payload: "object",
+    }],
+    ["1→1→main recv() awaits a 5 ms timer, concurrency 16", {
+      stages: [1],
+      count: size(3000, 100),
+      from: "source",
+      work: "none",
+      sleepMs: 5,
+      concurrency: 16,
     }],
     ["1→2→main hashing 16 KB per message", {
       stages: [2],

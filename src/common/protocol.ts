@@ -54,6 +54,25 @@ export interface ReceiverEndSpec extends EdgeEnd {
 }
 
 /**
+ * What a live end of an edge is handed when a peer across the edge
+ * restarted (see `link/transport.ts`, "Restarts"): a fresh link to the
+ * peer's new incarnation. Plain data like an end spec, its transferables
+ * listed by its transport.
+ */
+export interface RelinkSpec {
+  /** The name of the transport that made the edge. */
+  readonly transport: string;
+  /**
+   * The end it is for: a sender (its receiver `peer` restarted: replay to
+   * it what it had not handled) or a receiver (its sender `peer` restarted:
+   * listen to it anew).
+   */
+  readonly role: "sender" | "receiver";
+  /** The index of the peer that restarted, across the edge. */
+  readonly peer: number;
+}
+
+/**
  * The only message on a worker's global port: the private control port
  * every later message travels on, in both directions.
  */
@@ -118,6 +137,8 @@ export interface InitMessage {
     readonly buffer: SharedArrayBuffer;
     readonly index: number;
   };
+  /** How many times the actor was restarted before this start (0 or absent: never). */
+  readonly restarts?: number;
 }
 
 /** Main thread → worker. */
@@ -129,7 +150,9 @@ export type ToWorker =
    * Another actor failed: abort the actor's signal, reject its pending
    * sends, then answer `stopped` (after every log record) and close.
    */
-  | { readonly kind: "stop"; readonly reason: string };
+  | { readonly kind: "stop"; readonly reason: string }
+  /** A peer across one of the actor's edges restarted: relink that end. */
+  | { readonly kind: "relink"; readonly spec: RelinkSpec };
 
 /** An error as data: Errors lose their class across threads, so we keep it. */
 export interface ErrorData {

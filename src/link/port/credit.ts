@@ -174,3 +174,11 @@ function release(cells: Int32Array, n: number): void {
   Atomics.add(cells, AVAILABLE, n);
   if (Atomics.load(cells, WAITERS) > 0) Atomics.notify(cells, AVAILABLE);
 }
+
+/**
+ * Returns `n` credits to the edge of `buffer` and wakes its waiting senders:
+ * those a sender that is gone held (a restart, `replay.ts`).
+ */
+export function returnCredits(buffer: SharedArrayBuffer, n: number): void {
+  if (n > 0) release(new Int32Array(buffer), n);
+}

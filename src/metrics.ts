@@ -21,6 +21,11 @@ export interface GroupMetrics {
   readonly waitedMs: number;
   /** Failures of the group's actors. */
   readonly errors: number;
+  /**
+   * Times the group's actors were restarted (`onError: "restart"`); each
+   * restart follows a failure that is not counted in `errors`.
+   */
+  readonly restarts: number;
 }
 
 /** The metrics of one edge, from a group (or the main thread) to the next. */

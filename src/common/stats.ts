@@ -11,12 +11,29 @@
 export const RECEIVED = 0;
 export const SENT = 1;
 export const WAITED_MS = 2;
+/**
+ * When the `recv()` in hand started (`Date.now()`), 0 when none is: written
+ * only for groups that restart on a timeout (`onError: "restart"` with
+ * `recvTimeoutMs`), so the main thread can end a synchronous `recv()` that
+ * is stuck, which no code in its own thread can.
+ */
+export const RECV_SINCE = 3;
 /** Doubles per actor. */
-export const WIDTH = 3;
+export const WIDTH = 4;
 
 /** Creates the counters of `actors` actors (and the main thread's two ends). */
 export function createStats(actors: number): SharedArrayBuffer {
   return new SharedArrayBuffer(actors * WIDTH * Float64Array.BYTES_PER_ELEMENT);
+}
+
+/** When actor `index`'s `recv()` in hand started, 0 for none. */
+export function recvSince(buffer: SharedArrayBuffer, index: number): number {
+  return new Float64Array(buffer)[index * WIDTH + RECV_SINCE];
+}
+
+/** Clears actor `index`'s `recv()` start (its worker is being replaced). */
+export function clearRecvSince(buffer: SharedArrayBuffer, index: number): void {
+  new Float64Array(buffer)[index * WIDTH + RECV_SINCE] = 0;
 }
 
 /** Reads actor `index`'s counters. */

@@ -56,6 +56,13 @@ const GROUP_COUNTERS = [
     unit: "{error}",
     read: (group: GroupMetrics) => group.errors,
   },
+  {
+    name: "baton.group.restarts",
+    description:
+      'Restarts of the actors of a group (onError: "restart"), each after a failure',
+    unit: "{restart}",
+    read: (group: GroupMetrics) => group.restarts,
+  },
 ] as const;
 
 /**

@@ -26,11 +26,18 @@ import type {
   InitMessage,
   LogCall,
   Phase,
+  RelinkSpec,
   ToWorker,
 } from "../common/protocol.ts";
 import { RECEIVED, SENT, WAITED_MS, WIDTH } from "../common/stats.ts";
 import { render, uncloneablePath } from "../common/values.ts";
-import { openReceiver, openSender } from "../link/ends.ts";
+import {
+  chainEnds,
+  isRedelivered,
+  openReceiver,
+  openSender,
+  relinkEnd,
+} from "../link/ends.ts";
 import type { Inlet } from "../link/inlet.ts";
 import type { Outlet } from "../link/outlet.ts";
 import {
@@ -39,6 +46,7 @@ import {
   forwardingLogger,
 } from "./forwarding_logger.ts";
 import { loadActor, LoadFailure } from "./load.ts";
+import { watchRecv } from "./recv_watch.ts";
 
 /** What differs between a worker and the calling thread. */
 export interface RunnerEnvironment {
@@ -72,6 +80,13 @@ export class ActorRunner {
   #outlet: Outlet | undefined;
   /** Terminated: no hook of the actor is called again. */
   #terminated = false;
+  /**
+   * A source of a restarting group: when it fails, what its `send()` calls
+   * accepted is posted before its replacement starts its `loop()` again.
+   */
+  #postOnFailure = false;
+  /** Relinks that arrived before the ends were open. */
+  #relinks: RelinkSpec[] | undefined = [];
 
   /**
    * Listens on `port` at once (before any await: early messages must not be
@@ -91,6 +106,9 @@ export class ActorRunner {
           break;
         case "stop":
           this.#stop(message.reason);
+          break;
+        case "relink":
+          this.#relink(message.spec);
           break;
       }
     };
@@ -144,6 +162,11 @@ export class ActorRunner {
       module: load?.module,
     });
     try {
+      if (this.#postOnFailure) this.#outlet?.flush();
+    } catch {
+      // The batch could not be posted: the replacement sends it again.
+    }
+    try {
       this.#outlet?.abort(cause);
     } catch {
       // Nothing more to stop.
@@ -189,6 +212,21 @@ export class ActorRunner {
     this.#outlet?.closeWires();
     this.#port.onmessage = null;
     this.#port.close();
+  }
+
+  /** A peer across one of the actor's edges restarted (`onError: "restart"`). */
+  #relink(spec: RelinkSpec): void {
+    if (this.#relinks !== undefined) {
+      this.#relinks.push(spec);
+      return;
+    }
+    const end = spec.role === "sender" ? this.#outlet : this.#inlet;
+    try {
+      if (end === undefined) throw new Error(`no ${spec.role} end to relink`);
+      relinkEnd(end, spec);
+    } catch (error) {
+      this.fail(error);
+    }
   }
 
   #setPhase(next: Phase): void {
@@ -242,6 +280,8 @@ export class ActorRunner {
     await ready();
     if (this.#terminated) return;
     this.#open(init);
+    this.#postOnFailure = init.inlet === undefined &&
+      init.policy.onError === "restart";
     const send = this.#sender(init);
     const runtime: ActorRuntime = {
       name: init.name,
@@ -249,6 +289,10 @@ export class ActorRunner {
       log,
       signal: this.#controller.signal,
       send,
+      restarts: init.restarts ?? 0,
+      redelivered: () =>
+        init.inlet !== undefined && this.#inlet !== undefined &&
+        isRedelivered(init.inlet, this.#inlet),
       report: (value) => {
         try {
           this.#port.postMessage({ kind: "report", value });
@@ -282,11 +326,11 @@ export class ActorRunner {
       const stats = new Float64Array(init.stats.buffer);
       const received = init.stats.index * WIDTH + RECEIVED;
       await inlet.run(
-        (message) => {
+        watchRecv(init, (message) => {
           if (this.#terminated) throw this.#controller.signal.reason;
           stats[received]++;
           return actor.recv(message);
-        },
+        }),
         (got, expected) =>
           lifecycle.info(`received ${got}/${expected} poison pills`),
       );
@@ -327,7 +371,13 @@ export class ActorRunner {
         this.fail(error, "send", uncloneablePath(bad));
       });
     }
-    if (init.inlet !== undefined) this.#inlet = openReceiver(init.inlet);
+    if (init.inlet !== undefined) {
+      this.#inlet = openReceiver(init.inlet);
+      chainEnds(init.inlet, this.#inlet, this.#outlet);
+    }
+    const relinks = this.#relinks ?? [];
+    this.#relinks = undefined;
+    for (const spec of relinks) this.#relink(spec);
   }
 
   /**

@@ -61,6 +61,7 @@ function group(name: string, fields: Partial<GroupMetrics>): GroupMetrics {
     sent: 0,
     waitedMs: 0,
     errors: 0,
+    restarts: 0,
     ...fields,
   };
 }

@@ -127,7 +127,8 @@ export function replaceEnds(
   if (init.inlet !== undefined) {
     const edge = peers.edges.find((e) => e.to === member.group)!;
     const restarted = edge.restartReceiver!(member.index);
-    lost += restarted.lost;
+    // Only a source's messages cannot be made again by a replay to it.
+    if (member.groupIndex === 1) lost += restarted.lost;
     inlet = restarted.end;
     restarted.peers.forEach((spec, s) => {
       if (edge.from === "input" && peers.input !== undefined) {
@@ -139,7 +140,7 @@ export function replaceEnds(
   if (init.outlet !== undefined) {
     const edge = peers.edges.find((e) => e.from === member.group)!;
     const restarted = edge.restartSender!(member.index);
-    lost += restarted.lost;
+    if (init.inlet === undefined) lost += restarted.lost;
     outlet = restarted.end;
     restarted.peers.forEach((spec, r) => {
       if (edge.to === "results" && peers.results !== undefined) {

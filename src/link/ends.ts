@@ -86,6 +86,11 @@ export function chainEnds(
   transportOf(spec).chain?.(inlet, outlet);
 }
 
+/** Resolves once every message `inlet` handled counts as handled. */
+export function drainedEnd(spec: ReceiverEndSpec, inlet: Inlet): Promise<void> {
+  return transportOf(spec).drained?.(inlet) ?? Promise.resolve();
+}
+
 /** Whether the message `inlet` (opened from `spec`) handles may be a replay. */
 export function isRedelivered(spec: ReceiverEndSpec, inlet: Inlet): boolean {
   return transportOf(spec).redelivered?.(inlet) ?? false;

@@ -36,8 +36,10 @@
  * restart cases of the conformance suite check:
  *
  * - a receiver counts a message handled once its handler settled and what
- *   the handler sent went out (`chain()`); until then the message keeps its
- *   credit;
+ *   the handler sent went out (`chain()`), and, if the receiver's actor may
+ *   restart too, once that was handled downstream (so that a restarted
+ *   actor's replay makes again what died with its old incarnation); until
+ *   then the message keeps its credit;
  * - `restartReceiver(r)` fences the old incarnation of receiver `r` (nothing
  *   it does afterwards counts), and once every live sender got its
  *   {@linkcode RelinkSpec} through `relink()`, every message posted to `r`
@@ -49,9 +51,10 @@
  *   the edge the credits it held (taken and not posted), and its new end
  *   keeps index `s`, so that receivers still count one pill per sender; what
  *   the old one posted still arrives;
- * - a message that cannot be replayed (its sender restarted after posting
- *   it, and then its receiver before handling it) is counted in
- *   {@linkcode Restarted.lost}, never silently dropped.
+ * - a message that neither a sender's log nor a replay to its sender can
+ *   bring back (a source restarted after posting it, and then its receiver
+ *   before handling it) is counted in {@linkcode Restarted.lost}, never
+ *   silently dropped.
  *
  * @module
  */
@@ -267,4 +270,10 @@ export interface Transport {
    * before, by an incarnation of the receiver that is gone.
    */
   redelivered?(inlet: Inlet): boolean;
+  /**
+   * Resolves once every message `inlet` handled counts as handled (its
+   * outputs handled downstream, where that is what counting waits for), so
+   * that every credit is back when its actor says it is done.
+   */
+  drained?(inlet: Inlet): Promise<void>;
 }

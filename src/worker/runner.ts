@@ -33,6 +33,7 @@ import { RECEIVED, SENT, WAITED_MS, WIDTH } from "../common/stats.ts";
 import { render, uncloneablePath } from "../common/values.ts";
 import {
   chainEnds,
+  drainedEnd,
   isRedelivered,
   openReceiver,
   openSender,
@@ -152,6 +153,12 @@ export class ActorRunner {
     } catch {
       data = { name: "Error", message: render(cause, 500) };
     }
+    // Before the relay hears of the failure: it then fences this outlet.
+    try {
+      if (this.#postOnFailure) this.#outlet?.flush();
+    } catch {
+      // The batch could not be posted: the replacement sends it again.
+    }
     this.post({
       kind: "error",
       phase: at,
@@ -161,11 +168,6 @@ export class ActorRunner {
       hint: load?.hint,
       module: load?.module,
     });
-    try {
-      if (this.#postOnFailure) this.#outlet?.flush();
-    } catch {
-      // The batch could not be posted: the replacement sends it again.
-    }
     try {
       this.#outlet?.abort(cause);
     } catch {
@@ -355,6 +357,8 @@ export class ActorRunner {
     // The pills, after every send the actor did not await: the outlet posts
     // them once its waiting sends went out.
     await this.#outlet?.close();
+    // Every credit it holds is back before it says it is done.
+    if (inlet !== undefined) await drainedEnd(init.inlet!, inlet);
     await surfaceDue();
     lifecycle.info("shut down complete");
     if (!this.#failed && !this.#stopping) {

@@ -167,6 +167,16 @@ export class ReplaySendWire implements Wire {
     this.#posted = Atomics.load(cells, at.posted);
   }
 
+  /** Messages posted on this wire, by every incarnation. */
+  get posted(): number {
+    return this.#posted;
+  }
+
+  /** Messages of this wire its receiver handled. */
+  get handled(): number {
+    return Atomics.load(this.#cells, this.#handledAt);
+  }
+
   /** Messages kept for a replay (posted, not known to be handled). */
   get kept(): number {
     let n = 0;
@@ -263,6 +273,8 @@ export class ReplaySenderCredit implements SenderCredit {
     return this.#inner.queueLength(index);
   }
   wait(): Promise<void> {
+    // A fenced sender never gets credit again: it must not spin on take().
+    if (this.#fenced()) return new Promise(() => {});
     return this.#inner.wait();
   }
   wakeAll(): void {
@@ -287,9 +299,24 @@ class ReceiverReplay {
   readonly #links: number[] = [];
   readonly #counts: number[] = [];
   #head = 0;
-  /** Per link: messages handled and not yet counted in HANDLED. */
+  /**
+   * Per link: messages handled since the outlet last posted (their outputs
+   * may not have gone out yet).
+   */
   readonly #pending: number[];
   #pendingTotal = 0;
+  /** Per link: messages handled and not yet counted in HANDLED. */
+  readonly #uncounted: number[];
+  /**
+   * Handled messages whose outputs were posted, waiting for the receivers
+   * downstream to have handled those outputs: each with how far each wire
+   * of the outlet had posted then.
+   */
+  readonly #sealed: { counts: number[]; total: number; marks: number[] }[] = [];
+  /** The outlet's wires, when it replays (this actor's group restarts). */
+  #downstream: ReplaySendWire[] | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #drained: PromiseWithResolvers<void> | undefined;
   /** Per link: messages taken off the queue in this incarnation. */
   readonly #taken: number[];
   /** The link and sequence number an old incarnation had in hand. */
@@ -312,6 +339,7 @@ class ReceiverReplay {
     this.#credit = new SharedReceiverCredit(credit, end.index, end.maxsize);
     this.#chunk = Math.max(1, Math.floor(end.maxsize / 8));
     this.#pending = new Array(layout.senders).fill(0);
+    this.#uncounted = new Array(layout.senders).fill(0);
     this.#taken = new Array(layout.senders).fill(0);
     const inHand = Atomics.load(this.#cells, layout.inHand(end.index)) - 1;
     this.#redeliveredLink = end.epoch > 0 ? inHand : -1;
@@ -340,7 +368,7 @@ class ReceiverReplay {
     const link = this.#next();
     const seq =
       Atomics.load(this.#cells, this.#layout.handled(link, this.#index)) +
-      this.#pending[link];
+      this.#uncounted[link];
     this.redelivered = link === this.#redeliveredLink &&
       seq === this.#redeliveredSeq;
     this.#taken[link]++;
@@ -378,49 +406,105 @@ class ReceiverReplay {
     this.#cells[this.#layout.inHand(this.#index)] = 0;
     this.#pending[link]++;
     this.#pendingTotal++;
-    if (this.#outlet === undefined) this.commit();
+    this.#uncounted[link]++;
+    if (this.#outlet === undefined) this.#seal();
   }
 
   /** The inlet took a message: counts the handled ones now and then. */
   took(): void {
     if (this.#pendingTotal >= this.#chunk) this.settle();
+    else if (this.#sealed.length > 0) this.#count();
   }
 
-  /** Counts every handled message whose outputs can be posted now. */
+  /** The inlet's queue ran empty: counts what can be counted. */
   settle(): void {
-    if (this.#pendingTotal === 0) return;
-    // The outlet's flush counts them once its batches are posted.
-    if (this.#outlet !== undefined) this.#outlet.flush();
-    else this.commit();
+    // The outlet's flush seals them once its batches are posted.
+    if (this.#pendingTotal > 0 && this.#outlet !== undefined) {
+      this.#outlet.flush();
+    } else this.#seal();
   }
 
   /**
-   * Counts as handled, and gives back the credits of, every message handled
-   * whose outputs were all posted.
+   * The outlet posted everything it was given: the messages handled so far
+   * sent all their outputs. They count as handled once those outputs were
+   * handled downstream (when the outlet replays: this actor may restart,
+   * and what it sent would die with its log), else now.
    */
-  commit(): void {
-    const n = this.#pendingTotal;
-    if (n === 0 || this.#fenced()) return;
-    if (this.#outlet !== undefined && this.#outlet.waiting > 0) return;
-    this.#pendingTotal = 0;
-    const pending = this.#pending;
-    for (let s = 0; s < pending.length; s++) {
-      if (pending[s] > 0) {
-        Atomics.add(
-          this.#cells,
-          this.#layout.handled(s, this.#index),
-          pending[s],
-        );
-        pending[s] = 0;
+  #seal(): void {
+    const outlet = this.#outlet;
+    if (
+      this.#pendingTotal > 0 && (outlet === undefined || outlet.waiting === 0)
+    ) {
+      const total = this.#pendingTotal;
+      this.#pendingTotal = 0;
+      const counts = this.#pending.splice(0);
+      this.#pending.push(...new Array(counts.length).fill(0));
+      const marks = this.#downstream?.map((w) => w.posted) ?? [];
+      this.#sealed.push({ counts, total, marks });
+    }
+    this.#count();
+  }
+
+  /** Counts as handled, and gives back the credits of, what is settled. */
+  #count(): void {
+    if (this.#fenced()) return;
+    const sealed = this.#sealed;
+    const wires = this.#downstream;
+    let n = 0;
+    while (sealed.length > 0) {
+      const { counts, total, marks } = sealed[0];
+      if (
+        wires !== undefined && !marks.every((m, j) => wires[j].handled >= m)
+      ) {
+        break;
       }
+      sealed.shift();
+      for (let s = 0; s < counts.length; s++) {
+        if (counts[s] > 0) {
+          Atomics.add(
+            this.#cells,
+            this.#layout.handled(s, this.#index),
+            counts[s],
+          );
+          this.#uncounted[s] -= counts[s];
+        }
+      }
+      n += total;
     }
     for (let k = 0; k < n; k++) this.#credit.took();
     this.#credit.flush();
+    if (sealed.length === 0) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      if (this.#pendingTotal === 0) this.#drained?.resolve();
+    } else if (this.#timer === undefined) {
+      // Downstream tells nobody when it handled: look again soon.
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#count();
+      }, 1);
+    }
+  }
+
+  /** Resolves once every message handled so far counts as handled. */
+  drained(): Promise<void> {
+    this.settle();
+    if (this.#sealed.length === 0 && this.#pendingTotal === 0) {
+      return Promise.resolve();
+    }
+    return (this.#drained ??= Promise.withResolvers()).promise;
+  }
+
+  /** Stops looking (the inlet is closed). */
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   /** Handled messages count only once `outlet` posted what they sent. */
   chain(outlet: Outlet): void {
     this.#outlet = outlet;
+    this.#downstream = SEND_WIRES.get(outlet);
     const flush = outlet.flush.bind(outlet);
     // Every flush of the outlet (at the end of a task, before it waits for
     // credit, before its pills) is when its outputs went out.
@@ -428,7 +512,7 @@ class ReceiverReplay {
       configurable: true,
       value: () => {
         flush();
-        this.commit();
+        this.#seal();
       },
     });
   }
@@ -525,6 +609,16 @@ export class ReplayInlet extends Inlet {
   chain(outlet: Outlet): void {
     this.#replay.chain(outlet);
   }
+
+  /** Resolves once every message handled so far counts as handled. */
+  drained(): Promise<void> {
+    return this.#replay.drained();
+  }
+
+  override close(): void {
+    this.#replay.stop();
+    super.close();
+  }
 }
 
 /** The wires of every replaying outlet, to relink them. */
@@ -612,7 +706,14 @@ export class ReplayEdge {
   readonly channels: MessageChannel[] = [];
   readonly buffer: SharedArrayBuffer;
 
-  constructor(layout: ReplayLayout, credit: SharedArrayBuffer) {
+  readonly #maxsize: number;
+
+  constructor(
+    layout: ReplayLayout,
+    credit: SharedArrayBuffer,
+    maxsize: number,
+  ) {
+    this.#maxsize = maxsize;
     this.#layout = layout;
     this.buffer = createReplayCells(layout);
     this.#cells = new Int32Array(this.buffer);
@@ -630,6 +731,18 @@ export class ReplayEdge {
 
   #load(at: number): number {
     return Atomics.load(this.#cells, at);
+  }
+
+  /**
+   * Gives back the credits of `n` messages queued for receiver `r` that
+   * will never arrive (skipped: a replay makes them again, or they are lost
+   * and the run fails).
+   */
+  #skip(r: number, n: number): void {
+    if (n <= 0) return;
+    const credit = new SharedReceiverCredit(this.#credit, r, this.#maxsize);
+    for (let k = 0; k < n; k++) credit.took();
+    credit.flush();
   }
 
   #channel(): MessageChannel {
@@ -664,6 +777,7 @@ export class ReplayEdge {
         lost += Math.max(0, posted - handled);
         // The receiver will not wait for messages that will never come.
         Atomics.store(cells, L.handled(s, r), posted);
+        this.#skip(r, posted - handled);
       }
       Atomics.store(cells, L.relinked(s, r), this.#load(L.epochR(r)));
       this.#base[s][r] = posted;
@@ -696,6 +810,7 @@ export class ReplayEdge {
         // Posted by a sender's incarnation that is gone: nobody has them.
         lost += base - handled;
         Atomics.store(this.#cells, L.handled(s, r), base);
+        this.#skip(r, base - handled);
       }
       const channel = this.#channel();
       ports.push(channel.port2);

@@ -94,7 +94,7 @@ function createEdge(shape: EdgeShape): EdgeHandle {
   const restartable = shape.restartable !== undefined &&
     (shape.restartable.senders || shape.restartable.receivers);
   const replay = restartable
-    ? new ReplayEdge(new ReplayLayout(senders, receivers), cells)
+    ? new ReplayEdge(new ReplayLayout(senders, receivers), cells, maxsize)
     : undefined;
   const base = {
     transport: PORT,
@@ -243,4 +243,6 @@ export const portTransport: Transport = {
     }
   },
   redelivered: (inlet) => inlet instanceof ReplayInlet && inlet.redelivered,
+  drained: (inlet) =>
+    inlet instanceof ReplayInlet ? inlet.drained() : Promise.resolve(),
 };

@@ -116,10 +116,12 @@ Deno.test("observe() adds what each count grew by, waits in seconds, and the fin
       `add baton.group.sent.messages ${on("prod")} 7`,
       `add baton.group.send_wait.time ${on("prod")} 1.5`,
       `add baton.group.errors ${on("prod")} 0`,
+      `add baton.group.restarts ${on("prod")} 0`,
       `add baton.group.received.messages ${on("cons")} 5`,
       `add baton.group.sent.messages ${on("cons")} 0`,
       `add baton.group.send_wait.time ${on("cons")} 0`,
       `add baton.group.errors ${on("cons")} 0`,
+      `add baton.group.restarts ${on("cons")} 0`,
       `observe baton.edge.in_flight ${edge} 2`,
     ]);
 
@@ -138,6 +140,7 @@ Deno.test("observe() adds what each count grew by, waits in seconds, and the fin
     current = snapshot({ sent: 10, waitedMs: 1750 }, {
       received: 10,
       errors: 1,
+      restarts: 2,
     }, 0);
     stop();
     assert.equal(
@@ -151,6 +154,7 @@ Deno.test("observe() adds what each count grew by, waits in seconds, and the fin
         `add baton.group.sent.messages ${on("prod")} 1`,
         `add baton.group.received.messages ${on("cons")} 2`,
         `add baton.group.errors ${on("cons")} 1`,
+        `add baton.group.restarts ${on("cons")} 2`,
       ],
       "the final counts are added when the run ends",
     );
@@ -307,6 +311,7 @@ Deno.test("a run exports its metrics over OTLP/JSON, one series per relay and gr
       "baton.group.sent.messages": counter("{message}"),
       "baton.group.send_wait.time": counter("s"),
       "baton.group.errors": counter("{error}"),
+      "baton.group.restarts": counter("{restart}"),
       "baton.edge.in_flight": JSON.stringify({
         unit: "{message}",
         type: "sum",
@@ -359,6 +364,7 @@ Deno.test("a run exports its metrics over OTLP/JSON, one series per relay and gr
       expected.set(at("baton.group.sent.messages"), g.sent);
       expected.set(at("baton.group.send_wait.time"), g.waitedMs / 1000);
       expected.set(at("baton.group.errors"), g.errors);
+      expected.set(at("baton.group.restarts"), g.restarts);
     }
   }
   assert.deepEqual(

@@ -416,6 +416,81 @@ export function restartConformance(name: string, transport: Transport): void {
     }
   });
 
+  test("an old receiver's incarnation, fenced, counts nothing it finishes after the restart", async () => {
+    const edge = transport.createEdge({ ...one, maxsize: 16, restartable });
+    try {
+      const outlet = transport.openSender(edge.senders[0], (error) => {
+        throw error;
+      });
+      const inlet = transport.openReceiver(edge.receivers[0]);
+      for (let seq = 0; seq < 10; seq++) await outlet.send(seq);
+      await outlet.close();
+      const gate = Promise.withResolvers<void>();
+      const reached = Promise.withResolvers<void>();
+      const old: unknown[] = [];
+      // The old incarnation is still busy with message 3 when it restarts,
+      // as a worker Deno could not stop at once.
+      const running = inlet.run(async (m) => {
+        if (m === 3) {
+          reached.resolve();
+          await gate.promise;
+        }
+        old.push(m);
+      }, () => {});
+      await reached.promise;
+      const restarted = edge.restartReceiver!(0);
+      transport.relink!(outlet, restarted.peers[0]);
+      gate.resolve();
+      await assert.rejects(running, /restarted/);
+      inlet.close();
+      const again = transport.openReceiver(restarted.end);
+      const fresh: unknown[] = [];
+      await again.run((m) => void fresh.push(m), () => {});
+      assert.deepEqual(old, [0, 1, 2, 3], "it finished 3, which did not count");
+      assert.deepEqual(fresh, [3, 4, 5, 6, 7, 8, 9]);
+      assert.deepEqual([edge.state().inFlight, edge.state().queued], [0, [0]]);
+      again.close();
+    } finally {
+      edge.close();
+    }
+  });
+
+  test("a restarting actor's input counts as handled only once its outputs were handled downstream", async () => {
+    const into = transport.createEdge({ ...one, maxsize: 8, restartable });
+    const out = transport.createEdge({ ...one, maxsize: 8, restartable });
+    try {
+      const source = transport.openSender(into.senders[0], (error) => {
+        throw error;
+      });
+      const inlet = transport.openReceiver(into.receivers[0]);
+      const outlet = transport.openSender(out.senders[0], (error) => {
+        throw error;
+      });
+      transport.chain!(inlet, outlet);
+      const sink = transport.openReceiver(out.receivers[0]);
+      for (let seq = 0; seq < 5; seq++) await source.send(seq);
+      await source.close();
+      await inlet.run((m) => outlet.send(m), () => {});
+      await outlet.close();
+      assert.equal(
+        into.state().inFlight,
+        5,
+        "handled, forwarded, not yet handled downstream",
+      );
+      const got: unknown[] = [];
+      await sink.run((m) => void got.push(m), () => {});
+      await transport.drained!(inlet);
+      assert.deepEqual(got, [0, 1, 2, 3, 4]);
+      assert.equal(into.state().inFlight, 0, "counted once handled downstream");
+      assert.equal(out.state().inFlight, 0);
+      inlet.close();
+      sink.close();
+    } finally {
+      into.close();
+      out.close();
+    }
+  });
+
   test("messages neither a restarted sender nor its restarted receiver has are counted lost", async () => {
     const edge = transport.createEdge({ ...one, maxsize: 16, restartable });
     try {

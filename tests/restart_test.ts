@@ -1,5 +1,5 @@
 /**
- * Restarts (`onError: "restart"`, docs/faults.md R1–R10) with real workers:
+ * Restarts (`onError: "restart"`, docs/faults.md R1–R11, R13) with real workers:
  * a recv() that throws, a worker that exits, closes itself or is terminated
  * from outside, a recv() stuck past recvTimeoutMs, a sender restarted
  * mid-stream, a source restarted, on 1→n→1 and n→m; every message accounted
@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 // one is for tests and benchmarks only.
 // deno-lint-ignore no-import-prefix
 import fc from "npm:fast-check@^4.10.2";
-import { group, Relay, type RelayMetrics } from "../mod.ts";
+import { group, input, Relay, type RelayMetrics } from "../mod.ts";
 import { workersOf } from "../src/relay.ts";
 import {
   counts,
@@ -376,6 +376,45 @@ Deno.test('R10: groups without onError "restart" still fail the run at the first
       message: /closed its worker with Deno\.exit\(3\)/,
     });
     assert.deepEqual(restartsOf(relay.metrics()!), [0, 0, 0]);
+  }));
+
+Deno.test("R13: a restarting group between the main thread's input and results(): the input replays to it, the reader hears its new incarnation", () =>
+  leakChecked(async () => {
+    const count = 3000;
+    const faults = [
+      { src: 0, seq: 400, kind: "exit" },
+      { src: 0, seq: 2100, kind: "throw" },
+    ] as const;
+    const done = table(faults.length);
+    const relay = new Relay({ logger: "test", maxsize: 32 });
+    relay.connect(
+      input<{ src: number; seq: number }>(),
+      group([0, 1].map(() => make(Flaky, { faults: [...faults], done })), {
+        onError: "restart",
+      }),
+    );
+    const results = relay.results<{ src: number; seq: number }>();
+    const started = relay.start({
+      input: Array.from({ length: count }, (_, seq) => ({ src: 0, seq })),
+    });
+    // A guard, not a synchronisation: a hang fails with the relay's state.
+    const guard = setTimeout(() => {
+      console.error(JSON.stringify(relay.snapshot()));
+      relay.close({ timeout: 0 });
+    }, 20_000);
+    const seen = new Array(count).fill(0);
+    try {
+      for await (const item of results) seen[item.seq]++;
+      await started;
+    } finally {
+      clearTimeout(guard);
+    }
+    assert.deepEqual(seen.flatMap((n, k) => n === 0 ? [k] : []), []);
+    const duplicates = seen.reduce((sum, n) => sum + n - 1, 0);
+    assert.ok(duplicates <= 2 * 32, `${duplicates} duplicates`);
+    const metrics = relay.metrics()!;
+    assert.deepEqual(restartsOf(metrics), [2]);
+    for (const edge of metrics.edges) assert.equal(edge.inFlight, 0);
   }));
 
 const kinds: fc.Arbitrary<Fault> = fc.constantFrom("throw", "reject", "exit");

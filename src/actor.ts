@@ -154,10 +154,11 @@ export abstract class Actor<In = never, Out = never> {
   }
 
   /**
-   * Whether the message being handled may have been handled before: it was
-   * in hand when an earlier incarnation of this actor failed, and is
-   * delivered again to this one (see `onError: "restart"`). A sink that
-   * must be idempotent checks it. False outside `recv()`.
+   * Whether the message being handled may have been handled before: an
+   * earlier incarnation of this actor took it (it was in hand when that one
+   * failed, or handled and not yet counted), and it is delivered again to
+   * this one (see `onError: "restart"`). A sink that must be idempotent
+   * checks it. False outside `recv()`.
    */
   get redelivered(): boolean {
     return runtimeOf(this)?.redelivered?.() ?? false;

@@ -166,8 +166,10 @@ Deno.test("R1: a recv() that throws or rejects under restart: the actor restarts
     accounted(outcome, shape);
     assert.deepEqual(restartsOf(outcome.metrics), [0, 3, 0]);
     assert.equal(outcome.metrics.groups[1].errors, 0);
-    // The one in hand each time, told it was redelivered.
-    assert.equal(outcome.redeliveries, 3);
+    // The one in hand each time, told it was redelivered, and those the old
+    // incarnation handled since it last counted (at most what it held).
+    assert.ok(outcome.redeliveries >= 3, `${outcome.redeliveries}`);
+    assert.ok(outcome.redeliveries <= 3 * shape.maxsize);
   }));
 
 for (const kind of ["exit", "close"] as const) {

@@ -445,9 +445,21 @@ export function restartConformance(name: string, transport: Transport): void {
       inlet.close();
       const again = transport.openReceiver(restarted.end);
       const fresh: unknown[] = [];
-      await again.run((m) => void fresh.push(m), () => {});
+      const redelivered: unknown[] = [];
+      await again.run((m) => {
+        if (transport.redelivered?.(again)) redelivered.push(m);
+        fresh.push(m);
+      }, () => {});
       assert.deepEqual(old, [0, 1, 2, 3], "it finished 3, which did not count");
-      assert.deepEqual(fresh, [3, 4, 5, 6, 7, 8, 9]);
+      // A receiver may count what it handled a few at a time: what it had
+      // not counted yet comes again, each told it is redelivered.
+      const from = fresh.indexOf(3);
+      assert.deepEqual(fresh.slice(from), [3, 4, 5, 6, 7, 8, 9]);
+      assert.deepEqual(
+        fresh.slice(0, from),
+        old.slice(old.length - 1 - from, -1),
+      );
+      assert.deepEqual(redelivered, fresh.slice(0, from + 1));
       assert.deepEqual([edge.state().inFlight, edge.state().queued], [0, [0]]);
       again.close();
     } finally {

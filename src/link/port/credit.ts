@@ -91,6 +91,11 @@ export class SharedSenderCredit implements SenderCredit {
     return false;
   }
 
+  /** Credits taken and not used yet (a restartable edge counts them). */
+  get reserve(): number {
+    return this.#reserve;
+  }
+
   /** Returns the unused reserve to the edge. */
   giveBack(): void {
     if (this.#reserve > 0) {

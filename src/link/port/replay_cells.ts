@@ -24,7 +24,7 @@ export class ReplayLayout {
   readonly #epochR: number;
   readonly #relinked: number;
   readonly #held: number;
-  readonly #inHand: number;
+  readonly #touched: number;
   readonly #posted: number;
   readonly #handled: number;
   /** Int32 cells in all. */
@@ -36,10 +36,10 @@ export class ReplayLayout {
     this.#epochR = pad(senders);
     this.#relinked = this.#epochR + pad(receivers);
     this.#held = this.#relinked + pad(senders * receivers);
-    this.#inHand = this.#held + senders * LINE;
-    this.#posted = this.#inHand + receivers * LINE;
+    this.#posted = this.#held + senders * LINE;
     this.#handled = this.#posted + senders * pad(receivers);
-    this.size = this.#handled + receivers * pad(senders);
+    this.#touched = this.#handled + receivers * pad(senders);
+    this.size = this.#touched + receivers * pad(senders);
   }
 
   /** The current incarnation of sender `s`. */
@@ -58,10 +58,6 @@ export class ReplayLayout {
   held(s: number): number {
     return this.#held + s * LINE;
   }
-  /** 1 + the sender whose message receiver `r` is handling; 0 for none. */
-  inHand(r: number): number {
-    return this.#inHand + r * LINE;
-  }
   /** Messages sender `s` posted to receiver `r`, every incarnation. */
   posted(s: number, r: number): number {
     return this.#posted + s * pad(this.receivers) + r;
@@ -69,6 +65,14 @@ export class ReplayLayout {
   /** Messages from sender `s` that receiver `r` handled. */
   handled(s: number, r: number): number {
     return this.#handled + r * pad(this.senders) + s;
+  }
+  /**
+   * Messages from sender `s` that receiver `r` started to handle, every
+   * incarnation: those below it that a new incarnation gets again are
+   * redelivered.
+   */
+  touched(s: number, r: number): number {
+    return this.#touched + r * pad(this.senders) + s;
   }
 }
 

@@ -48,8 +48,10 @@ class ReceiverReplay {
    */
   readonly #pending: number[];
   #pendingTotal = 0;
-  /** Per link: messages handled and not yet counted in HANDLED. */
-  readonly #uncounted: number[];
+  /** Per link: the sequence number of the next message taken from it. */
+  readonly #seqs: number[];
+  /** Per link: below this, a message was taken by an old incarnation. */
+  readonly #touchedBefore: number[];
   /**
    * Handled messages whose outputs were posted, waiting for the receivers
    * downstream to have handled those outputs: each with how far each wire
@@ -60,9 +62,6 @@ class ReceiverReplay {
   #downstream: ReplaySendWire[] | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #drained: PromiseWithResolvers<void> | undefined;
-  /** The link and sequence number an old incarnation had in hand. */
-  readonly #redeliveredLink: number;
-  readonly #redeliveredSeq: number;
   #outlet: Outlet | undefined;
   /** Whether the message in hand may have been handled before. */
   redelivered = false;
@@ -80,13 +79,15 @@ class ReceiverReplay {
     this.#credit = new SharedReceiverCredit(credit, end.index, end.maxsize);
     this.#chunk = Math.max(1, Math.floor(end.maxsize / 8));
     this.#pending = new Array(layout.senders).fill(0);
-    this.#uncounted = new Array(layout.senders).fill(0);
-    const inHand = Atomics.load(this.#cells, layout.inHand(end.index)) - 1;
-    this.#redeliveredLink = end.epoch > 0 ? inHand : -1;
-    this.#redeliveredSeq = inHand >= 0
-      ? Atomics.load(this.#cells, layout.handled(inHand, end.index))
-      : -1;
-    Atomics.store(this.#cells, layout.inHand(end.index), 0);
+    const links = Array.from({ length: layout.senders }, (_, s) => s);
+    this.#seqs = links.map((s) =>
+      Atomics.load(this.#cells, layout.handled(s, end.index))
+    );
+    this.#touchedBefore = links.map((s) =>
+      end.epoch > 0
+        ? Atomics.load(this.#cells, layout.touched(s, end.index))
+        : 0
+    );
   }
 
   #fenced(): boolean {
@@ -106,12 +107,10 @@ class ReceiverReplay {
   ): unknown {
     if (this.#fenced()) throw fenced();
     const link = this.#next();
-    const seq =
-      Atomics.load(this.#cells, this.#layout.handled(link, this.#index)) +
-      this.#uncounted[link];
-    this.redelivered = link === this.#redeliveredLink &&
-      seq === this.#redeliveredSeq;
-    this.#cells[this.#layout.inHand(this.#index)] = link + 1;
+    const seq = this.#seqs[link]++;
+    this.redelivered = seq < this.#touchedBefore[link];
+    // A plain store: read only by a later incarnation, after this one ended.
+    this.#cells[this.#layout.touched(link, this.#index)] = seq + 1;
     const result = handler(message);
     if (
       result !== undefined && result !== RESOLVED &&
@@ -142,11 +141,8 @@ class ReceiverReplay {
 
   #done(link: number): void {
     if (this.#fenced()) throw fenced();
-    this.#cells[this.#layout.inHand(this.#index)] = 0;
     this.#pending[link]++;
     this.#pendingTotal++;
-    this.#uncounted[link]++;
-    if (this.#outlet === undefined) this.#seal();
   }
 
   /** The inlet took a message: counts the handled ones now and then. */
@@ -205,7 +201,6 @@ class ReceiverReplay {
             this.#layout.handled(s, this.#index),
             counts[s],
           );
-          this.#uncounted[s] -= counts[s];
         }
       }
       n += total;

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Outlet } from "../outlet.ts";
+import { grabSize, type Outlet } from "../outlet.ts";
 import {
   PILL,
   type SenderCredit,
@@ -106,9 +106,10 @@ export class ReplaySendWire implements Wire {
 }
 
 /**
- * A sender's credits on a restartable edge: one credit taken at a time, and
- * what it holds (taken, not posted) counted in shared memory, so that the
- * run can return it if the sender dies.
+ * A sender's credits on a restartable edge: the usual shared credits, and
+ * what the sender holds (taken and not posted: its reserve and its unposted
+ * batches) counted in shared memory, once per grab and once per post, so
+ * that the run can return it if the sender dies.
  */
 export class ReplaySenderCredit implements SenderCredit {
   readonly #inner: SharedSenderCredit;
@@ -118,24 +119,30 @@ export class ReplaySenderCredit implements SenderCredit {
 
   constructor(
     credit: SharedArrayBuffer,
+    grab: number,
     cells: Int32Array,
     heldAt: number,
     isFenced: () => boolean,
   ) {
-    // No reserve: every credit taken is counted in HELD until posted.
-    this.#inner = new SharedSenderCredit(credit, 1);
+    this.#inner = new SharedSenderCredit(credit, grab);
     this.#cells = cells;
     this.#heldAt = heldAt;
     this.#fenced = isFenced;
   }
 
   take(): boolean {
-    if (this.#fenced() || !this.#inner.take()) return false;
-    Atomics.add(this.#cells, this.#heldAt, 1);
+    const inner = this.#inner;
+    if (inner.reserve > 0) return inner.take();
+    if (this.#fenced() || !inner.take()) return false;
+    // A grab: the one taken and the rest of the reserve.
+    Atomics.add(this.#cells, this.#heldAt, inner.reserve + 1);
     return true;
   }
   giveBack(): void {
+    const reserve = this.#inner.reserve;
+    if (reserve === 0) return;
     this.#inner.giveBack();
+    Atomics.sub(this.#cells, this.#heldAt, reserve);
   }
   queued(index: number, n: number): void {
     this.#inner.queued(index, n);
@@ -182,7 +189,13 @@ export function openReplaySender(
   );
   const outlet = make(
     wires,
-    new ReplaySenderCredit(end.cells, cells, layout.held(s), isFenced),
+    new ReplaySenderCredit(
+      end.cells,
+      grabSize(end.maxsize, end.senders),
+      cells,
+      layout.held(s),
+      isFenced,
+    ),
   );
   SEND_WIRES.set(outlet, wires);
   return outlet;

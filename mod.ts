@@ -85,6 +85,7 @@ export { plainFormatter } from "./src/formatter.ts";
 export type { MemberState, Report, RunSnapshot } from "./src/host/run.ts";
 export type { EdgeState } from "./src/host/wiring.ts";
 export type { InputSource } from "./src/host/input.ts";
+export type { DeadLetter } from "./src/host/dead_letters.ts";
 export type { EdgeMetrics, GroupMetrics, RelayMetrics } from "./src/metrics.ts";
 export type { Phase } from "./src/common/protocol.ts";
 // LogTape's types that baton's API names: `Actor.log` and `plainFormatter`.

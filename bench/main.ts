@@ -27,6 +27,7 @@ import {
   startRaw,
 } from "./pipelines.ts";
 import type { Payload, Work } from "./payloads.ts";
+import { runStage } from "./supervision.ts";
 import {
   type Bar,
   type Case,
@@ -188,6 +189,46 @@ const cases: Case[] = [
       shape([1, k, 1], size(20_000, 200), "number", "hash"),
     )
   ),
+  ...[true, false].map((sync): Case => ({
+    workload: `1→2→1 numbers, ${
+      sync ? "recv() returns send()" : "async recv()"
+    }, retries 2 and onError skip, no fault`,
+    unit: "msg/s",
+    baton: () =>
+      runStage({
+        count: half,
+        width: 2,
+        sync,
+        policy: { retries: 2, backoffMs: 10, onError: "skip" },
+      }),
+    against: [{
+      name: "baton, default policy",
+      run: () => runStage({ count: half, width: 2, sync, policy: {} }),
+      bar: atLeast(0.95),
+    }],
+  })),
+  {
+    workload: "1→1→1 recv() awaits a 5 ms timer, concurrency 16",
+    unit: "msg/s",
+    baton: () =>
+      runStage({
+        count: size(480, 32),
+        width: 1,
+        policy: { concurrency: 16 },
+        sleepMs: 5,
+      }),
+    against: [{
+      name: "baton, concurrency 1",
+      run: () =>
+        runStage({
+          count: size(480, 32),
+          width: 1,
+          policy: {},
+          sleepMs: 5,
+        }),
+      bar: atLeast(10),
+    }],
+  },
   {
     workload: "1→2→1 no-op map",
     unit: "msg/s",

@@ -22,9 +22,15 @@ export interface GroupMetrics {
   /** Failures of the group's actors. */
   readonly errors: number;
   /**
-   * Times the group's actors were restarted (`onError: "restart"`); each
-   * restart follows a failure that is not counted in `errors`.
+   * Calls of `recv()` the group's actors made: one per message received,
+   * plus one per retry.
    */
+  readonly attempts: number;
+  /** Failed attempts at a message that were tried again (`retries`). */
+  readonly retries: number;
+  /** Messages sent to the dead letters (`onError: "skip"`). */
+  readonly skipped: number;
+  /** Restarts of the group's actors (`onError: "restart"`). */
   readonly restarts: number;
 }
 

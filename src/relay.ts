@@ -11,6 +11,7 @@ import { RelayAbortError } from "./errors.ts";
 import { type GroupPlan, plan } from "./host/plan.ts";
 import { PendingRun } from "./host/pending_run.ts";
 import { Feed } from "./host/reports.ts";
+import { type DeadLetter, DeadLetters } from "./host/dead_letters.ts";
 import type { Results } from "./host/results.ts";
 import type { Run } from "./host/run.ts";
 import type { Report, RunSnapshot } from "./host/snapshot.ts";
@@ -85,6 +86,8 @@ export class Relay<Out = unknown> {
   #wantResults = false;
   #results: Promise<Results<unknown>> | undefined;
   #reports: Feed<Report>[] = [];
+  readonly #deadLetters = new DeadLetters();
+  #deadReader = false;
   /** Set by start(): the run, once its machinery loaded. */
   #run: PendingRun | undefined;
   #done: Promise<RelayMetrics> | undefined;
@@ -204,6 +207,7 @@ export class Relay<Out = unknown> {
       this.#done = Promise.reject(error);
       this.#done.catch(() => {});
       for (const feed of reports) feed.end();
+      this.#deadLetters.end();
       return this.#done;
     }
     const onAbort = () =>
@@ -215,6 +219,7 @@ export class Relay<Out = unknown> {
     const settle = () => {
       signal?.removeEventListener("abort", onAbort);
       for (const feed of reports) feed.end();
+      this.#deadLetters.end();
     };
     const groups = this.#groups;
     this.#done = (async () => {
@@ -238,6 +243,7 @@ export class Relay<Out = unknown> {
         onReport: (report) => {
           for (const feed of reports) feed.push(report);
         },
+        onDeadLetter: (letter, ack) => this.#deadLetters.push(letter, ack),
       });
       runs.set(this, { run, WorkerMember: session.WorkerMember });
       pending.attach(run);
@@ -411,6 +417,59 @@ export class Relay<Out = unknown> {
     }
     this.#reports.push(feed as Feed<Report>);
     return feed;
+  }
+
+  /**
+   * The messages actors skipped after their last attempt failed, in groups
+   * with `onError: "skip"`, as an async iterable of `{ actor, group,
+   * message, error, attempts }` (`error` the last attempt's, rebuilt with
+   * its class and stack). Read while the relay runs, it holds the skipping
+   * actors back as `results()` holds the pipeline: an actor waits once 16 of
+   * its dead letters are unread. Until it is called, dead letters are
+   * counted (`skipped` in the metrics), logged as warnings, and the first
+   * 1000 kept: a reader that comes later, even after the run, gets those
+   * first. The iteration ends once the relay settled and what it holds was
+   * read; leaving it early lets the actors go on. One reader: a second call
+   * throws a `TypeError`.
+   *
+   * @example Skipping what fails twice
+   * ```ts
+   * import { Actor, group, input, Relay } from "@baton/relay";
+   * import assert from "node:assert/strict";
+   *
+   * class Parse extends Actor<string, number> {
+   *   override recv(text: string): Promise<void> {
+   *     const n = Number(text);
+   *     if (Number.isNaN(n)) throw new SyntaxError(`not a number: ${text}`);
+   *     return this.send(n);
+   *   }
+   * }
+   *
+   * // Inline: all in this thread; without it, in workers (classes exported).
+   * const relay = new Relay({ inline: true });
+   * relay.connect(
+   *   input<string>(),
+   *   group(new Parse(), { retries: 1, onError: "skip" }),
+   * );
+   * const dead = Array.fromAsync(relay.deadLetters<string>());
+   * const numbers = Array.fromAsync(relay.results<number>({
+   *   input: ["1", "two", "3"],
+   * }));
+   * assert.deepEqual(await numbers, [1, 3]);
+   * const [letter] = await dead;
+   * assert.equal(letter.message, "two");
+   * assert.equal(letter.attempts, 2);
+   * assert.ok(letter.error instanceof SyntaxError);
+   * ```
+   */
+  deadLetters<T = unknown>(): AsyncIterableIterator<DeadLetter<T>> {
+    if (this.#deadReader) {
+      throw new TypeError(
+        "Cannot read dead letters: deadLetters() was already called on this relay, and they are read once; iterate the iterator that call returned",
+      );
+    }
+    this.#deadReader = true;
+    return this.#deadLetters.read() as AsyncIterableIterator<DeadLetter<T>>;
   }
 
   /**

@@ -35,7 +35,10 @@ export interface GroupOptions {
   permissions?: Deno.PermissionOptions;
   /**
    * How many more times `recv()` is called with a message whose handling
-   * failed (threw, rejected or ran past `recvTimeoutMs`). Default 0.
+   * failed (threw, rejected or ran past `recvTimeoutMs`); each failed
+   * attempt is logged as a warning, and `this.attempt` numbers them.
+   * Default 0. Refused, as the other options about `recv()` are, on a
+   * group of sources.
    */
   retries?: number;
   /**
@@ -58,13 +61,17 @@ export interface GroupOptions {
    */
   restarts?: { max: number; withinMs: number };
   /**
-   * A `recv()` that runs longer than this, in ms, counts as a failed
-   * attempt. Default: no limit.
+   * A `recv()` whose promise has not settled after this many ms counts as
+   * a failed attempt, with a `TimeoutError` naming the actor and the
+   * message. The call itself goes on (JavaScript cannot stop it); a
+   * synchronous `recv()` is not timed. Default: no limit.
    */
   recvTimeoutMs?: number;
   /**
    * Most `recv()` calls in flight at once in each of the group's actors,
-   * for stages that wait on I/O. Default 1.
+   * for stages that wait on I/O; no more than the edge's `maxsize`. Calls
+   * start in the order the messages arrived and end in any order. Default
+   * 1: a message waits for the attempts at the one before it.
    */
   concurrency?: number;
 }

@@ -1,5 +1,5 @@
 /**
- * Restarts (`onError: "restart"`, docs/faults.md R1–R11, R13) with real workers:
+ * Restarts (`onError: "restart"`, docs/faults.md R1–R11, R13–R15) with real workers:
  * a recv() that throws, a worker that exits, closes itself or is terminated
  * from outside, a recv() stuck past recvTimeoutMs, a sender restarted
  * mid-stream, a source restarted, on 1→n→1 and n→m; every message accounted
@@ -418,6 +418,52 @@ Deno.test("R13: a restarting group between the main thread's input and results()
     assert.deepEqual(restartsOf(metrics), [2]);
     for (const edge of metrics.edges) assert.equal(edge.inFlight, 0);
   }));
+
+Deno.test("R14: with retries, a restarting actor restarts only after the last attempt at a message failed, and the message is retried on the new one", () =>
+  leakChecked(async () => {
+    const seen = table(500);
+    const relay = new Relay({ logger: "test", maxsize: 16 });
+    // Item 99 fails its first two calls: the attempt and its retry, in the
+    // first incarnation; the new incarnation's call succeeds.
+    const faults = [
+      { src: 0, seq: 99, kind: "throw" },
+      { src: 0, seq: 99, kind: "throw" },
+    ] as const;
+    relay.connect(
+      make(Source, { count: 500 }),
+      group([
+        make(Flaky, {
+          faults: [...faults],
+          done: table(2),
+          forward: false,
+          seen,
+          count: 500,
+        }),
+      ], { retries: 1, onError: "restart" }),
+    );
+    await startWithin(relay, 20_000);
+    const got = counts(seen);
+    assert.deepEqual(got.flatMap((n, k) => n === 0 ? [k] : []), []);
+    assert.ok(got.reduce((a, n) => a + n - 1, 0) <= 16);
+    const [, flaky] = relay.metrics()!.groups;
+    assert.equal(flaky.restarts, 1);
+    assert.equal(flaky.retries, 1);
+  }));
+
+Deno.test('R15: connect() refuses concurrency above 1 with onError "restart", naming the group and the fix', () => {
+  assert.throws(
+    () =>
+      new Relay().connect(
+        make(Source, { count: 1 }),
+        group(make(Flaky, {}), { onError: "restart", concurrency: 4 }),
+      ),
+    {
+      name: "TypeError",
+      message:
+        'Cannot connect groups: group group-1 restarts its actors (onError "restart") and sets concurrency 4; a restart replays what its actor had not handled, counted in the order the messages came, which calls in flight at once do not keep; leave concurrency at 1 with onError "restart", or use onError "skip" or "fail"',
+    },
+  );
+});
 
 const kinds: fc.Arbitrary<Fault> = fc.constantFrom("throw", "reject", "exit");
 

@@ -152,7 +152,18 @@ export type ToWorker =
    */
   | { readonly kind: "stop"; readonly reason: string }
   /** A peer across one of the actor's edges restarted: relink that end. */
-  | { readonly kind: "relink"; readonly spec: RelinkSpec };
+  | { readonly kind: "relink"; readonly spec: RelinkSpec }
+  /**
+   * The main thread took one of the actor's dead letters (its reader read
+   * it, or nobody reads them): the actor may post one more.
+   */
+  | { readonly kind: "deadAck" };
+
+/**
+ * Dead letters an actor may post before the main thread acknowledged them:
+ * past this many, an actor that skips a message waits for its reader.
+ */
+export const DEAD_LETTER_WINDOW = 16;
 
 /** An error as data: Errors lose their class across threads, so we keep it. */
 export interface ErrorData {
@@ -208,6 +219,24 @@ export type FromWorker =
     readonly hint?: string;
     /** The actor's module, for load. */
     readonly module?: string;
+    /** How many times `recv()` was called with the message in hand. */
+    readonly attempts?: number;
+    /**
+     * The last attempt at a message failed in a group whose `onError` is
+     * `"restart"`: the actor waits, its message in hand, to be restarted.
+     */
+    readonly restart?: boolean;
+  }
+  /**
+   * A message the actor skipped after its last attempt failed, under
+   * `onError: "skip"`; the main thread answers `deadAck`.
+   */
+  | {
+    readonly kind: "dead";
+    /** The message, or its rendering if it no longer clones. */
+    readonly message: unknown;
+    readonly error: ErrorData;
+    readonly attempts: number;
   }
   /**
    * The actor shut down and sent its pills; `pills` is how many it

@@ -17,7 +17,10 @@ import {
   checkMaxsize,
   checkOptions,
   checkPermissions,
+  checkPolicyOption,
   checkShutdownTimeout,
+  DEFAULT_RESTARTS,
+  POLICY_KEYS,
 } from "./validate.ts";
 import { isPlainObject, render } from "../common/values.ts";
 import type { Policy } from "../common/protocol.ts";
@@ -81,32 +84,17 @@ export function groupOptions(options: unknown): Readonly<GroupOptions> {
   if (o.permissions !== undefined) {
     out.permissions = checkPermissions(o.permissions, where);
   }
-  if (o.retries !== undefined) {
-    out.retries = checkCount(o.retries, where, "retries", 0, 2);
-  }
-  if (o.backoffMs !== undefined) {
-    out.backoffMs = checkDelay(o.backoffMs, where, "backoffMs");
-  }
-  if (o.onError !== undefined) out.onError = checkOnError(o.onError, where);
-  if (o.restarts !== undefined) {
-    out.restarts = checkRestarts(o.restarts, where);
-  }
-  if (o.recvTimeoutMs !== undefined) {
-    out.recvTimeoutMs = checkDelay(
-      o.recvTimeoutMs,
-      where,
-      "recvTimeoutMs",
-      true,
-    );
-  }
-  if (o.concurrency !== undefined) {
-    out.concurrency = checkCount(o.concurrency, where, "concurrency", 1, 8);
+  for (const key of POLICY_KEYS) {
+    if (o[key] !== undefined) {
+      (out as Record<string, unknown>)[key] = checkPolicyOption(
+        key,
+        o[key],
+        where,
+      );
+    }
   }
   return Object.freeze(out);
 }
-
-/** The default restart intensity of `onError: "restart"`. */
-export const DEFAULT_RESTARTS = Object.freeze({ max: 3, withinMs: 60_000 });
 
 /** A group's failure policy, defaults applied. */
 export function policyOf(options: Readonly<GroupOptions>): Policy {
@@ -118,65 +106,6 @@ export function policyOf(options: Readonly<GroupOptions>): Policy {
     recvTimeoutMs: options.recvTimeoutMs,
     concurrency: options.concurrency ?? 1,
   });
-}
-
-/** Throws unless `value` is a safe integer of at least `least`. */
-function checkCount(
-  value: unknown,
-  where: string,
-  name: string,
-  least: number,
-  example: number,
-): number {
-  if (
-    typeof value === "number" && Number.isSafeInteger(value) && value >= least
-  ) return value;
-  const Error = typeof value === "number" ? RangeError : TypeError;
-  throw new Error(
-    at(
-      where,
-      `${name} must be a whole number from ${least}, received ${
-        render(value)
-      }; such as ${example}`,
-    ),
-  );
-}
-
-function checkOnError(
-  value: unknown,
-  where: string,
-): "fail" | "skip" | "restart" {
-  if (value === "fail" || value === "skip" || value === "restart") {
-    return value;
-  }
-  throw new TypeError(
-    at(
-      where,
-      `onError must be "fail", "skip" or "restart", received ${
-        render(value)
-      }; "fail" fails the run, "skip" sends the message to the dead letters, "restart" starts the actor again`,
-    ),
-  );
-}
-
-function checkRestarts(
-  value: unknown,
-  where: string,
-): { max: number; withinMs: number } {
-  const o = checkOptions(
-    value,
-    ["max", "withinMs"],
-    at(where, "restarts"),
-    "{ max: 3, withinMs: 60000 }",
-  );
-  return {
-    max: o.max === undefined
-      ? DEFAULT_RESTARTS.max
-      : checkCount(o.max, where, "restarts.max", 0, 3),
-    withinMs: o.withinMs === undefined
-      ? DEFAULT_RESTARTS.withinMs
-      : checkDelay(o.withinMs, where, "restarts.withinMs", true),
-  };
 }
 
 /** The options of `start()`, checked. */

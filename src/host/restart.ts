@@ -180,16 +180,19 @@ export class RecvWatch {
     const shortest = Math.min(
       ...watched.map(({ m }) => policies[m.groupIndex].recvTimeoutMs!),
     );
-    // A tenth of the shortest limit, so that a stuck recv() ends within
-    // 10 % past it, and not more often than every 10 ms.
+    // A tenth of the shortest limit, and not more often than every 10 ms.
     const period = Math.min(250, Math.max(10, shortest / 10));
+    // The attempt's own timeout (in the worker) fires first when it can: an
+    // async recv() fails its attempt there; only a call that holds its
+    // thread is still running past this grace.
+    const grace = (limit: number) => Math.max(250, limit / 4);
     this.#timer = setInterval(() => {
       const now = Date.now();
       for (const { m, slot } of watched) {
         if (m.state !== "running") continue;
         const since = recvSince(stats, slot);
         const limit = policies[m.groupIndex].recvTimeoutMs!;
-        if (since > 0 && now - since > limit) {
+        if (since > 0 && now - since > limit + grace(limit)) {
           onStuck(m, stuckError(limit, Math.round(now - since)));
         }
       }

@@ -13,8 +13,13 @@ import type { FromWorker, InitMessage, Phase } from "../common/protocol.ts";
 import type { LogMessage } from "./log_replay.ts";
 
 export type { LogMessage };
-import { clearRecvSince, createStats } from "../common/stats.ts";
-import { cloneableOrText } from "../common/values.ts";
+import {
+  clearRecvSince,
+  createStats,
+  RESTARTS,
+  WIDTH,
+} from "../common/stats.ts";
+import { cloneableOrText, render } from "../common/values.ts";
 import { RelayAbortError, type RelayError } from "../errors.ts";
 import type { Outlet } from "../link/outlet.ts";
 import type { RelayMetrics } from "../metrics.ts";
@@ -31,6 +36,8 @@ import { emitLog, relayLogger } from "./log_replay.ts";
 import type { Member, MemberHost } from "./member.ts";
 import type { GroupPlan } from "./plan.ts";
 import { Results } from "./results.ts";
+import type { DeadLetter } from "./dead_letters.ts";
+import { reasonOf } from "./failure.ts";
 import {
   groupMetrics,
   type MemberState,
@@ -62,6 +69,12 @@ export interface RunOptions {
   readonly results: boolean;
   /** Called with what actors pass to `report()`. */
   readonly onReport: (report: Report) => void;
+  /**
+   * Called with each message an actor skipped (`onError: "skip"`); `ack`
+   * lets the actor post another. Returns whether nobody reads them (the run
+   * then logs it as a warning). Without it, dead letters are logged only.
+   */
+  readonly onDeadLetter?: (letter: DeadLetter, ack: () => void) => boolean;
   /**
    * Takes the actors' log calls and records instead of LogTape (the test
    * helper keeps them).
@@ -267,6 +280,9 @@ export class Run {
         member.state = "stopped";
         this.#check();
         return;
+      case "dead":
+        this.#deadLetter(member, message);
+        return;
       case "report":
         this.#options.onReport({
           actor: member.name,
@@ -290,6 +306,35 @@ export class Run {
         this.#remaining--;
         this.#check();
         return;
+    }
+  }
+
+  #deadLetter(
+    member: RunMember,
+    message: Extract<FromWorker, { kind: "dead" }>,
+  ): void {
+    const letter: DeadLetter = {
+      actor: member.name,
+      group: member.group,
+      message: message.message,
+      error: causeOf(message.error),
+      attempts: message.attempts,
+    };
+    const ack = () => member.handle?.post({ kind: "deadAck" });
+    const unread = this.#options.onDeadLetter?.(letter, ack) ?? (ack(), true);
+    if (unread) {
+      relayLogger().warn(
+        "relay: dead letter from {from} in {in} after {attempts}, unread: {error}; message {summary}",
+        {
+          from: letter.actor,
+          in: letter.group,
+          attempts: `${letter.attempts} attempt${
+            letter.attempts === 1 ? "" : "s"
+          }`,
+          error: reasonOf(letter.error),
+          summary: render(letter.message),
+        },
+      );
     }
   }
 
@@ -345,7 +390,9 @@ export class Run {
     const old = member.handle;
     member.restarts++;
     old?.terminate();
-    clearRecvSince(this.#stats, this.#members.indexOf(member));
+    const slot = this.#members.indexOf(member);
+    clearRecvSince(this.#stats, slot);
+    new Float64Array(this.#stats)[slot * WIDTH + RESTARTS]++;
     const ends = replaceEnds(member, {
       edges: this.#edges,
       members: this.#members,

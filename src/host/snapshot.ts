@@ -53,8 +53,6 @@ export interface Counted {
   readonly group: string;
   readonly state: MemberState;
   readonly phase: string;
-  /** Times it was restarted (`onError: "restart"`). */
-  readonly restarts?: number;
 }
 
 /** The state of every actor and edge. */
@@ -85,14 +83,17 @@ export function groupMetrics(
 ): GroupMetrics[] {
   let index = 0;
   return groups.map((g) => {
-    let received = 0, sent = 0, waitedMs = 0, finished = 0, restarts = 0;
+    let received = 0, sent = 0, waitedMs = 0, finished = 0;
+    let retries = 0, skipped = 0, restarts = 0;
     for (let k = 0; k < g.actors.length; k++) {
       const s = readStats(stats, index);
       const m = members[index++];
       received += s.received;
       sent += s.sent;
       waitedMs += s.waitedMs;
-      restarts += m.restarts ?? 0;
+      retries += s.retries;
+      skipped += s.skipped;
+      restarts += s.restarts;
       if (m.state !== "running" && m.state !== "starting") finished++;
     }
     return {
@@ -103,6 +104,9 @@ export function groupMetrics(
       sent,
       waitedMs,
       errors: errors.filter((e) => e.group === g.name).length,
+      attempts: received + retries,
+      retries,
+      skipped,
       restarts,
     };
   });

@@ -20,14 +20,15 @@ import {
   type SendOptions,
 } from "../actor.ts";
 import { toErrorData } from "../common/error_data.ts";
-import type {
-  ErrorData,
-  FromWorker,
-  InitMessage,
-  LogCall,
-  Phase,
-  RelinkSpec,
-  ToWorker,
+import {
+  DEAD_LETTER_WINDOW,
+  type ErrorData,
+  type FromWorker,
+  type InitMessage,
+  type LogCall,
+  type Phase,
+  type RelinkSpec,
+  type ToWorker,
 } from "../common/protocol.ts";
 import { RECEIVED, SENT, WAITED_MS, WIDTH } from "../common/stats.ts";
 import { render, uncloneablePath } from "../common/values.ts";
@@ -47,6 +48,12 @@ import {
   forwardingLogger,
 } from "./forwarding_logger.ts";
 import { loadActor, LoadFailure } from "./load.ts";
+import {
+  Attempts,
+  type AttemptsHost,
+  type FinalFailure,
+  isDefaultPolicy,
+} from "./attempts.ts";
 import { watchRecv } from "./recv_watch.ts";
 
 /** What differs between a worker and the calling thread. */
@@ -81,6 +88,13 @@ export class ActorRunner {
   #outlet: Outlet | undefined;
   /** Terminated: no hook of the actor is called again. */
   #terminated = false;
+  /** The group's failure policy at work, unless it is the default one. */
+  #attempts: Attempts | undefined;
+  /** `this.attempt` under the default policy: 1 in recv(), else 0. */
+  #attempt = 0;
+  /** Dead letters the actor may still post before the main thread answers. */
+  #deadRoom = DEAD_LETTER_WINDOW;
+  readonly #deadWaiting: (() => void)[] = [];
   /**
    * A source of a restarting group: when it fails, what its `send()` calls
    * accepted is posted before its replacement starts its `loop()` again.
@@ -111,6 +125,10 @@ export class ActorRunner {
         case "relink":
           this.#relink(message.spec);
           break;
+        case "deadAck":
+          this.#deadRoom++;
+          this.#deadWaiting.shift()?.();
+          break;
       }
     };
   }
@@ -131,9 +149,17 @@ export class ActorRunner {
 
   /**
    * Reports an error of the actor's (the first one; later ones are its
-   * consequences), then aborts its outlet.
+   * consequences), then aborts its outlet. `final` says how the last
+   * attempt at a message failed under the group's policy: its attempts, and
+   * whether the actor waits to be restarted (then its outlet is flushed,
+   * not aborted: what it sent so far goes out).
    */
-  fail(error: unknown, at: Phase = this.#phase, path?: string): void {
+  fail(
+    error: unknown,
+    at: Phase = this.#phase,
+    path?: string,
+    final?: FinalFailure,
+  ): void {
     if (this.#failed || this.#stopping) return;
     this.#failed = true;
     let load: LoadFailure | undefined;
@@ -144,20 +170,22 @@ export class ActorRunner {
     }
     const cause = load === undefined ? error : load.original;
     const current = this.#inlet?.current;
-    const summary = at === "recv" && current !== undefined
-      ? render(current)
-      : undefined;
+    const summary = final?.summary ??
+      (at === "recv" && current !== undefined ? render(current) : undefined);
     let data: ErrorData;
     try {
       data = toErrorData(cause);
     } catch {
       data = { name: "Error", message: render(cause, 500) };
     }
-    // Before the relay hears of the failure: it then fences this outlet.
+    // To be restarted (a source of a restarting group, or the last attempt
+    // of a restarting actor), what its send() calls accepted goes out, and
+    // before the relay hears of the failure: it then fences this outlet.
+    const restart = this.#postOnFailure || final?.restart === true;
     try {
-      if (this.#postOnFailure) this.#outlet?.flush();
+      if (restart) this.#outlet?.flush();
     } catch {
-      // The batch could not be posted: the replacement sends it again.
+      // The batch could not be posted: a replay sends it again.
     }
     this.post({
       kind: "error",
@@ -167,11 +195,58 @@ export class ActorRunner {
       path,
       hint: load?.hint,
       module: load?.module,
+      attempts: final?.attempts,
+      restart: final?.restart || undefined,
     });
     try {
-      this.#outlet?.abort(cause);
+      // Else the actor's sends stop.
+      if (!restart) this.#outlet?.abort(cause);
     } catch {
       // Nothing more to stop.
+    }
+  }
+
+  /**
+   * Posts a message the actor skipped to the main thread's dead letters;
+   * resolves at once while the window has room, else once the main thread
+   * took one.
+   */
+  #deadLetter(
+    message: unknown,
+    error: unknown,
+    attempts: number,
+  ): void | Promise<void> {
+    if (this.#deadRoom > 0) {
+      this.#deadRoom--;
+      this.#postDead(message, error, attempts);
+      return;
+    }
+    return new Promise((resolve) => {
+      this.#deadWaiting.push(() => {
+        this.#deadRoom--;
+        this.#postDead(message, error, attempts);
+        resolve();
+      });
+    });
+  }
+
+  #postDead(message: unknown, error: unknown, attempts: number): void {
+    let data: ErrorData;
+    try {
+      data = toErrorData(error);
+    } catch {
+      data = { name: "Error", message: render(error, 500) };
+    }
+    try {
+      this.#port.postMessage({ kind: "dead", message, error: data, attempts });
+    } catch {
+      // recv() made the message uncloneable: its rendering goes instead.
+      this.post({
+        kind: "dead",
+        message: render(message),
+        error: data,
+        attempts,
+      });
     }
   }
 
@@ -185,6 +260,7 @@ export class ActorRunner {
     if (this.#stopping) return;
     this.#stopping = true;
     const error = new DOMException(reason, "AbortError");
+    this.#attempts?.halt();
     this.#controller.abort(error);
     this.#outlet?.abort(error);
     setTimeout(() => {
@@ -208,6 +284,7 @@ export class ActorRunner {
     this.#terminated = true;
     this.#stopping = true;
     const error = new DOMException("The actor was terminated", "AbortError");
+    this.#attempts?.halt();
     this.#controller.abort(error);
     this.#outlet?.abort(error);
     this.#inlet?.close();
@@ -285,11 +362,16 @@ export class ActorRunner {
     this.#postOnFailure = init.inlet === undefined &&
       init.policy.onError === "restart";
     const send = this.#sender(init);
+    let attempts: Attempts | undefined;
+    const attemptOf = () => attempts?.attempt ?? this.#attempt;
     const runtime: ActorRuntime = {
       name: init.name,
       group: init.group,
       log,
       signal: this.#controller.signal,
+      get attempt() {
+        return attemptOf();
+      },
       send,
       restarts: init.restarts ?? 0,
       redelivered: () =>
@@ -324,11 +406,20 @@ export class ActorRunner {
     lifecycle.info("running loop");
     const inlet = this.#inlet;
     if (inlet !== undefined) {
+      watchRecv(init, actor);
+      if (!isDefaultPolicy(init.policy)) {
+        attempts = this.#attempts = await Attempts.create(
+          this.#attemptsHost(init, lifecycle),
+          actor,
+        );
+        if (this.#terminated) return;
+      }
       this.#setPhase("recv");
       const stats = new Float64Array(init.stats.buffer);
       const received = init.stats.index * WIDTH + RECEIVED;
+      this.#attempt = 1;
       await inlet.run(
-        watchRecv(init, (message) => {
+        attempts?.handle ?? ((message) => {
           if (this.#terminated) throw this.#controller.signal.reason;
           stats[received]++;
           return actor.recv(message);
@@ -336,6 +427,10 @@ export class ActorRunner {
         (got, expected) =>
           lifecycle.info(`received ${got}/${expected} poison pills`),
       );
+      // The pills wait for every call still in flight.
+      await attempts?.drain();
+      attempts?.end();
+      this.#attempt = 0;
     } else {
       this.#setPhase("loop");
       try {
@@ -364,6 +459,28 @@ export class ActorRunner {
     if (!this.#failed && !this.#stopping) {
       this.post({ kind: "done", pills: inlet?.pills ?? 0 });
     }
+  }
+
+  /** What the group's failure policy needs of this runner. */
+  #attemptsHost(init: InitMessage, log: Logger): AttemptsHost {
+    return {
+      name: init.name,
+      policy: init.policy,
+      concurrency: Math.min(
+        init.policy.concurrency,
+        init.inlet?.maxsize ?? Infinity,
+      ),
+      stats: init.stats,
+      log,
+      admit: () => {
+        if (this.#terminated) throw this.#controller.signal.reason;
+      },
+      // Failed too: the calls still in flight need no more attempts.
+      halted: () => this.#stopping || this.#terminated || this.#failed,
+      fail: (error, final) => this.fail(error, "recv", undefined, final),
+      deadLetter: (message, error, attempts) =>
+        this.#deadLetter(message, error, attempts),
+    };
   }
 
   /** Opens the actor's ends of its edges. */

@@ -393,24 +393,31 @@ export class Run {
     const slot = this.#members.indexOf(member);
     clearRecvSince(this.#stats, slot);
     new Float64Array(this.#stats)[slot * WIDTH + RESTARTS]++;
-    const ends = replaceEnds(member, {
-      edges: this.#edges,
-      members: this.#members,
-      input: this.#input,
-      results: this.results,
-    });
-    if (ends.lost > 0) {
+    try {
+      const ends = replaceEnds(member, {
+        edges: this.#edges,
+        members: this.#members,
+        input: this.#input,
+        results: this.results,
+      });
+      if (ends.lost > 0) {
+        member.state = "terminated";
+        this.#failWith(lostFailure(member, ends.lost, error));
+        return true;
+      }
+      member.phase = "load";
+      this.#spawn(member, {
+        ...member.init,
+        ...(ends.inlet === undefined ? {} : { inlet: ends.inlet }),
+        ...(ends.outlet === undefined ? {} : { outlet: ends.outlet }),
+        restarts: member.restarts,
+      });
+    } catch (reason) {
+      // The new incarnation could not start: the run fails with both.
       member.state = "terminated";
-      this.#failWith(lostFailure(member, ends.lost, error));
-      return true;
+      this.#failWith(error);
+      this.#failWith(actorFailure(member, "load", reason));
     }
-    member.phase = "load";
-    this.#spawn(member, {
-      ...member.init,
-      ...(ends.inlet === undefined ? {} : { inlet: ends.inlet }),
-      ...(ends.outlet === undefined ? {} : { outlet: ends.outlet }),
-      restarts: member.restarts,
-    });
     return true;
   }
 

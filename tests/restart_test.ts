@@ -1,5 +1,5 @@
 /**
- * Restarts (`onError: "restart"`, docs/faults.md R1–R11, R13–R15) with real workers:
+ * Restarts (`onError: "restart"`, docs/faults.md R1–R11, R13–R16) with real workers:
  * a recv() that throws, a worker that exits, closes itself or is terminated
  * from outside, a recv() stuck past recvTimeoutMs, a sender restarted
  * mid-stream, a source restarted, on 1→n→1 and n→m; every message accounted
@@ -19,8 +19,10 @@ import { group, input, Relay, type RelayMetrics } from "../mod.ts";
 import { workersOf } from "../src/relay.ts";
 import {
   counts,
+  ExitAfterGate,
   type Fault,
   Flaky,
+  OnceThenGone,
   Resuming,
   Source,
   table,
@@ -464,6 +466,26 @@ Deno.test('R15: connect() refuses concurrency above 1 with onError "restart", na
     },
   );
 });
+
+Deno.test("R16: what a restarted source posted, lost with its receiver's restart, fails the run saying how many, instead of losing it silently", () =>
+  leakChecked(async () => {
+    const gate = table(2);
+    const relay = new Relay({ logger: "test", maxsize: 64 });
+    const sink = make(ExitAfterGate, { gate });
+    relay.connect(
+      group([make(OnceThenGone, { count: 10, gate })], { onError: "restart" }),
+      group([sink], { onError: "restart" }),
+    );
+    const { error } = await rejectionOf(relay);
+    assertRelayError(error, {
+      actor: sink.name,
+      group: "group-1",
+      phase: "exit",
+      message:
+        /^ExitAfterGate-\d+ \(ExitAfterGate\) in group-1 cannot be restarted without losing 10 messages: they were posted by an actor that restarted too and no longer has them; the failure: .*closed its worker with Deno\.exit\(3\)/,
+    });
+    assert.deepEqual(restartsOf(relay.metrics()!), [1, 1]);
+  }));
 
 const kinds: fc.Arbitrary<Fault> = fc.constantFrom("throw", "reject", "exit");
 

@@ -59,6 +59,10 @@ export interface ActorRuntime {
   readonly attempt: number;
   send(message: unknown, options?: SendOptions): Promise<void>;
   report(value: unknown): void;
+  /** How many times the actor was restarted (`onError: "restart"`). */
+  readonly restarts?: number;
+  /** Whether the message in hand may have been handled before. */
+  readonly redelivered?: () => boolean;
 }
 
 /** What an actor is in the main thread, before it runs. Internal. */
@@ -137,6 +141,29 @@ export abstract class Actor<In = never, Out = never> {
   /** The actor's group, for example `"group-0"` or a name given in `connect()`. */
   get group(): string {
     return runtimeOf(this)?.group ?? "";
+  }
+
+  /**
+   * How many times the actor was restarted: 0 in its first incarnation. A
+   * group with `onError: "restart"` replaces an actor that failed by a new
+   * one, made from the actor's state as it was at `start()`, whose
+   * `startup()` runs again; a source's `loop()` then runs again from the
+   * start, and can use this count (and state it keeps outside the actor) to
+   * skip what it already sent.
+   */
+  get restarts(): number {
+    return runtimeOf(this)?.restarts ?? 0;
+  }
+
+  /**
+   * Whether the message being handled may have been handled before: an
+   * earlier incarnation of this actor took it (it was in hand when that one
+   * failed, or handled and not yet counted), and it is delivered again to
+   * this one (see `onError: "restart"`). A sink that must be idempotent
+   * checks it. False outside `recv()`.
+   */
+  get redelivered(): boolean {
+    return runtimeOf(this)?.redelivered?.() ?? false;
   }
 
   /** The actor's logger; its records are emitted in the main thread. */

@@ -55,6 +55,25 @@ export interface ReceiverEndSpec extends EdgeEnd {
 }
 
 /**
+ * What a live end of an edge is handed when a peer across the edge
+ * restarted (see `link/transport.ts`, "Restarts"): a fresh link to the
+ * peer's new incarnation. Plain data like an end spec, its transferables
+ * listed by its transport.
+ */
+export interface RelinkSpec {
+  /** The name of the transport that made the edge. */
+  readonly transport: string;
+  /**
+   * The end it is for: a sender (its receiver `peer` restarted: replay to
+   * it what it had not handled) or a receiver (its sender `peer` restarted:
+   * listen to it anew).
+   */
+  readonly role: "sender" | "receiver";
+  /** The index of the peer that restarted, across the edge. */
+  readonly peer: number;
+}
+
+/**
  * The only message on a worker's global port: the private control port
  * every later message travels on, in both directions.
  */
@@ -125,6 +144,8 @@ export interface InitMessage {
     readonly buffer: SharedArrayBuffer;
     readonly index: number;
   };
+  /** How many times the actor was restarted before this start (0 or absent: never). */
+  readonly restarts?: number;
 }
 
 /** Main thread → worker. */
@@ -137,6 +158,8 @@ export type ToWorker =
    * sends, then answer `stopped` (after every log record) and close.
    */
   | { readonly kind: "stop"; readonly reason: string }
+  /** A peer across one of the actor's edges restarted: relink that end. */
+  | { readonly kind: "relink"; readonly spec: RelinkSpec }
   /**
    * The main thread took one of the actor's dead letters (its reader read
    * it, or nobody reads them): the actor may post one more.

@@ -18,12 +18,29 @@ export const RETRIES = 3;
 export const SKIPPED = 4;
 /** Times the actor was restarted (`onError: "restart"`), counted by the host. */
 export const RESTARTS = 5;
+/**
+ * When the `recv()` in hand started (`Date.now()`), 0 when none is: written
+ * only for groups that restart on a timeout (`onError: "restart"` with
+ * `recvTimeoutMs`), so the main thread can end a synchronous `recv()` that
+ * is stuck, which no code in its own thread can.
+ */
+export const RECV_SINCE = 6;
 /** Doubles per actor. */
-export const WIDTH = 6;
+export const WIDTH = 7;
 
 /** Creates the counters of `actors` actors (and the main thread's two ends). */
 export function createStats(actors: number): SharedArrayBuffer {
   return new SharedArrayBuffer(actors * WIDTH * Float64Array.BYTES_PER_ELEMENT);
+}
+
+/** When actor `index`'s `recv()` in hand started, 0 for none. */
+export function recvSince(buffer: SharedArrayBuffer, index: number): number {
+  return new Float64Array(buffer)[index * WIDTH + RECV_SINCE];
+}
+
+/** Clears actor `index`'s `recv()` start (its worker is being replaced). */
+export function clearRecvSince(buffer: SharedArrayBuffer, index: number): void {
+  new Float64Array(buffer)[index * WIDTH + RECV_SINCE] = 0;
 }
 
 /** Reads actor `index`'s counters. */

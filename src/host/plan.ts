@@ -147,6 +147,15 @@ export function policyProblem(
       };
     }
   }
+  if (options.onError === "restart" && (options.concurrency ?? 1) > 1) {
+    return {
+      key: "concurrency",
+      text:
+        `restarts its actors (onError "restart") and sets concurrency ${options.concurrency}; a restart replays what its actor had not handled, counted in the order the messages came, which calls in flight at once do not keep`,
+      fix:
+        `leave concurrency at 1 with onError "restart", or use onError "skip" or "fail"`,
+    };
+  }
   if (options.restarts !== undefined && options.onError !== "restart") {
     return {
       key: "restarts",

@@ -7,7 +7,8 @@
  */
 
 import type { ReceiverEndSpec } from "../common/protocol.ts";
-import { openReceiver } from "../link/ends.ts";
+import type { RelinkSpec } from "../common/protocol.ts";
+import { openReceiver, relinkEnd } from "../link/ends.ts";
 import type { Inlet } from "../link/inlet.ts";
 import type { Reorder } from "./reorder.ts";
 
@@ -121,6 +122,11 @@ export class Results<T> implements AsyncIterableIterator<T> {
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+
+  /** A sender of the last group restarted: listens to its new incarnation. */
+  relink(spec: RelinkSpec): void {
+    relinkEnd(this.#inlet, spec);
   }
 
   /** Closes the wires (and the window: an origin waiting on it gives up). */

@@ -13,7 +13,12 @@ import type { FromWorker, InitMessage, Phase } from "../common/protocol.ts";
 import type { LogMessage } from "./log_replay.ts";
 
 export type { LogMessage };
-import { createStats } from "../common/stats.ts";
+import {
+  clearRecvSince,
+  createStats,
+  RESTARTS,
+  WIDTH,
+} from "../common/stats.ts";
 import { cloneableOrText, render } from "../common/values.ts";
 import { RelayAbortError, type RelayError } from "../errors.ts";
 import type { Outlet } from "../link/outlet.ts";
@@ -42,6 +47,14 @@ import {
   snapshotOf,
 } from "./snapshot.ts";
 import { SilenceWatch } from "./silence.ts";
+import {
+  intensityFailure,
+  lostFailure,
+  RecvWatch,
+  replaceEnds,
+  RestartLog,
+  restarts,
+} from "./restart.ts";
 import { closeEnd, type Edge, edgeState, transfersOf, wire } from "./wiring.ts";
 
 /** What a run needs from its relay. */
@@ -96,6 +109,9 @@ export class Run {
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** After a failure: when the members fell silent, the run ends. */
   readonly #silence = new SilenceWatch(() => this.#finish());
+  /** The restarts of each group (`onError: "restart"`). */
+  readonly #restartLog = new RestartLog();
+  #recvWatch: RecvWatch | undefined;
 
   constructor(options: RunOptions) {
     this.#options = options;
@@ -134,6 +150,7 @@ export class Run {
         name: g.name,
         size: g.actors.length,
         maxsize: g.maxsize,
+        restart: g.policy.onError === "restart",
       })),
       this.#options.maxsize,
       this.#options,
@@ -192,6 +209,14 @@ export class Run {
       } to finish`,
     );
     this.results?.run();
+    if (this.#ending === undefined) {
+      this.#recvWatch = new RecvWatch(
+        this.#members,
+        groups.map((g) => g.policy),
+        this.#stats,
+        (member, error) => this.#fail(member, "recv", error),
+      );
+    }
     if (this.#input !== undefined && source !== undefined) {
       const signal = this.#abortInput.signal;
       const input = order?.input(this.#input) ?? this.#input;
@@ -204,6 +229,11 @@ export class Run {
   #spawn(member: RunMember, init: InitMessage): void {
     const g = this.#options.groups[member.groupIndex];
     member.state = "running";
+    member.init = init;
+    // A restarted member's old incarnation is not heard any more, but for
+    // its last log records.
+    const incarnation = member.restarts;
+    const current = () => member.restarts === incarnation;
     member.handle = this.#options.host.spawn({
       name: member.name,
       actor: member.actor,
@@ -213,11 +243,14 @@ export class Run {
     }, {
       message: (data) => {
         this.#silence.heard();
-        this.#receive(member, data);
+        if (current()) this.#receive(member, data);
+        else if (isLog(data)) this.#receive(member, data);
       },
       failure: (error, exited) => {
+        if (!current()) return;
         if (exited) {
           if (member.state !== "running") return;
+          if (this.#restart(member, "exit", error)) return;
           member.state = "terminated";
           this.#fail(member, "exit", error);
         } else this.#fail(member, member.phase, error);
@@ -255,6 +288,8 @@ export class Run {
               `closed its worker with ${message.how} before it sent its poison pills`,
             ),
           );
+          // Restarted: its new incarnation runs.
+          if (member.state === "running") return;
         }
         member.state = "stopped";
         this.#check();
@@ -338,8 +373,70 @@ export class Run {
     detail?: FailureDetail,
   ): void {
     if (this.#ending === "done") return;
+    if (this.#restart(member, phase, cause, detail)) return;
     if (member.state === "running") member.state = "failed";
     this.#failWith(actorFailure(member, phase, cause, detail));
+  }
+
+  /**
+   * The failure policy `"restart"`: replaces the member by a new
+   * incarnation, unless its group used up its restarts (then the run fails
+   * with that). Returns whether the failure was handled here.
+   */
+  #restart(
+    member: RunMember,
+    phase: Phase | "exit",
+    cause: unknown,
+    detail?: FailureDetail,
+  ): boolean {
+    const g = this.#options.groups[member.groupIndex];
+    if (
+      this.#ending !== undefined || member.state !== "running" ||
+      member.init === undefined || !restarts(g.policy, phase)
+    ) return false;
+    const error = actorFailure(member, phase, cause, detail);
+    const { max, withinMs } = g.policy.restarts;
+    const count = this.#restartLog.record(g.name, withinMs);
+    if (count > max) {
+      member.state = phase === "exit" ? "terminated" : "failed";
+      this.#failWith(intensityFailure(member, g.policy, count, error));
+      return true;
+    }
+    relayLogger().warning(
+      `relay: restarting ${member.name} of ${g.name} (restart ${count} of at most ${max} within ${withinMs} ms): ${error.message}`,
+    );
+    const old = member.handle;
+    member.restarts++;
+    old?.terminate();
+    const slot = this.#members.indexOf(member);
+    clearRecvSince(this.#stats, slot);
+    new Float64Array(this.#stats)[slot * WIDTH + RESTARTS]++;
+    try {
+      const ends = replaceEnds(member, {
+        edges: this.#edges,
+        members: this.#members,
+        input: this.#input,
+        results: this.results,
+      });
+      if (ends.lost > 0) {
+        member.state = "terminated";
+        this.#failWith(lostFailure(member, ends.lost, error));
+        return true;
+      }
+      member.phase = "load";
+      this.#spawn(member, {
+        ...member.init,
+        ...(ends.inlet === undefined ? {} : { inlet: ends.inlet }),
+        ...(ends.outlet === undefined ? {} : { outlet: ends.outlet }),
+        restarts: member.restarts,
+      });
+    } catch (reason) {
+      // The new incarnation could not start: the run fails with both.
+      member.state = "terminated";
+      this.#failWith(error);
+      this.#failWith(actorFailure(member, "load", reason));
+    }
+    return true;
   }
 
   #failWith(error: RelayError): void {
@@ -406,6 +503,7 @@ export class Run {
     this.#ending = "done";
     clearTimeout(this.#timer);
     this.#silence.cancel();
+    this.#recvWatch?.stop();
     this.#closeEnds();
     const terminated: string[] = [];
     for (const m of this.#members) {
@@ -453,6 +551,7 @@ export class Run {
     this.#ending = "done";
     clearTimeout(this.#timer);
     this.#silence.cancel();
+    this.#recvWatch?.stop();
     this.#closeEnds();
     this.#options.host.close?.();
     this.#settled.reject(error);
@@ -480,3 +579,9 @@ export class Run {
 }
 
 export type { MemberState, Report, RunSnapshot };
+
+/** A log record or call of a member: kept even from an old incarnation. */
+function isLog(data: unknown): boolean {
+  const kind = (data as { kind?: unknown } | null)?.kind;
+  return kind === "log" || kind === "call";
+}

@@ -27,11 +27,19 @@ import {
   type InitMessage,
   type LogCall,
   type Phase,
+  type RelinkSpec,
   type ToWorker,
 } from "../common/protocol.ts";
 import { RECEIVED, SENT, WAITED_MS, WIDTH } from "../common/stats.ts";
 import { render, uncloneablePath } from "../common/values.ts";
-import { openReceiver, openSender } from "../link/ends.ts";
+import {
+  chainEnds,
+  drainedEnd,
+  isRedelivered,
+  openReceiver,
+  openSender,
+  relinkEnd,
+} from "../link/ends.ts";
 import type { Inlet } from "../link/inlet.ts";
 import type { Outlet } from "../link/outlet.ts";
 import {
@@ -47,6 +55,7 @@ import {
   isDefaultPolicy,
 } from "./attempts.ts";
 import type { Ordering } from "./ordering.ts";
+import { watchRecv } from "./recv_watch.ts";
 
 /** What differs between a worker and the calling thread. */
 export interface RunnerEnvironment {
@@ -87,6 +96,13 @@ export class ActorRunner {
   /** Dead letters the actor may still post before the main thread answers. */
   #deadRoom = DEAD_LETTER_WINDOW;
   readonly #deadWaiting: (() => void)[] = [];
+  /**
+   * A source of a restarting group: when it fails, what its `send()` calls
+   * accepted is posted before its replacement starts its `loop()` again.
+   */
+  #postOnFailure = false;
+  /** Relinks that arrived before the ends were open. */
+  #relinks: RelinkSpec[] | undefined = [];
 
   /**
    * Listens on `port` at once (before any await: early messages must not be
@@ -106,6 +122,9 @@ export class ActorRunner {
           break;
         case "stop":
           this.#stop(message.reason);
+          break;
+        case "relink":
+          this.#relink(message.spec);
           break;
         case "deadAck":
           this.#deadRoom++;
@@ -160,6 +179,15 @@ export class ActorRunner {
     } catch {
       data = { name: "Error", message: render(cause, 500) };
     }
+    // To be restarted (a source of a restarting group, or the last attempt
+    // of a restarting actor), what its send() calls accepted goes out, and
+    // before the relay hears of the failure: it then fences this outlet.
+    const restart = this.#postOnFailure || final?.restart === true;
+    try {
+      if (restart) this.#outlet?.flush();
+    } catch {
+      // The batch could not be posted: a replay sends it again.
+    }
     this.post({
       kind: "error",
       phase: at,
@@ -172,9 +200,8 @@ export class ActorRunner {
       restart: final?.restart || undefined,
     });
     try {
-      // To be restarted, the actor's sends so far go out; else they stop.
-      if (final?.restart) this.#outlet?.flush();
-      else this.#outlet?.abort(cause);
+      // Else the actor's sends stop.
+      if (!restart) this.#outlet?.abort(cause);
     } catch {
       // Nothing more to stop.
     }
@@ -267,6 +294,21 @@ export class ActorRunner {
     this.#port.close();
   }
 
+  /** A peer across one of the actor's edges restarted (`onError: "restart"`). */
+  #relink(spec: RelinkSpec): void {
+    if (this.#relinks !== undefined) {
+      this.#relinks.push(spec);
+      return;
+    }
+    const end = spec.role === "sender" ? this.#outlet : this.#inlet;
+    try {
+      if (end === undefined) throw new Error(`no ${spec.role} end to relink`);
+      relinkEnd(end, spec);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
   #setPhase(next: Phase): void {
     this.#phase = next;
     this.post({ kind: "phase", phase: next });
@@ -318,6 +360,8 @@ export class ActorRunner {
     await ready();
     if (this.#terminated) return;
     this.#open(init);
+    this.#postOnFailure = init.inlet === undefined &&
+      init.policy.onError === "restart";
     const order = init.order === undefined
       ? undefined
       : await this.#ordering(init);
@@ -333,6 +377,10 @@ export class ActorRunner {
         return attemptOf();
       },
       send,
+      restarts: init.restarts ?? 0,
+      redelivered: () =>
+        init.inlet !== undefined && this.#inlet !== undefined &&
+        isRedelivered(init.inlet, this.#inlet),
       report: (value) => {
         try {
           this.#port.postMessage({ kind: "report", value });
@@ -362,6 +410,7 @@ export class ActorRunner {
     lifecycle.info("running loop");
     const inlet = this.#inlet;
     if (inlet !== undefined) {
+      watchRecv(init, actor);
       if (!isDefaultPolicy(init.policy)) {
         attempts = this.#attempts = await Attempts.create(
           { ...this.#attemptsHost(init, lifecycle), around: order?.around },
@@ -412,6 +461,8 @@ export class ActorRunner {
     // The pills, after every send the actor did not await: the outlet posts
     // them once its waiting sends went out.
     await this.#outlet?.close();
+    // Every credit it holds is back before it says it is done.
+    if (inlet !== undefined) await drainedEnd(init.inlet!, inlet);
     await surfaceDue();
     lifecycle.info("shut down complete");
     if (!this.#failed && !this.#stopping) {
@@ -454,7 +505,13 @@ export class ActorRunner {
         this.fail(error, "send", uncloneablePath(shown));
       });
     }
-    if (init.inlet !== undefined) this.#inlet = openReceiver(init.inlet);
+    if (init.inlet !== undefined) {
+      this.#inlet = openReceiver(init.inlet);
+      chainEnds(init.inlet, this.#inlet, this.#outlet);
+    }
+    const relinks = this.#relinks ?? [];
+    this.#relinks = undefined;
+    for (const spec of relinks) this.#relink(spec);
   }
 
   /** Ordered results: numbers through the actor (`ordering.ts`). */

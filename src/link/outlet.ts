@@ -1,9 +1,11 @@
 /**
  * The sender's side of an edge. Every sender of a group is linked to every
  * receiver of the next by a wire of the edge's transport (`transport.ts`).
- * An {@linkcode Outlet} takes a credit per message, hands the message to the
- * receiver with the shortest queue, and batches what it queues for a wire
- * into one post; its pills follow its last message.
+ * An {@linkcode Outlet} takes a credit per message and fills one batch at a
+ * time, for the receiver with the shortest queue when the batch starts; a
+ * batch is posted when full (half the edge's window at most), when credit
+ * runs out, or once the sender's task is over. Its pills follow its last
+ * message.
  *
  * @module
  */
@@ -12,6 +14,27 @@ import { PILL, type SenderCredit, type Wire } from "./transport.ts";
 
 /** Most messages in one post. */
 export const BATCH = 1024;
+
+/**
+ * Most messages in one post on an edge of `maxsize`: half the window (and at
+ * most {@linkcode BATCH}), so that posts overlap inside it: the sender fills
+ * the next batch while the receiver drains the last. A batch as big as the
+ * window made a link stop-and-wait: post, then idle until the receiver had
+ * drained it. (A quarter measured no better: more posts, more wake-ups, where
+ * the workers outnumber the cores.)
+ */
+export function batchSize(maxsize: number): number {
+  return Math.max(1, Math.min(BATCH, Math.floor(maxsize / 2)));
+}
+
+/**
+ * The longest a partial batch waits, in milliseconds, while its sender keeps
+ * sending (see `#flushDue`). A sender that goes quiet has its batch posted
+ * at once; one that keeps sending has it posted when full or after this
+ * long. Longer than a time slice of a busy machine, where a thread
+ * descheduled for a moment would otherwise cut its batches short.
+ */
+const LINGER_MS = 1;
 
 /**
  * How many credits a sender of an edge takes at a time: at most a batch, and
@@ -63,6 +86,12 @@ interface Pending {
 /** Raised when a batch cannot be posted (most often a `DataCloneError`). */
 export type PostFailure = (error: unknown, batch: readonly unknown[]) => void;
 
+/** What shapes an outlet's batches. */
+export interface OutletOptions {
+  /** The edge's bound: it sizes the batches (see {@linkcode batchSize}). */
+  readonly maxsize?: number;
+}
+
 /** A sender's side of an edge. */
 export class Outlet {
   readonly #wires: Wire[];
@@ -71,9 +100,20 @@ export class Outlet {
   readonly #batches: unknown[][];
   readonly #transfers: Transferable[][];
   readonly #weights: number[];
+  /** Most messages in one post. */
+  readonly #limit: number;
   readonly #waiting: Pending[] = [];
+  /**
+   * The receiver the current batch goes to, or -1: a batch is filled for
+   * one receiver, picked when it starts, and the next is picked once it is
+   * posted. Only the current batch is ever partly filled.
+   */
+  #current = -1;
   /** A flush is due once the current task ends. */
   #due = false;
+  /** When the due flush was asked for, and `sent` at its last post. */
+  #dueSince = 0;
+  #dueSent = 0;
   /** Where the outlet posts itself its due flush (made on first need). */
   #flusher: MessageChannel | undefined;
   #next = 0;
@@ -90,10 +130,18 @@ export class Outlet {
   /** Milliseconds spent waiting for credit. */
   waitedMs = 0;
 
-  constructor(wires: Wire[], credit: SenderCredit, onFailure: PostFailure) {
+  constructor(
+    wires: Wire[],
+    credit: SenderCredit,
+    onFailure: PostFailure,
+    options: OutletOptions = {},
+  ) {
     this.#wires = wires;
     this.#credit = credit;
     this.#onFailure = onFailure;
+    this.#limit = options.maxsize === undefined
+      ? BATCH
+      : batchSize(options.maxsize);
     this.#batches = wires.map(() => []);
     this.#transfers = wires.map(() => []);
     this.#weights = wires.map(() => 0);
@@ -126,9 +174,9 @@ export class Outlet {
   /** Posts every queued batch now and returns spare credits. */
   flush(): void {
     this.#due = false;
-    for (let i = 0; i < this.#batches.length; i++) {
-      if (this.#batches[i].length > 0) this.#post(i);
-    }
+    const i = this.#current;
+    if (i >= 0 && this.#batches[i].length > 0) this.#post(i);
+    this.#current = -1;
     this.#credit.giveBack();
   }
 
@@ -181,13 +229,15 @@ export class Outlet {
 
   #put(message: unknown, transfer: Transferable[] | undefined): void {
     this.sent++;
-    const i = this.#pick();
+    let i = this.#current;
+    if (i < 0) i = this.#current = this.#pick();
     const batch = this.#batches[i];
     batch.push(message);
     if (transfer !== undefined) this.#transfers[i].push(...transfer);
     const weight = this.#weights[i] += weightOf(message, transfer);
-    if (batch.length >= BATCH || weight >= BATCH_BYTES) {
+    if (batch.length >= this.#limit || weight >= BATCH_BYTES) {
       this.#post(i);
+      this.#current = -1;
     } else if (!this.#due) {
       // A source that sends and then awaits something else must not leave
       // its batch behind: flush once the current task is over.
@@ -206,11 +256,33 @@ export class Outlet {
     let flusher = this.#flusher;
     if (flusher === undefined) {
       flusher = this.#flusher = new MessageChannel();
-      flusher.port1.onmessage = () => {
-        if (this.#due) this.flush();
-      };
+      flusher.port1.onmessage = () => this.#flushDue();
     }
+    this.#dueSince = performance.now();
+    this.#dueSent = this.sent;
     flusher.port2.postMessage(null);
+  }
+
+  /**
+   * The due flush. Deno hands a port's messages to their listeners between
+   * the microtasks of a busy task while its ports have a backlog, so the
+   * flush "after the task" may come while the sender is still sending (a
+   * middle stage working through a batch): flushing then cut its posts to
+   * a few dozen messages. While the sender sent since the last ask, the
+   * flush asks again instead, for at most {@linkcode LINGER_MS}; a sender
+   * that went quiet (one message at a time) is flushed at once.
+   */
+  #flushDue(): void {
+    if (!this.#due) return;
+    if (
+      this.sent !== this.#dueSent &&
+      performance.now() - this.#dueSince < LINGER_MS
+    ) {
+      this.#dueSent = this.sent;
+      this.#flusher!.port2.postMessage(null);
+      return;
+    }
+    this.flush();
   }
 
   /** Closes the private channel: an open port keeps its thread alive. */
@@ -232,7 +304,7 @@ export class Outlet {
     for (let k = 0; k < n; k++) {
       let i = this.#next + k;
       if (i >= n) i -= n;
-      const length = this.#credit.queueLength(i) + this.#batches[i].length;
+      const length = this.#credit.queueLength(i);
       if (length < shortest) {
         best = i;
         shortest = length;

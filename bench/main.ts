@@ -224,6 +224,11 @@ const cases: Case[] = [
     shape([1, 1], size(10_000, 200), "transfer"),
   ),
   pipeline("1→2→1 numbers", shape([1, 2, 1], half), { bar: atLeast(0.6) }),
+  pipeline(
+    "1→2→1 numbers, recv() returns send()",
+    { ...shape([1, 2, 1], half), recvForm: "return" },
+    { unbatched: false },
+  ),
   pipeline("2→2 numbers", shape([2, 2], half), { bar: atLeast(0.6) }),
   pipeline("1→4→1 numbers", shape([1, 4, 1], fifth), { bar: atLeast(0.5) }),
   {

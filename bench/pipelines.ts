@@ -8,7 +8,7 @@
  */
 
 import { group, Relay } from "../mod.ts";
-import { Pass, Sink, SlowSink, Source } from "./actors.ts";
+import { Pass, PassReturn, Sink, SlowSink, Source } from "./actors.ts";
 import { Board } from "./board.ts";
 import type { Payload, Work } from "./payloads.ts";
 import type { RawConfig } from "./raw_worker.ts";
@@ -26,6 +26,11 @@ export interface Shape {
   readonly maxsize?: number;
   /** The sinks spin this many microseconds on each message (default 0). */
   readonly sinkDelayUs?: number;
+  /**
+   * How baton's middle stages pass a message on: `recv()` awaits `send()`
+   * (`"await"`, the default), or returns its promise (`"return"`).
+   */
+  readonly recvForm?: "await" | "return";
 }
 
 /** What one run measured. */
@@ -86,7 +91,11 @@ export async function runBaton(
     groups[`stage${s}`] = group(
       Array.from(
         { length: stages[s] },
-        () => Object.assign(new Pass(), { board: buffer, work: shape.work }),
+        () =>
+          Object.assign(
+            shape.recvForm === "return" ? new PassReturn() : new Pass(),
+            { board: buffer, work: shape.work },
+          ),
       ),
     );
   }

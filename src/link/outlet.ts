@@ -29,11 +29,8 @@ export function batchSize(maxsize: number): number {
 }
 
 /**
- * The longest a partial batch waits, in milliseconds, while its sender keeps
- * sending (see `#flushDue`). A sender that goes quiet has its batch posted
- * at once; one that keeps sending has it posted when full or after this
- * long. Longer than a time slice of a busy machine, where a thread
- * descheduled for a moment would otherwise cut its batches short.
+ * How long, in milliseconds, a partial batch may wait while its sender
+ * keeps sending (see `#flushDue`): a timer's, so 1–2 ms in Deno.
  */
 const LINGER_MS = 1;
 
@@ -127,9 +124,10 @@ export class Outlet {
   #streak = 0;
   /** A flush is due once the current task ends. */
   #due = false;
-  /** When the due flush was asked for, and `sent` at its last post. */
-  #dueSince = 0;
+  /** `sent` when the due flush was asked for. */
   #dueSent = 0;
+  /** The backstop of a due flush whose sender kept sending. */
+  #linger: ReturnType<typeof setTimeout> | undefined;
   /** In the list of {@linkcode flushDue}. */
   #listed = false;
   /** Where the outlet posts itself its due flush (made on first need). */
@@ -193,6 +191,10 @@ export class Outlet {
   /** Posts every queued batch now and returns spare credits. */
   flush(): void {
     this.#due = false;
+    if (this.#linger !== undefined) {
+      clearTimeout(this.#linger);
+      this.#linger = undefined;
+    }
     for (let i = 0; i < this.#batches.length; i++) {
       if (this.#batches[i].length > 0) this.#post(i);
     }
@@ -286,7 +288,6 @@ export class Outlet {
       flusher = this.#flusher = new MessageChannel();
       flusher.port1.onmessage = () => this.#flushDue();
     }
-    this.#dueSince = performance.now();
     this.#dueSent = this.sent;
     flusher.port2.postMessage(null);
     if (!this.#listed) {
@@ -300,28 +301,37 @@ export class Outlet {
    * the microtasks of a busy task while its ports have a backlog, so the
    * flush "after the task" may come while the sender is still sending (a
    * middle stage working through a batch): flushing then cut its posts to
-   * a few dozen messages. While the sender sent since the last ask, the
-   * flush asks again instead, for at most {@linkcode LINGER_MS}; a sender
-   * that went quiet (one message at a time) is flushed at once.
+   * about 20 messages, and asking again each time it came cost a message
+   * to itself per few messages sent. So a flush that finds the sender still
+   * sending leaves the batch to fill: it is posted when full, when credit
+   * runs out, when the thread's inlet runs dry (`flushDue`), or by a timer
+   * after {@linkcode LINGER_MS}; a sender that went quiet (one message at a
+   * time) is flushed at once.
    */
   #flushDue(): void {
-    // Nothing sent since the ask: the sender went quiet, its streak ends.
-    if (this.sent === this.#dueSent) this.#streak = 0;
-    if (!this.#due) return;
-    if (
-      this.sent !== this.#dueSent &&
-      performance.now() - this.#dueSince < LINGER_MS
-    ) {
-      this.#dueSent = this.sent;
-      this.#flusher!.port2.postMessage(null);
+    if (this.sent !== this.#dueSent) {
+      if (this.#due && this.#linger === undefined) {
+        this.#linger = setTimeout(this.#lingered, LINGER_MS);
+      }
       return;
     }
-    this.flush();
+    // Nothing sent since the ask: the sender went quiet, its streak ends.
+    this.#streak = 0;
+    if (this.#due) this.flush();
   }
+
+  readonly #lingered = (): void => {
+    this.#linger = undefined;
+    if (this.#due) this.flush();
+  };
 
   /** Closes the private channel: an open port keeps its thread alive. */
   #stopFlusher(): void {
     this.#due = false;
+    if (this.#linger !== undefined) {
+      clearTimeout(this.#linger);
+      this.#linger = undefined;
+    }
     const flusher = this.#flusher;
     if (flusher !== undefined) {
       flusher.port1.close();

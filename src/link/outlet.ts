@@ -126,7 +126,11 @@ export class Outlet {
   #due = false;
   /** `sent` when the due flush was asked for. */
   #dueSent = 0;
-  /** The backstop of a due flush whose sender kept sending. */
+  /**
+   * The backstop of a due flush whose sender kept sending. Left to fire
+   * when the batch went out earlier (it then flushes what is due, or
+   * nothing): clearing and setting a timer per batch cost more than it.
+   */
   #linger: ReturnType<typeof setTimeout> | undefined;
   /** In the list of {@linkcode flushDue}. */
   #listed = false;
@@ -191,10 +195,6 @@ export class Outlet {
   /** Posts every queued batch now and returns spare credits. */
   flush(): void {
     this.#due = false;
-    if (this.#linger !== undefined) {
-      clearTimeout(this.#linger);
-      this.#linger = undefined;
-    }
     for (let i = 0; i < this.#batches.length; i++) {
       if (this.#batches[i].length > 0) this.#post(i);
     }

@@ -17,15 +17,23 @@ import { PILL, type SenderCredit, type Wire } from "./transport.ts";
 export const BATCH = 1024;
 
 /**
- * Most messages in one post on an edge of `maxsize`: half the window (and at
- * most {@linkcode BATCH}), so that posts overlap inside it: the sender fills
- * the next batch while the receiver drains the last. A batch as big as the
+ * Most messages in one post from one of `senders` senders on an edge of
+ * `maxsize`: half the sender's share of the window (and at most
+ * {@linkcode BATCH}), so that posts overlap inside it: the sender fills the
+ * next batch while the receiver drains the last. A batch as big as the
  * window made a link stop-and-wait: post, then idle until the receiver had
- * drained it. (A quarter measured no better: more posts, more wake-ups, where
- * the workers outnumber the cores.)
+ * drained it. A batch being filled holds its credits, so the senders' batches
+ * together must leave room for what is posted: two CPU-bound middle stages
+ * each filling half the window's worth towards one sink left none, and each
+ * waited for the sink's wake-up every batch. (A quarter of the window
+ * measured no better at one sender: more posts, more wake-ups, where the
+ * workers outnumber the cores.)
  */
-export function batchSize(maxsize: number): number {
-  return Math.max(1, Math.min(BATCH, Math.floor(maxsize / 2)));
+export function batchSize(maxsize: number, senders = 1): number {
+  return Math.max(
+    1,
+    Math.min(BATCH, Math.floor(maxsize / (2 * Math.max(1, senders)))),
+  );
 }
 
 /**
@@ -111,6 +119,8 @@ export function flushDue(): void {
 export interface OutletOptions {
   /** The edge's bound: it sizes the batches (see {@linkcode batchSize}). */
   readonly maxsize?: number;
+  /** The edge's senders, sharing its bound (default 1). */
+  readonly senders?: number;
 }
 
 /** A sender's side of an edge. */
@@ -173,7 +183,7 @@ export class Outlet {
     this.#credit = credit;
     this.#onFailure = onFailure;
     const maxsize = options.maxsize ?? 2 * BATCH;
-    this.#limit = batchSize(maxsize);
+    this.#limit = batchSize(maxsize, options.senders);
     this.#runCap = Math.max(1, Math.floor(maxsize / 8));
     this.#batches = wires.map(() => []);
     this.#transfers = wires.map(() => []);

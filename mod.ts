@@ -60,6 +60,12 @@ export {
   type RelayOptions,
   type StartOptions,
 } from "./src/relay.ts";
+export type {
+  OpenedRun,
+  PlacedRun,
+  RelayTransport,
+  WorkersOption,
+} from "./src/options.ts";
 export {
   type ActorOf,
   type AnyActor,

@@ -33,6 +33,12 @@ export interface GroupOptions {
    * `--unstable-worker-options` flag.
    */
   permissions?: Deno.PermissionOptions;
+  /**
+   * Where the group's actors run when the relay has a `transport` (across
+   * processes): `"workers"`, in the worker processes of the run (each actor
+   * in a Web Worker there), or `"here"` (the default), in this process.
+   */
+  place?: "workers" | "here";
 }
 
 /** A group of actors with its options; made by {@linkcode group}. */

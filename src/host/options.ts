@@ -9,6 +9,7 @@
 
 import type { InputSource } from "./input.ts";
 import type { GroupOptions } from "../topology.ts";
+import type { RelayTransport, WorkersOption } from "../options.ts";
 import {
   at,
   checkDelay,
@@ -27,6 +28,7 @@ export interface RelaySettings {
   readonly category: readonly string[] | undefined;
   readonly shutdownTimeout: number | undefined;
   readonly inline: boolean;
+  readonly transport: RelayTransport | undefined;
 }
 
 /** Checks the options of `new Relay()`. */
@@ -34,16 +36,37 @@ export function relayOptions(options: unknown): RelaySettings {
   const where = "Cannot create relay";
   const o = checkOptions(
     options,
-    ["maxsize", "logger", "shutdownTimeout", "inline"],
+    ["maxsize", "logger", "shutdownTimeout", "inline", "transport"],
     where,
     "{ maxsize: 16 }",
   );
+  const transport = o.transport as RelayTransport | undefined;
+  if (
+    transport !== undefined &&
+    (typeof transport !== "object" || transport === null ||
+      typeof transport.open !== "function")
+  ) {
+    throw new TypeError(
+      at(
+        where,
+        `transport must be what redis() of @baton/relay/redis returns, received ${
+          render(o.transport)
+        }`,
+      ),
+    );
+  }
+  if (transport !== undefined && o.inline === true) {
+    throw new TypeError(
+      at(where, "inline and transport exclude each other"),
+    );
+  }
   if (o.inline !== undefined && typeof o.inline !== "boolean") {
     throw new TypeError(
       at(where, `inline must be a boolean, received ${render(o.inline)}`),
     );
   }
   return {
+    transport,
     inline: o.inline === true,
     maxsize: o.maxsize === undefined
       ? undefined
@@ -60,7 +83,7 @@ export function groupOptions(options: unknown): Readonly<GroupOptions> {
   const where = "Cannot make a group";
   const o = checkOptions(
     options,
-    ["name", "maxsize", "permissions"],
+    ["name", "maxsize", "permissions", "place"],
     where,
     '{ name: "work", maxsize: 4 }',
   );
@@ -69,6 +92,17 @@ export function groupOptions(options: unknown): Readonly<GroupOptions> {
   if (o.maxsize !== undefined) out.maxsize = checkMaxsize(o.maxsize, where);
   if (o.permissions !== undefined) {
     out.permissions = checkPermissions(o.permissions, where);
+  }
+  if (o.place !== undefined) {
+    if (o.place !== "workers" && o.place !== "here") {
+      throw new TypeError(
+        at(
+          where,
+          `place must be "workers" or "here", received ${render(o.place)}`,
+        ),
+      );
+    }
+    out.place = o.place;
   }
   return Object.freeze(out);
 }
@@ -81,6 +115,8 @@ export interface StartSettings {
   readonly progress: boolean | { readonly total?: number };
   /** What aborting the signal does. */
   readonly onAbort: "cancel" | "drain";
+  /** The worker processes of a run across processes. */
+  readonly workers: WorkersOption | undefined;
 }
 
 /**
@@ -95,8 +131,8 @@ export function startOptions(
   const o = checkOptions(
     options,
     input
-      ? ["signal", "onAbort", "input", "progress"]
-      : ["signal", "onAbort", "progress"],
+      ? ["signal", "onAbort", "input", "progress", "workers"]
+      : ["signal", "onAbort", "progress", "workers"],
     where,
     "{ signal: AbortSignal.timeout(1000) }",
   );
@@ -115,7 +151,32 @@ export function startOptions(
     input: o.input === undefined ? undefined : checkInput(o.input, where),
     progress: checkProgress(o.progress, where),
     onAbort: checkOnAbort(o.onAbort, where),
+    workers: o.workers === undefined
+      ? undefined
+      : checkWorkers(o.workers, where),
   };
+}
+
+function checkWorkers(value: unknown, where: string): WorkersOption {
+  const keys = isPlainObject(value) ? Object.keys(value) : [];
+  const key = keys[0];
+  const n = key === undefined
+    ? undefined
+    : (value as Record<string, unknown>)[key];
+  if (
+    keys.length !== 1 || (key !== "wait" && key !== "spawn") ||
+    !Number.isSafeInteger(n) || (n as number) < 1
+  ) {
+    throw new TypeError(
+      at(
+        where,
+        `workers must be { wait: n } or { spawn: n } with n a whole number of processes from 1, received ${
+          render(value)
+        }`,
+      ),
+    );
+  }
+  return key === "wait" ? { wait: n as number } : { spawn: n as number };
 }
 
 function checkOnAbort(value: unknown, where: string): "cancel" | "drain" {

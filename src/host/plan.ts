@@ -16,6 +16,8 @@ export interface GroupPlan {
   readonly actors: readonly AnyActor[];
   readonly maxsize: number | undefined;
   readonly permissions: Deno.PermissionOptions | undefined;
+  /** Where the group runs across processes (default `"here"`). */
+  readonly place?: "workers" | "here";
 }
 
 const WHERE = "Cannot connect groups";
@@ -82,6 +84,7 @@ export function plan(
       actors: actors as AnyActor[],
       maxsize: g?.options.maxsize,
       permissions: g?.options.permissions,
+      place: g?.options.place ?? "here",
     };
   });
   for (const p of plans) {

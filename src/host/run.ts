@@ -17,6 +17,7 @@ import { createStats } from "../common/stats.ts";
 import { cloneableOrText } from "../common/values.ts";
 import { RelayAbortError, type RelayError } from "../errors.ts";
 import type { Outlet } from "../link/outlet.ts";
+import type { Transport } from "../link/transport.ts";
 import type { RelayMetrics } from "../metrics.ts";
 import { causeOf, checkControl } from "./control.ts";
 import {
@@ -48,6 +49,8 @@ export interface RunOptions {
   readonly category: readonly string[];
   /** Where the actors run. */
   readonly host: MemberHost;
+  /** What carries the edges (default: the port transport). */
+  readonly transport?: Transport;
   /** The main thread feeds the first group. */
   readonly input: boolean;
   /** The main thread reads what the last group sends. */
@@ -121,6 +124,7 @@ export class Run {
       })),
       this.#options.maxsize,
       this.#options,
+      this.#options.transport,
     );
     this.#edges = wiring.edges;
     if (wiring.input !== undefined) {

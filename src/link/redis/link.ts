@@ -264,11 +264,14 @@ export class RedisLink {
   /** Closes after the commands already sent were answered. */
   async quit(): Promise<void> {
     if (this.#closed) return;
+    this.#closed = true;
+    for (const b of this.#blocking) b.client.destroy();
+    this.#blocking.clear();
+    this.#idle.length = 0;
     try {
       await this.#command.close();
     } catch {
       // gone already
     }
-    this.close();
   }
 }

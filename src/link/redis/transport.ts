@@ -380,7 +380,11 @@ export class RedisTransport implements Transport {
    * Fences process `process` and gives back the tokens that the senders
    * `holders` (by index) held on edge `edge`: a dead member's reserve.
    */
-  fence(edge: string, process: string, senders: readonly number[]) {
+  fence(
+    edge: string,
+    process: string,
+    senders: readonly number[],
+  ): Promise<Reply> {
     const keys = edgeKeys(this.prefix, edge);
     return this.link.eval(FENCE_EDGE, [keys.fenced, keys.t, keys.h, keys.k], [
       process,

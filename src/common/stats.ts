@@ -11,8 +11,13 @@
 export const RECEIVED = 0;
 export const SENT = 1;
 export const WAITED_MS = 2;
+/**
+ * Messages whose `recv()` settled: a process that forwards an actor's
+ * input from elsewhere (Redis) acknowledges only what was handled.
+ */
+export const HANDLED = 3;
 /** Doubles per actor. */
-export const WIDTH = 3;
+export const WIDTH = 4;
 
 /** Creates the counters of `actors` actors (and the main thread's two ends). */
 export function createStats(actors: number): SharedArrayBuffer {
@@ -23,12 +28,13 @@ export function createStats(actors: number): SharedArrayBuffer {
 export function readStats(
   buffer: SharedArrayBuffer,
   index: number,
-): { received: number; sent: number; waitedMs: number } {
+): { received: number; sent: number; waitedMs: number; handled: number } {
   const cells = new Float64Array(buffer);
   const base = index * WIDTH;
   return {
     received: cells[base + RECEIVED],
     sent: cells[base + SENT],
     waitedMs: cells[base + WAITED_MS],
+    handled: cells[base + HANDLED],
   };
 }

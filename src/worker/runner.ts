@@ -28,11 +28,11 @@ import type {
   Phase,
   ToWorker,
 } from "../common/protocol.ts";
-import { RECEIVED, SENT, WAITED_MS, WIDTH } from "../common/stats.ts";
+import { HANDLED, RECEIVED, SENT, WAITED_MS, WIDTH } from "../common/stats.ts";
 import { render, uncloneablePath } from "../common/values.ts";
 import { openReceiver, openSender } from "../link/ends.ts";
 import type { Inlet } from "../link/inlet.ts";
-import type { Outlet } from "../link/outlet.ts";
+import { type Outlet, RESOLVED } from "../link/outlet.ts";
 import {
   cloneableCall,
   cloneableRecord,
@@ -281,11 +281,23 @@ export class ActorRunner {
       this.#setPhase("recv");
       const stats = new Float64Array(init.stats.buffer);
       const received = init.stats.index * WIDTH + RECEIVED;
+      const handled = init.stats.index * WIDTH + HANDLED;
+      const count = () => {
+        stats[handled]++;
+      };
       await inlet.run(
         (message) => {
           if (this.#terminated) throw this.#controller.signal.reason;
           stats[received]++;
-          return actor.recv(message);
+          const result = actor.recv(message);
+          if (
+            result === undefined || result === RESOLVED ||
+            typeof (result as Promise<void>)?.then !== "function"
+          ) {
+            count();
+            return result;
+          }
+          return (result as Promise<void>).then(count);
         },
         (got, expected) =>
           lifecycle.info(`received ${got}/${expected} poison pills`),

@@ -8,9 +8,13 @@
  *   forwards each sender's messages on a port link of that sender's own
  *   (so the actor still counts one pill per upstream sender, and order per
  *   sender holds). An entry is acknowledged, and its credit tokens go back
- *   to Redis, only once the actor took every message of it off its queue:
- *   an entry in this process's hands when it dies is still pending in
- *   Redis, and another process takes it over.
+ *   to Redis, only once the actor handled every message of it (its
+ *   `recv()` settled: the `HANDLED` counter of `common/stats.ts`) and
+ *   everything the actor sent meanwhile is in Redis (the sending leg's
+ *   posts were answered): an entry in this process's hands when it dies is
+ *   still pending in Redis, and another process takes it over, so what
+ *   the dead process had in hand may be handled twice, and nothing is
+ *   lost.
  * - Sending: the actor sends on a port link to the main thread, which
  *   sends each message on to the Redis edge; it waits there for credit, and
  *   the actor waits on its port link meanwhile.
@@ -29,6 +33,7 @@ import type { RedisTransport } from "../../link/redis/transport.ts";
 import { redisEnd } from "../../link/redis/transport.ts";
 import type { EdgeHandle } from "../../link/transport.ts";
 import { PILL } from "../../link/transport.ts";
+import { HANDLED, SENT, WIDTH } from "../../common/stats.ts";
 
 /** How often a receiving leg looks whether its actor took more (ms). */
 const CONSUMED_POLL_MS = 5;
@@ -64,18 +69,46 @@ export function bridge(
   let inlet = init.inlet;
   let outlet = init.outlet;
   let redelivered = () => 0;
-  if (isRedisEnd(inlet)) {
-    const leg = receiving(inlet!, transport, (e) => onFailure(e, "recv"));
-    inlet = leg.end;
-    closers.push(leg.close);
-    transfer.push(...portTransport.transferables(leg.end));
-    redelivered = leg.redelivered;
-  }
+  // Without a Redis sending leg, what the actor sends stays in this
+  // process, which the run cannot outlive: nothing to wait for.
+  let confirmed: (() => number) | undefined;
   if (isRedisEnd(outlet)) {
     const leg = sending(outlet!, transport, (e) => onFailure(e, "send"));
     outlet = leg.end;
     closers.push(leg.close);
     transfer.push(...portTransport.transferables(leg.end));
+    confirmed = leg.confirmed;
+  }
+  if (isRedisEnd(inlet)) {
+    const cells = new Float64Array(init.stats.buffer);
+    const base = init.stats.index * WIDTH;
+    // (handled, sent) as read together: once what was sent by then is in
+    // Redis, what was handled by then may be acknowledged.
+    const marks: [number, number][] = [];
+    let safe = 0;
+    const ackable = () => {
+      const handled = cells[base + HANDLED];
+      if (confirmed === undefined) return handled;
+      if (handled > (marks[marks.length - 1]?.[0] ?? safe)) {
+        // Read after HANDLED: it counts at least what those messages sent.
+        marks.push([handled, cells[base + SENT]]);
+      }
+      const posted = confirmed();
+      while (marks.length > 0 && marks[0][1] <= posted) {
+        safe = marks.shift()![0];
+      }
+      return safe;
+    };
+    const leg = receiving(
+      inlet!,
+      transport,
+      ackable,
+      (e) => onFailure(e, "recv"),
+    );
+    inlet = leg.end;
+    closers.push(leg.close);
+    transfer.push(...portTransport.transferables(leg.end));
+    redelivered = leg.redelivered;
   }
   return {
     init: { ...init, inlet, outlet },
@@ -90,6 +123,7 @@ export function bridge(
 function receiving(
   spec: ReceiverEndSpec,
   transport: RedisTransport,
+  ackable: () => number,
   onFailure: (error: Error) => void,
 ): { end: ReceiverEndSpec; close: () => void; redelivered: () => number } {
   const end = redisEnd(spec);
@@ -117,13 +151,10 @@ function receiving(
   const look = () => {
     timer = undefined;
     if (closed) return;
-    const sent = outlets.reduce((n, o) => n + o.sent, 0);
-    // Credits out on the local edge: queued for the actor, or held in an
-    // outlet's reserve; never more than that was taken.
-    const taken = sent - local.state().inFlight;
-    if (taken > counted) {
-      side.consume(taken - counted);
-      counted = taken;
+    const safe = ackable();
+    if (safe > counted) {
+      side.consume(safe - counted);
+      counted = safe;
     }
     if (side.held > 0) timer = setTimeout(look, CONSUMED_POLL_MS);
   };
@@ -185,7 +216,7 @@ function sending(
   spec: SenderEndSpec,
   transport: RedisTransport,
   onFailure: (error: Error) => void,
-): { end: SenderEndSpec; close: () => void } {
+): { end: SenderEndSpec; close: () => void; confirmed: () => number } {
   const end = redisEnd(spec);
   const local: EdgeHandle = portTransport.createEdge({
     from: "actor",
@@ -219,5 +250,5 @@ function sending(
     inlet.close();
     local.close();
   };
-  return { end: local.senders[0], close };
+  return { end: local.senders[0], close, confirmed: () => side.confirmed };
 }

@@ -589,7 +589,10 @@ class Coordinator {
       }
       case "stats": {
         const remote = this.#remotes.get(m.member);
-        if (remote === undefined || this.#stats === undefined) return;
+        if (
+          remote === undefined || this.#stats === undefined ||
+          m.attempt !== remote.attempt
+        ) return;
         const cells = new Float64Array(this.#stats);
         const base = remote.spec.init.stats.index * WIDTH;
         m.values.forEach((v, i) => (cells[base + i] = v));
@@ -598,6 +601,8 @@ class Coordinator {
       case "member": {
         const remote = this.#remotes.get(m.member);
         if (remote === undefined || remote.over) return;
+        // A fenced process that woke up speaks for an earlier attempt.
+        if (m.attempt !== remote.attempt) return;
         const kind = (m.data as { kind?: unknown })?.kind;
         if (kind === "done" || kind === "stopped" || kind === "exit") {
           remote.over = true;
@@ -609,6 +614,7 @@ class Coordinator {
       case "failure": {
         const remote = this.#remotes.get(m.member);
         if (remote === undefined || remote.over) return;
+        if (m.attempt !== remote.attempt) return;
         const where = `${remote.worker.host} pid ${remote.worker.pid}`;
         remote.events.failure(
           new Error(`${m.message} (in the worker process on ${where})`),
@@ -631,8 +637,10 @@ class Coordinator {
         "PX",
         String(this.#heartbeatMs),
       ]);
+      // Every key but the heartbeats, whose TTL is their point.
+      const beats = this.#keys.heartbeat("");
       for (const key of await this.#runKeys()) {
-        if (key === this.#keys.coordinator) continue;
+        if (key.startsWith(beats)) continue;
         await link.command(["PEXPIRE", key, String(KEY_TTL_MS)]);
       }
       for (const w of this.#workers.values()) {

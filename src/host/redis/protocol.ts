@@ -27,11 +27,18 @@ export type UpMessage =
     readonly code: string;
   }
   /** A message on a member's control port, as it arrived. */
-  | { readonly kind: "member"; readonly member: string; readonly data: unknown }
+  | {
+    readonly kind: "member";
+    readonly member: string;
+    /** Which start of the member said it (0 first, then restarts). */
+    readonly attempt: number;
+    readonly data: unknown;
+  }
   /** A member failed outside its runtime (`MemberEvents.failure`). */
   | {
     readonly kind: "failure";
     readonly member: string;
+    readonly attempt: number;
     readonly message: string;
     readonly exited: boolean;
   }
@@ -39,6 +46,7 @@ export type UpMessage =
   | {
     readonly kind: "stats";
     readonly member: string;
+    readonly attempt: number;
     readonly values: readonly number[];
   }
   /** A worker process leaves (the run ended, or it cannot go on). */

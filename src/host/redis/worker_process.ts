@@ -45,6 +45,7 @@ export interface WorkerProcessOptions {
 }
 
 interface Running {
+  readonly attempt: number;
   readonly member: Member;
   readonly bridged: Bridged;
   readonly stats: SharedArrayBuffer;
@@ -109,12 +110,23 @@ export async function runWorkerProcess(
     const text = values.join(",");
     if (!force && text === running.last) return;
     running.last = text;
-    up({ kind: "stats", member: name, values });
+    up({ kind: "stats", member: name, attempt: running.attempt, values });
   };
 
   const finish = async (code: number, reason: string) => {
     if (over) return;
     over = true;
+    // A process that was paused past its heartbeat may hear the run end
+    // before it hears that it was fenced: it says so, and fails.
+    const fenced = await link.command(["SISMEMBER", `${keys.prefix}fenced`, id])
+      .then(Number, () => 0);
+    if (fenced === 1 && reason !== "fenced") {
+      say(
+        `baton worker: this process was declared dead (its heartbeat lapsed) and is fenced: leaving`,
+      );
+      code = 1;
+      reason = "fenced";
+    }
     for (const [name, running] of members) {
       running.member.terminate();
       running.bridged.close();
@@ -151,6 +163,7 @@ export async function runWorkerProcess(
       up({
         kind: "failure",
         member: m.member,
+        attempt: m.attempt,
         message: `cannot read its module ${module}: ${
           (error as Error).message
         }`,
@@ -162,6 +175,7 @@ export async function runWorkerProcess(
       up({
         kind: "failure",
         member: m.member,
+        attempt: m.attempt,
         message:
           `was refused: its module ${module} differs from the coordinator's (SHA-256 ${
             hash.slice(0, 12)
@@ -189,11 +203,13 @@ export async function runWorkerProcess(
       up({
         kind: "failure",
         member: m.member,
+        attempt: m.attempt,
         message: error.message,
         exited: false,
       });
     });
     const running: Running = {
+      attempt: m.attempt,
       member: undefined!,
       bridged,
       stats: buffer,
@@ -211,12 +227,13 @@ export async function runWorkerProcess(
         if (kind === "done" || kind === "stopped" || kind === "exit") {
           stats(m.member, running, true);
         }
-        up({ kind: "member", member: m.member, data });
+        up({ kind: "member", member: m.member, attempt: m.attempt, data });
       },
       failure: (error, exited) =>
         up({
           kind: "failure",
           member: m.member,
+          attempt: m.attempt,
           message: error.message,
           exited: exited === true,
         }),

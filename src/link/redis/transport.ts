@@ -401,6 +401,8 @@ export class RedisSender {
     [];
   #failed: unknown;
   #closed = false;
+  /** Messages whose posts Redis answered. */
+  confirmed = 0;
 
   constructor(t: RedisTransport, end: RedisEnd, opened: Opened) {
     const keys = edgeKeys(end.prefix, end.edge);
@@ -445,7 +447,7 @@ export class RedisSender {
             sender,
             n,
             bytes,
-          ]).catch((e) => fail(e, batch));
+          ]).then(() => (this.confirmed += n), (e) => fail(e, batch));
         }
       },
       listen: () => {

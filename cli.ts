@@ -109,7 +109,7 @@ interface Flags {
 }
 
 const WORKER_USAGE =
-  "Usage: baton worker --redis <url> --run <name> [--slots <n>] [--heartbeat-ms <ms>]";
+  "Usage: baton worker --redis <url> --run <name> [--slots <n>] [--heartbeat-ms <ms>] [--unreachable-ms <ms>]";
 
 /**
  * `baton worker`: a worker process of a run across processes, on Redis.
@@ -125,6 +125,7 @@ async function worker(args: readonly string[]): Promise<number> {
         run: { type: "string" },
         slots: { type: "string" },
         "heartbeat-ms": { type: "string" },
+        "unreachable-ms": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -146,11 +147,16 @@ by the Redis client).`);
   const heartbeatMs = values["heartbeat-ms"] === undefined
     ? undefined
     : Number(values["heartbeat-ms"]);
+  const unreachableMs = values["unreachable-ms"] === undefined
+    ? undefined
+    : Number(values["unreachable-ms"]);
   if (
     typeof values.redis !== "string" || typeof values.run !== "string" ||
     !Number.isSafeInteger(slots) || slots < 1 ||
     (heartbeatMs !== undefined &&
-      (!Number.isSafeInteger(heartbeatMs) || heartbeatMs < 30))
+      (!Number.isSafeInteger(heartbeatMs) || heartbeatMs < 30)) ||
+    (unreachableMs !== undefined &&
+      (!Number.isSafeInteger(unreachableMs) || unreachableMs < 1))
   ) {
     console.error(`baton: worker needs --redis and --run\n${WORKER_USAGE}`);
     return 2;
@@ -161,6 +167,7 @@ by the Redis client).`);
     run: values.run,
     slots,
     heartbeatMs,
+    unreachableMs,
   });
 }
 

@@ -50,3 +50,66 @@ export function redisTest(
 export function uniqueRun(prefix: string): string {
   return `${prefix}-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
 }
+
+/**
+ * A TCP proxy in front of the Redis at `url`, on a free port of 127.0.0.1:
+ * `cut()` closes it and every connection through it, so that Redis is
+ * unreachable for whoever used `proxy.url`.
+ */
+export function redisProxy(url: string): { url: string; cut: () => void } {
+  const target = new URL(url);
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const open = new Set<Deno.Conn>();
+  let cut = false;
+  (async () => {
+    for await (const conn of listener) {
+      if (cut) {
+        conn.close();
+        continue;
+      }
+      open.add(conn);
+      (async () => {
+        let upstream: Deno.Conn | undefined;
+        try {
+          upstream = await Deno.connect({
+            hostname: target.hostname,
+            port: Number(target.port || 6379),
+          });
+          open.add(upstream);
+          await Promise.all([
+            conn.readable.pipeTo(upstream.writable),
+            upstream.readable.pipeTo(conn.writable),
+          ]);
+        } catch {
+          // cut, or closed by either side
+        } finally {
+          for (const c of [conn, upstream]) {
+            if (c === undefined) continue;
+            open.delete(c);
+            try {
+              c.close();
+            } catch {
+              // closed already
+            }
+          }
+        }
+      })();
+    }
+  })().catch(() => {});
+  const port = (listener.addr as Deno.NetAddr).port;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    cut: () => {
+      cut = true;
+      listener.close();
+      for (const c of open) {
+        try {
+          c.close();
+        } catch {
+          // closed already
+        }
+      }
+      open.clear();
+    },
+  };
+}

@@ -30,6 +30,7 @@ import { WIDTH } from "../../common/stats.ts";
 import { registerTransport } from "../../link/ends.ts";
 import { portTransport } from "../../link/port/transport.ts";
 import { RedisLink, type Reply, safeUrl } from "../../link/redis/link.ts";
+import { KEY_TTL_MS } from "../../link/redis/scripts.ts";
 import {
   consumerOf,
   type RedisEnd,
@@ -101,9 +102,6 @@ export interface RedisOptions {
 }
 
 const RUN_NAME = /^[A-Za-z0-9._-]{1,100}$/;
-
-/** How long the keys of a run live without the coordinator refreshing them. */
-const KEY_TTL_MS = 60_000;
 
 /** Makes the `transport` of a relay across processes, on Redis. */
 export function redisPlacement(options: RedisOptions): RelayTransport {
@@ -188,6 +186,8 @@ class Coordinator {
   #upId = "0-0";
   #timer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
+  /** The heartbeat in progress, if one is. */
+  #beating: Promise<void> | undefined;
   #closed = false;
   #stats: SharedArrayBuffer | undefined;
   /** Why a spawned worker process is gone, if one is. */
@@ -274,7 +274,9 @@ class Coordinator {
       maxDeliveries: o.maxDeliveries ?? 3,
     });
     this.#unregister = registerTransport(this.#transport);
-    this.#timer = setInterval(() => this.#beat(), this.#heartbeatMs / 3);
+    this.#timer = setInterval(() => {
+      this.#beating ??= this.#beat().finally(() => (this.#beating = undefined));
+    }, this.#heartbeatMs / 3);
     const remote = this.#run.groups.filter((g) => g.place === "workers");
     if (remote.length === 0) return;
     const needed = remote.reduce((n, g) => n + g.size, 0);
@@ -312,6 +314,9 @@ class Coordinator {
           String(slots),
           "--heartbeat-ms",
           String(this.#heartbeatMs),
+          ...(o.unreachableMs === undefined
+            ? []
+            : ["--unreachable-ms", String(o.unreachableMs)]),
         ],
         stdin: "null",
         stdout: "null",
@@ -349,7 +354,7 @@ class Coordinator {
             } --run ${this.#options.run}`,
           );
         }
-        const reply = await b.client.sendCommand([
+        const reply = await link.read(b, [
           "XREAD",
           "BLOCK",
           String(Math.min(left, 1000)),
@@ -513,13 +518,11 @@ class Coordinator {
 
   /** Sends a message to a worker process's inbox. */
   #down(worker: string, message: DownMessage): void {
-    this.#link?.command([
-      "XADD",
-      this.#keys.inbox(worker),
-      "*",
-      "m",
-      encode([message]),
-    ]).catch(() => {});
+    const inbox = this.#keys.inbox(worker);
+    this.#link?.command(["XADD", inbox, "*", "m", encode([message])])
+      .catch(() => {});
+    this.#link?.command(["PEXPIRE", inbox, String(KEY_TTL_MS)])
+      .catch(() => {});
   }
 
   /** Posts to a remote member (`RemoteMember`). */
@@ -549,7 +552,7 @@ class Coordinator {
     const b = await link.borrow();
     try {
       while (!this.#closed) {
-        const reply = await b.client.sendCommand([
+        const reply = await link.read(b, [
           "XREAD",
           "BLOCK",
           "1000",
@@ -751,7 +754,7 @@ class Coordinator {
         while (
           b !== undefined && live.some((w) => !w.left) && Date.now() < deadline
         ) {
-          const reply = await b.client.sendCommand([
+          const reply = await link.read(b, [
             "XREAD",
             "BLOCK",
             "200",
@@ -775,6 +778,7 @@ class Coordinator {
         if (b !== undefined) link.giveBack(b);
       }
       this.#transport?.closeAll();
+      await this.#beating;
       try {
         const keys = await this.#runKeys();
         if (keys.length > 0) await link.command(["DEL", ...keys]);

@@ -18,6 +18,7 @@ import type { InitMessage } from "../../common/protocol.ts";
 import { createStats, readStats } from "../../common/stats.ts";
 import { RedisLink, type Reply, safeUrl } from "../../link/redis/link.ts";
 import { RedisTransport } from "../../link/redis/transport.ts";
+import { KEY_TTL_MS } from "../../link/redis/scripts.ts";
 import type { Member } from "../member.ts";
 import { workerHost } from "../worker_member.ts";
 import { bridge, type Bridged } from "./bridge.ts";
@@ -80,16 +81,26 @@ export async function runWorkerProcess(
   let over = false;
 
   // What goes up, batched per task: one entry for many log records.
+  // Its goodbye is its last write: the coordinator deletes the run's keys
+  // once every worker process said it.
   let queue: UpMessage[] = [];
-  let flushing: Promise<void> = Promise.resolve();
+  let flushing: Promise<unknown> = Promise.resolve();
+  let gone = false;
+  const send = (batch: UpMessage[]) => {
+    flushing = Promise.all([
+      link.command(["XADD", keys.up, "*", "m", encode(batch)]),
+      link.command(["PEXPIRE", keys.up, String(KEY_TTL_MS)]),
+    ]).catch(() => {});
+  };
   const up = (message: UpMessage) => {
+    if (gone) return;
+    if (message.kind === "bye") gone = true;
     queue.push(message);
     if (queue.length === 1) {
       setTimeout(() => {
         const batch = queue;
         queue = [];
-        flushing = link.command(["XADD", keys.up, "*", "m", encode(batch)])
-          .then(() => {}, () => {});
+        if (batch.length > 0) send(batch);
       }, 0);
     }
   };
@@ -97,9 +108,7 @@ export async function runWorkerProcess(
     if (queue.length > 0) {
       const batch = queue;
       queue = [];
-      await link.command(["XADD", keys.up, "*", "m", encode(batch)]).catch(
-        () => {},
-      );
+      send(batch);
     }
     await flushing;
   };
@@ -116,6 +125,7 @@ export async function runWorkerProcess(
   const finish = async (code: number, reason: string) => {
     if (over) return;
     over = true;
+    clearInterval(timer);
     // A process that was paused past its heartbeat may hear the run end
     // before it hears that it was fenced: it says so, and fails.
     const fenced = await link.command(["SISMEMBER", `${keys.prefix}fenced`, id])
@@ -271,6 +281,7 @@ export async function runWorkerProcess(
 
   // Heartbeats, counters, and the coordinator's heartbeat.
   let seenCoordinator = false;
+  let timer: ReturnType<typeof setInterval> | undefined;
   const beat = async () => {
     if (over) return;
     try {
@@ -306,7 +317,7 @@ export async function runWorkerProcess(
     }
   };
   await beat();
-  const timer = setInterval(beat, heartbeatMs / 3);
+  timer = setInterval(beat, heartbeatMs / 3);
 
   up({
     kind: "hello",
@@ -328,7 +339,7 @@ export async function runWorkerProcess(
     const b = await link.borrow();
     try {
       while (!over) {
-        const reply = await b.client.sendCommand([
+        const reply = await link.read(b, [
           "XREAD",
           "BLOCK",
           "1000",

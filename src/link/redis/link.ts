@@ -79,8 +79,15 @@ export class RedisLink {
   /** Connects, loads the scripts; rejects after `unreachableMs`. */
   static async connect(options: RedisLinkOptions): Promise<RedisLink> {
     const unreachableMs = options.unreachableMs ?? 10_000;
-    const command = RedisLink.#client(options.url, unreachableMs);
-    const link = new RedisLink(command, options);
+    let link: RedisLink | undefined;
+    const command = RedisLink.#client(
+      options.url,
+      unreachableMs,
+      (error) => {
+        if (link !== undefined) link.#fail(error);
+      },
+    );
+    link = new RedisLink(command, options);
     command.on("error", () => {}); // failures come through the strategy
     command.on("end", () => {
       if (!link.#closed) {
@@ -114,7 +121,11 @@ export class RedisLink {
     return link;
   }
 
-  static #client(url: string, unreachableMs: number): Client {
+  static #client(
+    url: string,
+    unreachableMs: number,
+    giveUp: (error: Error) => void,
+  ): Client {
     let since = 0;
     return createClient({
       url,
@@ -124,11 +135,13 @@ export class RedisLink {
         reconnectStrategy: (retries: number, cause: Error) => {
           if (retries === 0) since = Date.now();
           if (Date.now() - since >= unreachableMs) {
-            return new Error(
+            const error = new Error(
               `Redis at ${
                 safeUrl(url)
               } was unreachable for more than ${unreachableMs} ms: ${cause.message}`,
             );
+            giveUp(error);
+            return error;
           }
           return Math.min(50 * 2 ** retries, 500);
         },
@@ -173,7 +186,9 @@ export class RedisLink {
 
   /**
    * Sends a command; a command refused because the connection is down is
-   * sent again once it is back (it never reached Redis).
+   * sent again once it is back (it never reached Redis). One in flight when
+   * the connection dropped may or may not have run: it fails, with the
+   * link's failure if Redis stays unreachable past `unreachableMs`.
    */
   async command(args: readonly (string | Buffer)[]): Promise<Reply> {
     for (;;) {
@@ -181,11 +196,56 @@ export class RedisLink {
       try {
         return await this.#command.sendCommand(args);
       } catch (error) {
-        if (!this.#offline(error)) throw error;
-        this.#ready ??= Promise.withResolvers();
-        await this.#ready.promise;
+        if (this.#offline(error)) {
+          this.#ready ??= Promise.withResolvers();
+          await this.#ready.promise;
+          continue;
+        }
+        if (this.#dropped(error)) {
+          this.#ready ??= Promise.withResolvers();
+          await this.#ready.promise; // rejects with the link's failure
+          throw new Error(
+            `the connection to Redis at ${
+              safeUrl(this.url)
+            } dropped while a command was in flight (${
+              messageOf(error)
+            }); it may or may not have run, so the run cannot go on`,
+          );
+        }
+        throw error;
       }
     }
+  }
+
+  /**
+   * A blocking read on `blocking`: a read that the connection lost returns
+   * null once Redis is back (read again), and throws the link's failure if
+   * it stays unreachable.
+   */
+  async read(
+    blocking: Blocking,
+    args: readonly (string | Buffer)[],
+  ): Promise<Reply> {
+    if (this.#failure !== undefined) throw this.#failure;
+    try {
+      return await blocking.client.sendCommand(args);
+    } catch (error) {
+      if (!this.#offline(error) && !this.#dropped(error)) throw error;
+      if (this.#closed) return null;
+      this.#ready ??= Promise.withResolvers();
+      await this.#ready.promise;
+      return null;
+    }
+  }
+
+  /** A connection error, not a reply of Redis. */
+  #dropped(error: unknown): boolean {
+    if (this.#closed) return false;
+    const name = (error as Error)?.constructor?.name;
+    if (name === "ErrorReply" || name === "SimpleError") return false;
+    return /EPIPE|ECONNRESET|ECONNREFUSED|socket|closed|disconnect/i.test(
+      messageOf(error),
+    );
   }
 
   #offline(error: unknown): boolean {

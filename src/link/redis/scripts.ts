@@ -34,7 +34,16 @@ local function last_id(key)
   return '0-0'
 end`;
 
-const PUSH = `
+/** How long an edge's keys live unless the coordinator refreshes them. */
+export const KEY_TTL_MS = 60_000;
+
+/** A key made again (a list emptied, then pushed to) keeps expiring. */
+const EXPIRING = `
+local function expiring(key)
+  if redis.call('PTTL', key) == -1 then redis.call('PEXPIRE', key, ${KEY_TTL_MS}) end
+end`;
+
+const PUSH = `${EXPIRING}
 local function push(key, n)
   while n > 0 do
     local k = math.min(n, 1000)
@@ -43,6 +52,7 @@ local function push(key, n)
     redis.call('RPUSH', key, unpack(tokens))
     n = n - k
   end
+  expiring(key)
 end`;
 
 /**
@@ -63,6 +73,15 @@ for i = 3, #ARGV, 2 do
 end
 if free > 0 then push(KEYS[3], free) end
 redis.call('XGROUP', 'CREATE', KEYS[2], ARGV[2], '0', 'MKSTREAM')
+-- Every key exists from here on, expiring unless the coordinator
+-- refreshes it (it stops when it dies).
+redis.call('HSET', KEYS[4], '-', 0)
+redis.call('HSET', KEYS[5], '-', 0)
+redis.call('SADD', KEYS[6], '-')
+redis.call('XADD', KEYS[7], 'MAXLEN', '4', '*', 'c', '1')
+redis.call('XADD', KEYS[8], 'MAXLEN', '4', '*', 'c', '1')
+redis.call('SADD', KEYS[1], '-')
+for i = 1, 8 do redis.call('PEXPIRE', KEYS[i], ${KEY_TTL_MS}) end
 return free`,
 };
 
@@ -135,8 +154,10 @@ if tonumber(ARGV[4]) > 0 then
 end
 local ended = {}
 for _, s in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-  local left = tonumber(redis.call('HGET', KEYS[4], s) or '0')
-  if left <= 0 then ended[#ended + 1] = s end
+  if s ~= '-' then
+    local left = tonumber(redis.call('HGET', KEYS[4], s) or '0')
+    if left <= 0 then ended[#ended + 1] = s end
+  end
 end
 return {entries, ended, last_id(KEYS[2]), last_id(KEYS[5]), redis.call('LLEN', KEYS[6])}`,
 };

@@ -500,7 +500,7 @@ export class RedisSender {
             const b = blocked = await link.borrow();
             try {
               if (woken || this.#closed) return;
-              await b.client.sendCommand([
+              await link.read(b, [
                 "XREAD",
                 "BLOCK",
                 String(BLOCK_MS),
@@ -723,7 +723,7 @@ export class RedisReceiver {
         const b = this.#blocked = await t.link.borrow();
         try {
           if (this.#closed) return;
-          await b.client.sendCommand([
+          await t.link.read(b, [
             "XREAD",
             "BLOCK",
             String(BLOCK_MS),

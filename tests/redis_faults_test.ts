@@ -80,7 +80,7 @@ function pipeline(url: string, run: string, count: number, delayMs: number) {
 }
 
 redisTest(
-  "Across processes: SIGKILL of a middle worker process loses nothing; its members start again on a live one",
+  "R3: across processes, SIGKILL of a middle worker process loses nothing; its members start again on a live one",
   async (url) => {
     const run = uniqueRun("kill-middle");
     const workers = startWorkers(url, run, 2, { slots: 2 });
@@ -113,7 +113,7 @@ redisTest(
 );
 
 redisTest(
-  "Across processes: SIGKILL of a last-group worker process loses nothing read by results()",
+  "R4: across processes, SIGKILL of a last-group worker process loses nothing read by results()",
   async (url) => {
     const run = uniqueRun("kill-last");
     const workers = startWorkers(url, run, 2, { slots: 2 });
@@ -154,7 +154,7 @@ redisTest(
 );
 
 redisTest(
-  "Across processes: a worker process paused past its heartbeat is fenced, and leaves when resumed",
+  "R5: across processes, a worker process paused past its heartbeat is fenced, and leaves when resumed",
   async (url) => {
     const run = uniqueRun("stop");
     const workers = startWorkers(url, run, 2, { slots: 2 });
@@ -204,7 +204,7 @@ redisTest(
 );
 
 redisTest(
-  "Across processes: an entry delivered more than maxDeliveries times fails the run",
+  "R6: across processes, an entry delivered more than maxDeliveries times fails the run",
   async (url) => {
     const run = uniqueRun("deliveries");
     const workers = startWorkers(url, run, 3, { slots: 1, allowRun: true });
@@ -246,7 +246,7 @@ redisTest(
 );
 
 redisTest(
-  "Across processes: a dead source fails the run",
+  "R7: across processes, a dead source fails the run",
   async (url) => {
     const run = uniqueRun("source");
     const workers = startWorkers(url, run, 2, { slots: 1 });

@@ -67,7 +67,7 @@ async function keysOf(url: string, run: string): Promise<string[]> {
 }
 
 redisTest(
-  "Across processes: 1 → 2 → 1 with the middle group on 2 spawned worker processes delivers every message once",
+  "R1: across processes, 1 → 2 → 1 with the middle group on 2 spawned worker processes delivers every message once",
   async (url) => {
     const run = uniqueRun("e2e");
     const relay = new Relay({ maxsize: 64, transport: redis({ url, run }) });
@@ -103,7 +103,7 @@ redisTest(
 );
 
 redisTest(
-  "Across processes: an error in a worker process fails the run with the same RelayError",
+  "R2: across processes, an error in a worker process fails the run with the same RelayError",
   async (url) => {
     const run = uniqueRun("fail");
     const relay = new Relay({ maxsize: 16, transport: redis({ url, run }) });
@@ -133,7 +133,7 @@ redisTest(
 );
 
 redisTest(
-  "Across processes: two runs at once on one Redis do not meet",
+  "R8: across processes, two runs at once on one Redis do not meet",
   async (url) => {
     const one = async (count: number) => {
       const run = uniqueRun("two");
@@ -158,7 +158,7 @@ redisTest(
 );
 
 redisTest(
-  "Across processes: a worker process whose actor module differs from the coordinator's is refused",
+  "R9: across processes, a worker process whose actor module differs from the coordinator's is refused",
   async (url) => {
     // A checkout of the same code but for the actors' module: the worker
     // process runs in it, the coordinator here.
@@ -230,7 +230,7 @@ redisTest(
 );
 
 redisTest(
-  "Across processes: a Redis nobody listens on fails start() cleanly, naming it",
+  "R10: across processes, a Redis nobody listens on fails start() cleanly, naming it",
   async () => {
     const relay = new Relay({
       transport: redis({
@@ -260,7 +260,7 @@ redisTest(
 );
 
 redisTest(
-  "Across processes: when the coordinator dies, its worker processes leave and the run's keys expire",
+  "R11: across processes, when the coordinator dies, its worker processes leave and the run's keys expire",
   async (url) => {
     const run = uniqueRun("orphan");
     const { startWorkers, stopAll, until } = await import(
@@ -351,7 +351,7 @@ Deno.test("A group placed on workers needs a relay across processes, and start({
 });
 
 redisTest(
-  "Across processes: Redis unreachable past unreachableMs fails the run cleanly, and the worker processes leave",
+  "R12: across processes, Redis unreachable past unreachableMs fails the run cleanly, and the worker processes leave",
   async (url) => {
     const proxy = redisProxy(url);
     const run = uniqueRun("cut");

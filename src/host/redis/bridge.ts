@@ -36,7 +36,7 @@ import { PILL } from "../../link/transport.ts";
 import { HANDLED, SENT, WIDTH } from "../../common/stats.ts";
 
 /** How often a receiving leg looks whether its actor took more (ms). */
-const CONSUMED_POLL_MS = 5;
+const CONSUMED_POLL_MS = 1;
 
 /** An actor's init message with its Redis ends bridged. */
 export interface Bridged {

@@ -99,6 +99,11 @@ export interface RedisOptions {
   readonly maxDeliveries?: number;
   /** Slots (actors) per spawned worker process. Default: as many as needed. */
   readonly slots?: number;
+  /**
+   * Most messages in one stream entry. Default 256: one message per entry
+   * costs a Redis round trip per message (about 10 k messages/s).
+   */
+  readonly batch?: number;
 }
 
 const RUN_NAME = /^[A-Za-z0-9._-]{1,100}$/;
@@ -125,6 +130,7 @@ export function redisPlacement(options: RedisOptions): RelayTransport {
       "joinTimeoutMs",
       "maxDeliveries",
       "slots",
+      "batch",
     ] as const
   ) {
     const v = options[key];
@@ -272,6 +278,7 @@ class Coordinator {
       run: o.run,
       process: "coordinator",
       maxDeliveries: o.maxDeliveries ?? 3,
+      entry: o.batch,
     });
     this.#unregister = registerTransport(this.#transport);
     this.#timer = setInterval(() => {

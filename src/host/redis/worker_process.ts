@@ -281,6 +281,8 @@ export async function runWorkerProcess(
 
   // Heartbeats, counters, and the coordinator's heartbeat.
   let seenCoordinator = false;
+  // Set once the first beat is done; finish() above may run before.
+  // deno-lint-ignore prefer-const
   let timer: ReturnType<typeof setInterval> | undefined;
   const beat = async () => {
     if (over) return;

@@ -79,6 +79,8 @@ export class RedisLink {
   /** Connects, loads the scripts; rejects after `unreachableMs`. */
   static async connect(options: RedisLinkOptions): Promise<RedisLink> {
     const unreachableMs = options.unreachableMs ?? 10_000;
+    // The strategy's callback may run before the link exists.
+    // deno-lint-ignore prefer-const
     let link: RedisLink | undefined;
     const command = RedisLink.#client(
       options.url,

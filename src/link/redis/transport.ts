@@ -55,8 +55,12 @@ export const REDIS = "redis";
 /** Most messages in one stream entry. */
 export const ENTRY = 256;
 
-/** Entries a receiver holds unacknowledged at most. */
-const PREFETCH = 2;
+/**
+ * Entries a receiver reads at most at once. It reads more only while it
+ * holds fewer unacknowledged messages than half the edge's bound (and
+ * always up to two entries): the others compete for the rest.
+ */
+const READ_COUNT = 64;
 
 /** How long one blocking read waits before it looks again (ms). */
 const BLOCK_MS = 2000;
@@ -81,6 +85,8 @@ export interface RedisEnd extends EdgeEnd {
   readonly adopt: readonly string[];
   /** Entries delivered more often than this fail the receiver (0: no limit). */
   readonly maxDeliveries: number;
+  /** Most messages in one stream entry. */
+  readonly entry: number;
 }
 
 /** The keys of one edge. */
@@ -213,6 +219,8 @@ export interface RedisTransportOptions {
   readonly process?: string;
   /** Entries delivered more than this often fail their receiver. */
   readonly maxDeliveries?: number;
+  /** Most messages in one stream entry (default {@linkcode ENTRY}). */
+  readonly entry?: number;
 }
 
 /** A receiver's end failed (fenced, Redis lost, too many deliveries). */
@@ -225,6 +233,7 @@ export class RedisTransport implements Transport {
   readonly prefix: string;
   readonly process: string;
   readonly #maxDeliveries: number;
+  readonly #entry: number;
   readonly #opened = new Map<string, Opened>();
   #edges = 0;
 
@@ -233,6 +242,7 @@ export class RedisTransport implements Transport {
     this.prefix = `baton:${options.run}:`;
     this.process = options.process ?? crypto.randomUUID().slice(0, 12);
     this.#maxDeliveries = options.maxDeliveries ?? 0;
+    this.#entry = options.entry ?? ENTRY;
   }
 
   #opening(edge: string): Opened {
@@ -274,6 +284,7 @@ export class RedisTransport implements Transport {
       attempt: 0,
       adopt: [] as string[],
       maxDeliveries: this.#maxDeliveries,
+      entry: this.#entry,
     } as const;
     const cached: EdgeState = {
       from,
@@ -436,8 +447,9 @@ export class RedisSender {
         // Serialised first, all of it: a message that cannot be carried
         // throws here, and nothing of the batch is posted.
         const entries: [Buffer, number][] = [];
-        for (let i = 0; i < batch.length; i += ENTRY) {
-          const chunk = batch.slice(i, i + ENTRY);
+        const size = end.entry ?? ENTRY;
+        for (let i = 0; i < batch.length; i += size) {
+          const chunk = batch.slice(i, i + size);
           entries.push([serialize(chunk), chunk.length]);
         }
         for (const [bytes, n] of entries) {
@@ -560,6 +572,9 @@ export class RedisReceiver {
   readonly #opened: Opened;
   readonly #deliver: ((item: WireItem) => void)[] = [];
   readonly #held: Held[] = [];
+  /** Messages of the held entries. */
+  #heldMessages = 0;
+  readonly #limit: number;
   readonly #failures: ReceiverFailure[] = [];
   #consumed = 0;
   #closed = false;
@@ -575,6 +590,7 @@ export class RedisReceiver {
     this.#end = end;
     this.#keys = edgeKeys(end.prefix, end.edge);
     this.#opened = opened;
+    this.#limit = Math.max(1, Math.floor(end.maxsize / 2));
     const close = this.#close;
     opened.closers.add(close);
     this.wires = Array.from({ length: end.senders }, (_, s): Wire => ({
@@ -601,6 +617,12 @@ export class RedisReceiver {
     this.#failures.push(listener);
   }
 
+  /** How many entries to read now. */
+  #want(): number {
+    if (this.#held.length < 2) return READ_COUNT;
+    return this.#heldMessages < this.#limit ? READ_COUNT : 0;
+  }
+
   /** Entries held and not yet acknowledged. */
   get held(): number {
     return this.#held.length;
@@ -616,6 +638,7 @@ export class RedisReceiver {
     const done: Held[] = [];
     while (this.#held.length > 0 && this.#consumed >= this.#held[0].n) {
       const h = this.#held.shift()!;
+      this.#heldMessages -= h.n;
       this.#consumed -= h.n;
       done.push(h);
     }
@@ -669,6 +692,7 @@ export class RedisReceiver {
     }
     const batch = deserialize(bytes!);
     this.#held.push({ id: text(id), sender, n });
+    this.#heldMessages += n;
     this.delivered += batch.length;
     if (deliveries > 1) this.redelivered += batch.length;
     this.#deliver[Number(sender)]?.(batch);
@@ -688,7 +712,7 @@ export class RedisReceiver {
         entries.forEach((e, i) => this.#entry(e, Number(deliveries[i]) + 1));
       }
       while (!this.#closed) {
-        const want = PREFETCH - this.#held.length;
+        const want = this.#want();
         const [entries, ended, lastS, lastW, free] = await t.link.eval(READ, [
           k.fenced,
           k.s,
@@ -714,7 +738,7 @@ export class RedisReceiver {
         }
         if (this.#pilled.size === end.senders) return;
         if (entries.length > 0) continue;
-        if (PREFETCH - this.#held.length <= 0) {
+        if (this.#want() <= 0) {
           this.#demand = Promise.withResolvers();
           await this.#demand.promise;
           continue;

@@ -36,7 +36,9 @@ if (import.meta.main) {
   const metrics = await relay.start({ workers: { spawn: 2 } });
   const [{ sum, pids }] = (await reports).map((r) => r.value);
   const n = 10_000;
-  if (sum !== n * (n + 1) * (2 * n + 1) / 6) throw new Error(`wrong sum ${sum}`);
+  if (sum !== n * (n + 1) * (2 * n + 1) / 6) {
+    throw new Error(`wrong sum ${sum}`);
+  }
   console.log(
     `sum of squares 1…${n}: ${sum}, squared in ${pids.length} worker processes, in ${
       (metrics.elapsedMs / 1000).toFixed(2)

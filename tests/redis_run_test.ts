@@ -9,7 +9,14 @@
 import assert from "node:assert/strict";
 import { group, Relay, RelayError } from "../mod.ts";
 import { redis } from "../redis.ts";
-import { FailAt, Keys, Mark, Numbers } from "./fixtures/redis_actors.ts";
+import {
+  Chatty,
+  FailAt,
+  Keys,
+  Mark,
+  Numbers,
+} from "./fixtures/redis_actors.ts";
+import { captureLogs } from "./_harness.ts";
 import { redisProxy, redisTest, uniqueRun } from "./_redis.ts";
 
 interface Seen {
@@ -382,6 +389,31 @@ redisTest(
     assert.match(
       error.message,
       /Redis at redis:\/\/127\.0\.0\.1:\d+\/? was unreachable for more than 1000 ms/,
+    );
+  },
+);
+
+redisTest(
+  "R1: across processes, the log records of an actor in a worker process arrive at the coordinator, in order, before start() settles",
+  async (url) => {
+    await using logs = await captureLogs(["test"], "info");
+    const run = uniqueRun("logs");
+    const relay = new Relay({
+      maxsize: 32,
+      logger: "test",
+      transport: redis({ url, run }),
+    });
+    relay.connect(
+      Object.assign(new Numbers(), { count: 500 }),
+      group([new Chatty()], { name: "chatty", place: "workers" }),
+      new Keys(),
+    );
+    await within(relay, 60_000, relay.start({ workers: { spawn: 1 } }));
+    const lines = logs.lines("test").filter((l) => l.includes("line "));
+    assert.deepEqual(
+      lines.map((l) => l.replace(/^\[chatty\] \(Chatty-\d+\) /, "")),
+      Array.from({ length: 500 }, (_, i) => `line ${i}`),
+      "every record, once, in order, with its group and actor",
     );
   },
 );

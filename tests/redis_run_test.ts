@@ -131,6 +131,7 @@ redisTest(
     assert.equal(error.group, "fail");
     assert.equal(error.phase, "recv");
     assert.match(error.message, /failed on 10/);
+    assert.match(error.message, /it ran in the worker process on .*, pid \d+/);
     assert.deepEqual(
       await keysOf(url, run),
       [],

@@ -784,6 +784,8 @@ class Coordinator {
       } finally {
         if (b !== undefined) link.giveBack(b);
       }
+      // The results' reader may still be reading the last group's ends.
+      await this.#transport?.drained(2000);
       this.#transport?.closeAll();
       await this.#beating;
       try {

@@ -237,6 +237,18 @@ export async function runWorkerProcess(
         if (kind === "done" || kind === "stopped" || kind === "exit") {
           stats(m.member, running, true);
         }
+        // An error says where it happened: the RelayError names the host.
+        if (kind === "error") {
+          const error = data as { hint?: unknown };
+          const where =
+            `it ran in the worker process on ${host}, pid ${Deno.pid}`;
+          data = {
+            ...error,
+            hint: typeof error.hint === "string"
+              ? `${error.hint}; ${where}`
+              : where,
+          };
+        }
         up({ kind: "member", member: m.member, attempt: m.attempt, data });
       },
       failure: (error, exited) =>

@@ -62,12 +62,16 @@ export const ENTRY = 256;
  */
 const READ_COUNT = 64;
 
+/** How long a closed inlet reads on for its senders' ends (ms). */
+const GRACE_MS = 10_000;
+
 /** How long one blocking read waits before it looks again (ms). */
 const BLOCK_MS = 2000;
 
 /** What the Redis transport adds to an end spec (plain data only). */
 export interface RedisEnd extends EdgeEnd {
-  readonly transport: typeof REDIS;
+  /** `redis:<run>`. */
+  readonly transport: string;
   /** The run's key prefix, `baton:<run>:`. */
   readonly prefix: string;
   /** The edge's id within the run. */
@@ -131,7 +135,10 @@ export const consumerOf = (index: number, attempt: number): string =>
 /** `spec` as a Redis end; throws if another transport made it. */
 export function redisEnd(spec: EdgeEnd): RedisEnd {
   const end = spec as RedisEnd;
-  if (end.transport !== REDIS || typeof end.edge !== "string") {
+  if (
+    typeof end.transport !== "string" || !end.transport.startsWith(REDIS) ||
+    typeof end.edge !== "string"
+  ) {
     throw new TypeError(
       `Not an end of the Redis transport: ${String(end.transport)}`,
     );
@@ -206,6 +213,8 @@ function detach(value: unknown, seen: Set<object>): unknown {
 /** What a transport instance keeps of the ends it opened, per edge. */
 interface Opened {
   readonly closers: Set<() => void>;
+  /** Receivers closed by their inlet, reading on for their pills. */
+  readonly softened: Set<Promise<void>>;
   waiting: number;
   /** Free tokens, as the last reply (in reply order) said. */
   free: number | undefined;
@@ -228,7 +237,8 @@ export type ReceiverFailure = (error: Error) => void;
 
 /** The Redis transport, over one process's {@linkcode RedisLink}. */
 export class RedisTransport implements Transport {
-  readonly name = REDIS;
+  /** `redis:<run>`: two runs of one process open each their own ends. */
+  readonly name: string;
   readonly link: RedisLink;
   readonly prefix: string;
   readonly process: string;
@@ -240,6 +250,7 @@ export class RedisTransport implements Transport {
   constructor(link: RedisLink, options: RedisTransportOptions) {
     this.link = link;
     this.prefix = `baton:${options.run}:`;
+    this.name = `${REDIS}:${options.run}`;
     this.process = options.process ?? crypto.randomUUID().slice(0, 12);
     this.#maxDeliveries = options.maxDeliveries ?? 0;
     this.#entry = options.entry ?? ENTRY;
@@ -248,7 +259,12 @@ export class RedisTransport implements Transport {
   #opening(edge: string): Opened {
     let opened = this.#opened.get(edge);
     if (opened === undefined) {
-      opened = { closers: new Set(), waiting: 0, free: undefined };
+      opened = {
+        closers: new Set(),
+        softened: new Set(),
+        waiting: 0,
+        free: undefined,
+      };
       this.#opened.set(edge, opened);
     }
     return opened;
@@ -274,7 +290,7 @@ export class RedisTransport implements Transport {
     );
     created.catch(() => {});
     const base = {
-      transport: REDIS,
+      transport: this.name,
       prefix: this.prefix,
       edge,
       group,
@@ -345,6 +361,21 @@ export class RedisTransport implements Transport {
     if (opened === undefined) return;
     this.#opened.delete(edge);
     for (const close of [...opened.closers]) close();
+  }
+
+  /**
+   * Resolves once every receiver that its inlet closed has read its
+   * senders' ends, or after `ms`.
+   */
+  async drained(ms: number): Promise<void> {
+    const all = [...this.#opened.values()].flatMap((o) => [...o.softened]);
+    if (all.length === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(all),
+      new Promise((resolve) => (timer = setTimeout(resolve, ms))),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Closes every end this process opened. */
@@ -584,6 +615,21 @@ export class RedisReceiver {
   #demand: PromiseWithResolvers<void> | undefined;
   readonly #pilled = new Set<number>();
   readonly #close = () => this.close();
+  #grace: ReturnType<typeof setTimeout> | undefined;
+
+  /** Reads on until every sender's end, for at most GRACE_MS. */
+  #soften(): void {
+    if (this.#closed || this.#grace !== undefined) return;
+    if (!this.#started || this.#pilled.size === this.#end.senders) {
+      this.close();
+      return;
+    }
+    this.#grace = setTimeout(() => this.close(), GRACE_MS);
+    this.#opened.softened.add(this.#ended.promise);
+  }
+
+  /** Resolved once the receiver stopped, for good. */
+  readonly #ended = Promise.withResolvers<void>();
 
   constructor(t: RedisTransport, end: RedisEnd, opened: Opened) {
     this.#t = t;
@@ -604,7 +650,11 @@ export class RedisReceiver {
           queueMicrotask(() => this.#run());
         }
       },
-      close,
+      // An inlet closed (a run settling closes its results' inlet when its
+      // last actor said it was done) may still have its senders' ends to
+      // read: the pills that are in Redis by then, which Redis shows only
+      // once it is asked. The edge's close (or the transport's) stops it.
+      close: () => this.#soften(),
     }));
     this.credit = {
       took: () => this.consume(1),
@@ -669,6 +719,9 @@ export class RedisReceiver {
     if (this.#closed) return;
     this.#closed = true;
     this.#opened.closers.delete(this.#close);
+    this.#opened.softened.delete(this.#ended.promise);
+    this.#ended.resolve();
+    clearTimeout(this.#grace);
     if (this.#blocked !== undefined) this.#t.link.unblock(this.#blocked);
     this.#demand?.resolve();
   }
@@ -736,7 +789,10 @@ export class RedisReceiver {
           this.#pilled.add(index);
           this.#deliver[index]?.(PILL);
         }
-        if (this.#pilled.size === end.senders) return;
+        if (this.#pilled.size === end.senders) {
+          if (this.#grace !== undefined) this.close();
+          return;
+        }
         if (entries.length > 0) continue;
         if (this.#want() <= 0) {
           this.#demand = Promise.withResolvers();

@@ -45,10 +45,11 @@ interface Tallied {
 /** Messages per second through 1→2→1, here or over 4 processes. */
 async function throughput(
   count: number,
-  across: { batch: number } | undefined,
+  across: { batch: number; maxsize?: number } | undefined,
 ): Promise<number> {
   const place = across === undefined ? {} : { place: "workers" as const };
   const relay = new Relay({
+    maxsize: across?.maxsize,
     transport: across === undefined
       ? undefined
       : redis({ url: url!, run: name(), batch: across.batch, slots: 1 }),
@@ -168,6 +169,10 @@ const exit = await step("error", errorToExit());
 const up = await step("ready", ready());
 const here = await step("in-process", throughput(messages, undefined));
 const batched = await step("batched", throughput(messages, { batch: 256 }));
+const wide = await step(
+  "batched, maxsize 4096",
+  throughput(messages, { batch: 256, maxsize: 4096 }),
+);
 const unbatched = await step(
   "unbatched",
   throughput(Math.ceil(messages / 10), { batch: 1 }),
@@ -179,6 +184,9 @@ console.log(`| workload | measured | ratio / bar |
 | 1→2→1 over 4 processes, 256 per entry | ${fmt(batched)} msg/s | ${
   (batched / here).toFixed(2)
 }× in-process (bar ≥ 100 k msg/s and ≥ 0.25×) |
+| 1→2→1 over 4 processes, 256 per entry, maxsize 4096 | ${fmt(wide)} msg/s | ${
+  (wide / here).toFixed(2)
+}× in-process (default maxsize) |
 | 1→2→1 over 4 processes, 1 per entry | ${fmt(unbatched)} msg/s | ${
   (unbatched / here).toFixed(3)
 }× in-process, ${(batched / unbatched).toFixed(1)}× less than batched |

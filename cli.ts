@@ -108,8 +108,72 @@ interface Flags {
   "allow-remote-actors"?: boolean;
 }
 
+const WORKER_USAGE =
+  "Usage: baton worker --redis <url> --run <name> [--slots <n>] [--heartbeat-ms <ms>] [--unreachable-ms <ms>]";
+
+/**
+ * `baton worker`: a worker process of a run across processes, on Redis.
+ * Loads `npm:redis` only here.
+ */
+async function worker(args: readonly string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        redis: { type: "string" },
+        run: { type: "string" },
+        slots: { type: "string" },
+        "heartbeat-ms": { type: "string" },
+        "unreachable-ms": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (error) {
+    console.error(`baton: ${(error as Error).message}\n${WORKER_USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(`${WORKER_USAGE}
+
+Joins the run NAME on the Redis at URL and runs its share of the groups
+placed on "workers", each actor in a Web Worker of this process, until the
+run ends. Needs -R (the actor modules, the same code as the coordinator's),
+--allow-net=<redis host:port> and --allow-env=REDIS_DEBUG_MAINTENANCE (read
+by the Redis client).`);
+    return 0;
+  }
+  const slots = Number(values.slots ?? "4");
+  const heartbeatMs = values["heartbeat-ms"] === undefined
+    ? undefined
+    : Number(values["heartbeat-ms"]);
+  const unreachableMs = values["unreachable-ms"] === undefined
+    ? undefined
+    : Number(values["unreachable-ms"]);
+  if (
+    typeof values.redis !== "string" || typeof values.run !== "string" ||
+    !Number.isSafeInteger(slots) || slots < 1 ||
+    (heartbeatMs !== undefined &&
+      (!Number.isSafeInteger(heartbeatMs) || heartbeatMs < 30)) ||
+    (unreachableMs !== undefined &&
+      (!Number.isSafeInteger(unreachableMs) || unreachableMs < 1))
+  ) {
+    console.error(`baton: worker needs --redis and --run\n${WORKER_USAGE}`);
+    return 2;
+  }
+  const { runWorkerProcess } = await import("./redis.ts");
+  return await runWorkerProcess({
+    url: values.redis,
+    run: values.run,
+    slots,
+    heartbeatMs,
+    unreachableMs,
+  });
+}
+
 /** Runs the command line with `args`; resolves to the exit code. */
 export async function main(args: readonly string[]): Promise<number> {
+  if (args[0] === "worker") return await worker(args.slice(1));
   let values: Flags;
   let positionals: string[];
   try {

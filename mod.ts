@@ -63,6 +63,12 @@ export {
   type StartOptions,
   type StreamOptions,
 } from "./src/relay.ts";
+export type {
+  OpenedRun,
+  PlacedRun,
+  RelayTransport,
+  WorkersOption,
+} from "./src/options.ts";
 export {
   type ActorOf,
   type AnyActor,

@@ -47,6 +47,59 @@ export interface RelayOptions {
    * per-group permissions are refused. Default false.
    */
   inline?: boolean;
+  /**
+   * Spreads the run over processes and machines: `redis({ url, run })` of
+   * `@baton/relay/redis`. Groups made with `place: "workers"` then run in
+   * worker processes (see `start({ workers })`), the others here. Default:
+   * every actor in a Web Worker of this process.
+   */
+  transport?: RelayTransport;
+}
+
+/** The worker processes a run across processes waits for, or starts. */
+export type WorkersOption =
+  | {
+    /** Waits for this many worker processes to join the run. */
+    wait: number;
+  }
+  | {
+    /** Starts this many worker processes on this machine. */
+    spawn: number;
+  };
+
+/**
+ * A way to run a relay across processes, made by `redis()` of
+ * `@baton/relay/redis`: a relay asks it, once per run, for the host of its
+ * members and the transport of its edges.
+ */
+export interface RelayTransport {
+  /** What it is, for messages (`"redis"`). */
+  readonly kind: string;
+  /** Internal: opens one run. */
+  open(run: PlacedRun): OpenedRun;
+}
+
+/** What a run across processes is told about its relay. */
+export interface PlacedRun {
+  /** The groups in order: name, actors, and whether they run on workers. */
+  readonly groups: readonly {
+    readonly name: string;
+    readonly size: number;
+    readonly place: "workers" | "here";
+    readonly permissions: Deno.PermissionOptions | undefined;
+  }[];
+  /** The worker processes `start()` was told to wait for or start. */
+  readonly workers: WorkersOption | undefined;
+}
+
+/** A run across processes, opened: its host, transport, and clean-up. */
+export interface OpenedRun {
+  /** Internal: where the members run (a `MemberHost`). */
+  readonly host: unknown;
+  /** Internal: what carries the edges (a link `Transport`). */
+  readonly transport: unknown;
+  /** Resolves once the run's processes left and its keys are deleted. */
+  settled(): Promise<void>;
 }
 
 /** Options of {@linkcode Relay.start}. */
@@ -80,6 +133,14 @@ export interface StartOptions {
    * what they took of what was sent to them so far. Default false.
    */
   progress?: boolean | { total?: number };
+  /**
+   * With a relay's `transport` (across processes): the worker processes
+   * that run the groups placed on `"workers"`: `{ wait: n }` waits for `n`
+   * to join (`deno run … cli.ts worker --redis URL --run NAME`),
+   * `{ spawn: n }` starts `n` on this machine (needs `--allow-run` for
+   * Deno's executable).
+   */
+  workers?: WorkersOption;
 }
 
 /**

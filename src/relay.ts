@@ -25,14 +25,18 @@ import {
 } from "./host/options.ts";
 import { checkDelay } from "./host/validate.ts";
 import type { WorkerMember } from "./host/worker_member.ts";
+import type { MemberHost } from "./host/member.ts";
+import type { Transport } from "./link/transport.ts";
 import type { RelayMetrics } from "./metrics.ts";
 import type { Chain, GroupLike, LastOut } from "./topology.ts";
 import {
   type CloseOptions,
   DEFAULT_MAXSIZE,
   DEFAULT_SHUTDOWN_TIMEOUT,
+  type OpenedRun,
   type OrderOptions,
   type RelayOptions,
+  type RelayTransport,
   type ResultsOptions,
   type StartOptions,
   type StreamOptions,
@@ -89,6 +93,7 @@ export class Relay<Out = unknown> {
   readonly #category: readonly string[];
   readonly #shutdownTimeout: number;
   readonly #inline: boolean;
+  readonly #transport: RelayTransport | undefined;
   #groups: GroupPlan[] | undefined;
   #input = false;
   #wantResults = false;
@@ -113,6 +118,7 @@ export class Relay<Out = unknown> {
     this.#category = o.category ?? ["baton"];
     this.#shutdownTimeout = o.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
     this.#inline = o.inline === true;
+    this.#transport = o.transport;
   }
 
   /**
@@ -178,6 +184,25 @@ export class Relay<Out = unknown> {
       return Promise.reject(error);
     }
     const { signal, input, progress: drawProgress, onAbort: mode } = checked;
+    const placed = this.#groups?.filter((g) => g.place === "workers") ?? [];
+    if (placed.length > 0 && this.#transport === undefined) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot start relay: group ${
+            placed[0].name
+          } is placed on "workers", which needs a relay across processes: new Relay({ transport: redis({ url, run }) }) of @baton/relay/redis`,
+        ),
+      );
+    }
+    if (placed.length > 0 && checked.workers === undefined) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot start relay: group ${
+            placed[0].name
+          } is placed on "workers"; say which with start({ workers: { wait: n } }) or start({ workers: { spawn: n } })`,
+        ),
+      );
+    }
     if (this.#groups === undefined) {
       return Promise.reject(
         new TypeError(
@@ -250,11 +275,30 @@ export class Relay<Out = unknown> {
         settle();
         throw error;
       }
+      let opened: OpenedRun | undefined;
+      try {
+        opened = this.#transport?.open({
+          groups: groups.map((g) => ({
+            name: g.name,
+            size: g.actors.length,
+            place: g.place ?? "here",
+            permissions: g.permissions,
+          })),
+          workers: checked.workers,
+        });
+      } catch (error) {
+        pending.fail(error);
+        results.reject(error);
+        settle();
+        throw error;
+      }
       const run = new session.Run({
         groups,
         maxsize: this.#maxsize,
         category: this.#category,
-        host: this.#inline ? new session.InlineHost() : session.workerHost,
+        transport: opened?.transport as Transport | undefined,
+        host: opened?.host as MemberHost | undefined ??
+          (this.#inline ? new session.InlineHost() : session.workerHost),
         input: this.#input,
         results: this.#wantResults,
         ordered: this.#ordered,
@@ -265,6 +309,21 @@ export class Relay<Out = unknown> {
       });
       runs.set(this, { run, WorkerMember: session.WorkerMember });
       pending.attach(run);
+      if (opened !== undefined) {
+        // Settles once the run's processes left and its keys are gone.
+        const metrics = session.attend(run, {
+          input,
+          groups: this.groups,
+          category: this.#category,
+          progress: drawProgress,
+          onResults: (r) => results.resolve(r),
+          onFailure: (error) => results.reject(error),
+          onSettled: settle,
+        });
+        await metrics.catch(() => {});
+        await opened.settled();
+        return await metrics;
+      }
       return await session.attend(run, {
         input,
         groups: this.groups,

@@ -74,6 +74,12 @@ export interface GroupOptions {
    * 1: a message waits for the attempts at the one before it.
    */
   concurrency?: number;
+  /**
+   * Where the group's actors run when the relay has a `transport` (across
+   * processes): `"workers"`, in the worker processes of the run (each actor
+   * in a Web Worker there), or `"here"` (the default), in this process.
+   */
+  place?: "workers" | "here";
 }
 
 /** A group of actors with its options; made by {@linkcode group}. */

@@ -164,12 +164,12 @@ Deno.test("new Relay() refuses an unknown option, naming the closest known one",
   throwsTypeError(
     // @ts-expect-error: the option is maxsize
     () => new Relay({ maxSize: 2 }),
-    'Cannot create relay: unknown option "maxSize"; did you mean "maxsize"? use one of maxsize, logger, shutdownTimeout, inline',
+    'Cannot create relay: unknown option "maxSize"; did you mean "maxsize"? use one of maxsize, logger, shutdownTimeout, inline, transport',
   );
   throwsTypeError(
     // @ts-expect-error: no such option
     () => new Relay({ colour: "blue" }),
-    'Cannot create relay: unknown option "colour"; use one of maxsize, logger, shutdownTimeout, inline',
+    'Cannot create relay: unknown option "colour"; use one of maxsize, logger, shutdownTimeout, inline, transport',
   );
   throwsTypeError(
     () => new Relay(null as never),
@@ -192,7 +192,7 @@ Deno.test("group() refuses unknown options, no options object, bad names and emp
   throwsTypeError(
     // @ts-expect-error: the option is name
     () => group(new Tally(), { nmae: "sink" }),
-    `${where}: unknown option "nmae"; did you mean "name"? use one of name, maxsize, permissions, retries, backoffMs, onError, restarts, recvTimeoutMs, concurrency`,
+    `${where}: unknown option "nmae"; did you mean "name"? use one of name, maxsize, permissions, place, retries, backoffMs, onError, restarts, recvTimeoutMs, concurrency`,
   );
   throwsTypeError(
     () => group(new Tally(), null as never),
@@ -305,7 +305,7 @@ Deno.test("Relay.start() rejects bad options before any worker exists, and can s
   );
   await rejects(
     { inptu: [1] },
-    `${where}: unknown option "inptu"; did you mean "input"? use one of signal, onAbort, input, progress`,
+    `${where}: unknown option "inptu"; did you mean "input"? use one of signal, onAbort, input, progress, workers`,
   );
   for (
     const [value, shown] of [[5, "5"], [null, "null"], [
@@ -388,11 +388,11 @@ Deno.test("Relay.results() rejects with start()'s reason when the relay cannot s
   const relay = new Relay().connect(new Source(), new Tally());
   throwsTypeError(
     () => relay.results({ progres: true } as never),
-    'Cannot read results: unknown option "progres"; did you mean "progress"? use one of signal, onAbort, input, progress, ordered, window',
+    'Cannot read results: unknown option "progres"; did you mean "progress"? use one of signal, onAbort, input, progress, workers, ordered, window',
   );
   const fed = new Relay().connect(input<Item>(), new Tally());
   throwsTypeError(
     () => fed.stream({ input: [1] } as never),
-    'Cannot make a stream: unknown option "input"; use one of signal, onAbort, progress, ordered, window',
+    'Cannot make a stream: unknown option "input"; use one of signal, onAbort, progress, workers, ordered, window',
   );
 });

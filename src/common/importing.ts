@@ -11,23 +11,28 @@
 
 const IMPORTING = Symbol.for("baton.importing");
 
-type Scope = Record<symbol, string | undefined>;
+type Scope = Record<symbol, string[] | undefined>;
 
-/** Imports `module` for an actor, marked as such while it evaluates. */
+/**
+ * Imports `module` for an actor, marked as such while it evaluates. Two
+ * relays of one thread may import at once: each import is counted, and
+ * removed, on its own.
+ */
 export async function importForActor(
   module: string,
 ): Promise<Record<string, unknown>> {
   const scope = globalThis as unknown as Scope;
-  const outer = scope[IMPORTING];
-  scope[IMPORTING] = module;
+  const active = scope[IMPORTING] ??= [];
+  active.push(module);
   try {
     return await import(module);
   } finally {
-    scope[IMPORTING] = outer;
+    active.splice(active.lastIndexOf(module), 1);
   }
 }
 
 /** The actor module being imported in this thread, if any. */
 export function importingModule(): string | undefined {
-  return (globalThis as unknown as Scope)[IMPORTING];
+  const active = (globalThis as unknown as Scope)[IMPORTING];
+  return active?.[active.length - 1];
 }

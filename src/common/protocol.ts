@@ -131,6 +131,11 @@ export interface InitMessage {
   readonly outlet?: SenderEndSpec;
   /** What the actor does when handling a message fails. */
   readonly policy: Policy;
+  /**
+   * Count each handled message in the stats (`HANDLED`): set by a worker
+   * process of a run across processes, which acknowledges only those.
+   */
+  readonly countHandled?: boolean;
   /** Whether the group runs with its own permissions (for error hints). */
   readonly sandboxed: boolean;
   /**

@@ -25,8 +25,13 @@ export const RESTARTS = 5;
  * is stuck, which no code in its own thread can.
  */
 export const RECV_SINCE = 6;
+/**
+ * Messages whose `recv()` settled, counted only in a worker process of a
+ * run across processes: it acknowledges to Redis only what was handled.
+ */
+export const HANDLED = 7;
 /** Doubles per actor. */
-export const WIDTH = 7;
+export const WIDTH = 8;
 
 /** Creates the counters of `actors` actors (and the main thread's two ends). */
 export function createStats(actors: number): SharedArrayBuffer {
@@ -54,6 +59,7 @@ export function readStats(
   retries: number;
   skipped: number;
   restarts: number;
+  handled: number;
 } {
   const cells = new Float64Array(buffer);
   const base = index * WIDTH;
@@ -64,5 +70,6 @@ export function readStats(
     retries: cells[base + RETRIES],
     skipped: cells[base + SKIPPED],
     restarts: cells[base + RESTARTS],
+    handled: cells[base + HANDLED],
   };
 }

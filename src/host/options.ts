@@ -9,6 +9,7 @@
 
 import type { InputSource } from "./input.ts";
 import type { GroupOptions } from "../topology.ts";
+import type { RelayTransport, WorkersOption } from "../options.ts";
 import {
   at,
   checkDelay,
@@ -31,6 +32,7 @@ export interface RelaySettings {
   readonly category: readonly string[] | undefined;
   readonly shutdownTimeout: number | undefined;
   readonly inline: boolean;
+  readonly transport: RelayTransport | undefined;
 }
 
 /** Checks the options of `new Relay()`. */
@@ -38,16 +40,37 @@ export function relayOptions(options: unknown): RelaySettings {
   const where = "Cannot create relay";
   const o = checkOptions(
     options,
-    ["maxsize", "logger", "shutdownTimeout", "inline"],
+    ["maxsize", "logger", "shutdownTimeout", "inline", "transport"],
     where,
     "{ maxsize: 16 }",
   );
+  const transport = o.transport as RelayTransport | undefined;
+  if (
+    transport !== undefined &&
+    (typeof transport !== "object" || transport === null ||
+      typeof transport.open !== "function")
+  ) {
+    throw new TypeError(
+      at(
+        where,
+        `transport must be what redis() of @baton/relay/redis returns, received ${
+          render(o.transport)
+        }`,
+      ),
+    );
+  }
+  if (transport !== undefined && o.inline === true) {
+    throw new TypeError(
+      at(where, "inline and transport exclude each other"),
+    );
+  }
   if (o.inline !== undefined && typeof o.inline !== "boolean") {
     throw new TypeError(
       at(where, `inline must be a boolean, received ${render(o.inline)}`),
     );
   }
   return {
+    transport,
     inline: o.inline === true,
     maxsize: o.maxsize === undefined
       ? undefined
@@ -68,6 +91,7 @@ export function groupOptions(options: unknown): Readonly<GroupOptions> {
       "name",
       "maxsize",
       "permissions",
+      "place",
       "retries",
       "backoffMs",
       "onError",
@@ -93,6 +117,17 @@ export function groupOptions(options: unknown): Readonly<GroupOptions> {
       );
     }
   }
+  if (o.place !== undefined) {
+    if (o.place !== "workers" && o.place !== "here") {
+      throw new TypeError(
+        at(
+          where,
+          `place must be "workers" or "here", received ${render(o.place)}`,
+        ),
+      );
+    }
+    out.place = o.place;
+  }
   return Object.freeze(out);
 }
 
@@ -116,6 +151,8 @@ export interface StartSettings {
   readonly progress: boolean | { readonly total?: number };
   /** What aborting the signal does. */
   readonly onAbort: "cancel" | "drain";
+  /** The worker processes of a run across processes. */
+  readonly workers: WorkersOption | undefined;
 }
 
 /**
@@ -130,8 +167,8 @@ export function startOptions(
   const o = checkOptions(
     options,
     input
-      ? ["signal", "onAbort", "input", "progress"]
-      : ["signal", "onAbort", "progress"],
+      ? ["signal", "onAbort", "input", "progress", "workers"]
+      : ["signal", "onAbort", "progress", "workers"],
     where,
     "{ signal: AbortSignal.timeout(1000) }",
   );
@@ -150,7 +187,32 @@ export function startOptions(
     input: o.input === undefined ? undefined : checkInput(o.input, where),
     progress: checkProgress(o.progress, where),
     onAbort: checkOnAbort(o.onAbort, where),
+    workers: o.workers === undefined
+      ? undefined
+      : checkWorkers(o.workers, where),
   };
+}
+
+function checkWorkers(value: unknown, where: string): WorkersOption {
+  const keys = isPlainObject(value) ? Object.keys(value) : [];
+  const key = keys[0];
+  const n = key === undefined
+    ? undefined
+    : (value as Record<string, unknown>)[key];
+  if (
+    keys.length !== 1 || (key !== "wait" && key !== "spawn") ||
+    !Number.isSafeInteger(n) || (n as number) < 1
+  ) {
+    throw new TypeError(
+      at(
+        where,
+        `workers must be { wait: n } or { spawn: n } with n a whole number of processes from 1, received ${
+          render(value)
+        }`,
+      ),
+    );
+  }
+  return key === "wait" ? { wait: n as number } : { spawn: n as number };
 }
 
 function checkOnAbort(value: unknown, where: string): "cancel" | "drain" {

@@ -26,6 +26,8 @@ export interface GroupPlan {
   readonly permissions: Deno.PermissionOptions | undefined;
   /** What its actors do when handling a message fails. */
   readonly policy: Policy;
+  /** Where the group runs across processes (default `"here"`). */
+  readonly place?: "workers" | "here";
 }
 
 const WHERE = "Cannot connect groups";
@@ -101,6 +103,7 @@ export function plan(
       maxsize: g?.options.maxsize,
       permissions: g?.options.permissions,
       policy: policyOf(g?.options ?? {}),
+      place: g?.options.place ?? "here",
     };
   });
   for (const p of plans) {

@@ -22,6 +22,7 @@ import {
 import { cloneableOrText, render } from "../common/values.ts";
 import { RelayAbortError, type RelayError } from "../errors.ts";
 import type { Outlet } from "../link/outlet.ts";
+import type { Transport } from "../link/transport.ts";
 import type { RelayMetrics } from "../metrics.ts";
 import { causeOf, checkControl } from "./control.ts";
 import {
@@ -64,6 +65,8 @@ export interface RunOptions {
   readonly category: readonly string[];
   /** Where the actors run. */
   readonly host: MemberHost;
+  /** What carries the edges (default: the port transport). */
+  readonly transport?: Transport;
   /** The main thread feeds the first group. */
   readonly input: boolean;
   /** The main thread reads what the last group sends. */
@@ -154,6 +157,7 @@ export class Run {
       })),
       this.#options.maxsize,
       this.#options,
+      this.#options.transport,
     );
     this.#edges = wiring.edges;
     const ordered = this.#options.ordered;

@@ -23,12 +23,29 @@ const TRANSPORTS: ReadonlyMap<string, Transport> = new Map(
   [portTransport].map((t) => [t.name, t]),
 );
 
+/**
+ * Transports of one process, registered while it uses them (a run across
+ * processes names its Redis transport after the run): never in a worker.
+ */
+const registered = new Map<string, Transport>();
+
+/** Lists `transport` by its name until the returned function is called. */
+export function registerTransport(transport: Transport): () => void {
+  registered.set(transport.name, transport);
+  return () => {
+    if (registered.get(transport.name) === transport) {
+      registered.delete(transport.name);
+    }
+  };
+}
+
 /** The transport a run uses unless told otherwise. */
 export const defaultTransport: Transport = portTransport;
 
 /** The transport that made `spec`; throws if none is known by its name. */
 export function transportOf(spec: EdgeEnd | RelinkSpec): Transport {
-  const transport = TRANSPORTS.get(spec.transport);
+  const transport = TRANSPORTS.get(spec.transport) ??
+    registered.get(spec.transport);
   if (transport === undefined) {
     throw new TypeError(`Unknown link transport: ${String(spec.transport)}`);
   }

@@ -30,7 +30,7 @@ import {
   type RelinkSpec,
   type ToWorker,
 } from "../common/protocol.ts";
-import { RECEIVED, SENT, WAITED_MS, WIDTH } from "../common/stats.ts";
+import { HANDLED, RECEIVED, SENT, WAITED_MS, WIDTH } from "../common/stats.ts";
 import { render, uncloneablePath } from "../common/values.ts";
 import {
   chainEnds,
@@ -41,7 +41,7 @@ import {
   relinkEnd,
 } from "../link/ends.ts";
 import type { Inlet } from "../link/inlet.ts";
-import type { Outlet } from "../link/outlet.ts";
+import { type Outlet, RESOLVED } from "../link/outlet.ts";
 import {
   cloneableCall,
   cloneableRecord,
@@ -422,11 +422,14 @@ export class ActorRunner {
       const stats = new Float64Array(init.stats.buffer);
       const received = init.stats.index * WIDTH + RECEIVED;
       this.#attempt = 1;
-      const handle = attempts?.handle ?? ((message: unknown) => {
+      const plain = attempts?.handle ?? ((message: unknown) => {
         if (this.#terminated) throw this.#controller.signal.reason;
         stats[received]++;
         return actor.recv(message);
       });
+      const handle = init.countHandled === true
+        ? countHandled(plain, stats, init.stats.index * WIDTH + HANDLED)
+        : plain;
       // Ordered: around each message's whole handling. Where several are in
       // flight, the attempts wrap each one themselves (AttemptsHost.around).
       await inlet.run(
@@ -587,4 +590,30 @@ function surfaceDue(): Promise<void> {
     };
     port2.postMessage(null);
   });
+}
+
+/**
+ * Counts in `stats[cell]` each message whose handling settled (a worker
+ * process of a run across processes acknowledges only those to Redis):
+ * only there, as it costs a reaction per message that returns a promise.
+ */
+function countHandled(
+  handle: (message: unknown) => unknown,
+  stats: Float64Array,
+  cell: number,
+): (message: unknown) => unknown {
+  const count = () => {
+    stats[cell]++;
+  };
+  return (message) => {
+    const result = handle(message);
+    if (
+      result === undefined || result === RESOLVED ||
+      typeof (result as Promise<void>)?.then !== "function"
+    ) {
+      count();
+      return result;
+    }
+    return (result as Promise<void>).then(count);
+  };
 }

@@ -46,6 +46,11 @@ export interface ConformanceOptions {
    * receivers not taking messages hold credit back.
    */
   readonly held?: { readonly transport: Transport; readonly hold: CreditHold };
+  /**
+   * Deno's op and resource sanitizers (default true). A transport that
+   * keeps connections open across tests (a pool) turns them off.
+   */
+  readonly sanitize?: boolean;
 }
 
 const one = { from: "a", to: "b", senders: 1, receivers: 1 };
@@ -56,9 +61,15 @@ export function conformance(
   transport: Transport,
   options: ConformanceOptions = {},
 ): void {
-  const { runs = 150, abortRuns = 60, peers = 8, held } = options;
+  const { runs = 150, abortRuns = 60, peers = 8, held, sanitize = true } =
+    options;
   const test = (what: string, fn: () => Promise<void>) =>
-    Deno.test(`${name}: ${what}`, fn);
+    Deno.test({
+      name: `${name}: ${what}`,
+      sanitizeOps: sanitize,
+      sanitizeResources: sanitize,
+      fn,
+    });
 
   test("delivers in order, the pills after the sends waiting for credit", async () => {
     const edge = transport.createEdge({ ...one, maxsize: 1 });

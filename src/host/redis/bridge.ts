@@ -1,0 +1,254 @@
+/**
+ * The local legs of a Redis edge. An actor's worker never talks to Redis:
+ * its process's main thread opens the actor's Redis ends and links them to
+ * the actor over port links, with their shared-memory credits, as between
+ * any two threads of one process.
+ *
+ * - Receiving: the main thread reads the edge's entries for the actor and
+ *   forwards each sender's messages on a port link of that sender's own
+ *   (so the actor still counts one pill per upstream sender, and order per
+ *   sender holds). An entry is acknowledged, and its credit tokens go back
+ *   to Redis, only once the actor handled every message of it (its
+ *   `recv()` settled: the `HANDLED` counter of `common/stats.ts`) and
+ *   everything the actor sent meanwhile is in Redis (the sending leg's
+ *   posts were answered): an entry in this process's hands when it dies is
+ *   still pending in Redis, and another process takes it over, so what
+ *   the dead process had in hand may be handled twice, and nothing is
+ *   lost.
+ * - Sending: the actor sends on a port link to the main thread, which
+ *   sends each message on to the Redis edge; it waits there for credit, and
+ *   the actor waits on its port link meanwhile.
+ *
+ * @module
+ */
+
+import type {
+  InitMessage,
+  ReceiverEndSpec,
+  SenderEndSpec,
+} from "../../common/protocol.ts";
+import { Outlet } from "../../link/outlet.ts";
+import { portTransport } from "../../link/port/transport.ts";
+import type { RedisTransport } from "../../link/redis/transport.ts";
+import { redisEnd } from "../../link/redis/transport.ts";
+import type { EdgeHandle } from "../../link/transport.ts";
+import { PILL } from "../../link/transport.ts";
+import { HANDLED, SENT, WIDTH } from "../../common/stats.ts";
+
+/** How often a receiving leg looks whether its actor took more (ms). */
+const CONSUMED_POLL_MS = 1;
+
+/** An actor's init message with its Redis ends bridged. */
+export interface Bridged {
+  /** The init message, with port ends for the actor's worker. */
+  readonly init: InitMessage;
+  /** What the init message transfers. */
+  readonly transfer: Transferable[];
+  /** Messages redelivered to this actor (adopted from a dead member). */
+  redelivered(): number;
+  /** Closes both legs: stops reading, wakes a send waiting for credit. */
+  close(): void;
+}
+
+/** Whether an end is the Redis transport's. */
+export function isRedisEnd(end: { transport: string } | undefined): boolean {
+  return end !== undefined && end.transport.startsWith("redis");
+}
+
+/**
+ * Bridges the Redis ends of `init` (if any) over port links; `onFailure`
+ * hears a leg that fails (fenced, Redis lost, a message it cannot carry).
+ */
+export function bridge(
+  init: InitMessage,
+  transport: RedisTransport,
+  onFailure: (error: Error, phase: "recv" | "send") => void,
+): Bridged {
+  const closers: (() => void)[] = [];
+  const transfer: Transferable[] = [];
+  let inlet = init.inlet;
+  let outlet = init.outlet;
+  let redelivered = () => 0;
+  // Without a Redis sending leg, what the actor sends stays in this
+  // process, which the run cannot outlive: nothing to wait for.
+  let confirmed: (() => number) | undefined;
+  if (isRedisEnd(outlet)) {
+    const leg = sending(outlet!, transport, (e) => onFailure(e, "send"));
+    outlet = leg.end;
+    closers.push(leg.close);
+    transfer.push(...portTransport.transferables(leg.end));
+    confirmed = leg.confirmed;
+  }
+  if (isRedisEnd(inlet)) {
+    const cells = new Float64Array(init.stats.buffer);
+    const base = init.stats.index * WIDTH;
+    // (handled, sent) as read together: once what was sent by then is in
+    // Redis, what was handled by then may be acknowledged.
+    const marks: [number, number][] = [];
+    let safe = 0;
+    const ackable = () => {
+      const handled = cells[base + HANDLED];
+      if (confirmed === undefined) return handled;
+      if (handled > (marks[marks.length - 1]?.[0] ?? safe)) {
+        // Read after HANDLED: it counts at least what those messages sent.
+        marks.push([handled, cells[base + SENT]]);
+      }
+      const posted = confirmed();
+      while (marks.length > 0 && marks[0][1] <= posted) {
+        safe = marks.shift()![0];
+      }
+      return safe;
+    };
+    const leg = receiving(
+      inlet!,
+      transport,
+      ackable,
+      (e) => onFailure(e, "recv"),
+    );
+    inlet = leg.end;
+    closers.push(leg.close);
+    transfer.push(...portTransport.transferables(leg.end));
+    redelivered = leg.redelivered;
+  }
+  return {
+    init: { ...init, inlet, outlet },
+    transfer,
+    redelivered: () => redelivered(),
+    close: () => {
+      for (const close of closers.splice(0)) close();
+    },
+  };
+}
+
+function receiving(
+  spec: ReceiverEndSpec,
+  transport: RedisTransport,
+  ackable: () => number,
+  onFailure: (error: Error) => void,
+): { end: ReceiverEndSpec; close: () => void; redelivered: () => number } {
+  const end = redisEnd(spec);
+  const local: EdgeHandle = portTransport.createEdge({
+    from: "redis",
+    to: end.group,
+    senders: end.senders,
+    receivers: 1,
+    maxsize: end.maxsize,
+  });
+  const outlets = local.senders.map((s) =>
+    portTransport.openSender(s, (error) => fail(error))
+  );
+  const side = transport.receiver(spec);
+  let closed = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let counted = 0;
+  const fail = (error: unknown) => {
+    if (closed) return;
+    close();
+    onFailure(error instanceof Error ? error : new Error(String(error)));
+  };
+  side.onFailure(fail);
+  /** Acknowledges what the actor took since the last look. */
+  const look = () => {
+    timer = undefined;
+    if (closed) return;
+    const safe = ackable();
+    if (safe > counted) {
+      side.consume(safe - counted);
+      counted = safe;
+    }
+    if (side.held > 0) timer = setTimeout(look, CONSUMED_POLL_MS);
+  };
+  const watch = () => {
+    if (timer === undefined && !closed) {
+      timer = setTimeout(look, CONSUMED_POLL_MS);
+    }
+  };
+  // One queue for every wire, in arrival order, forwarded one at a time.
+  const queue: [number, unknown][] = [];
+  let pumping = false;
+  const pump = async () => {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (queue.length > 0 && !closed) {
+        const [s, item] = queue.shift()!;
+        if (item === PILL) {
+          outlets[s].close().catch(() => {});
+          continue;
+        }
+        for (const message of item as unknown[]) {
+          const sent = outlets[s].send(message);
+          // A send with room resolves at once; only a full edge waits.
+          await sent;
+        }
+        outlets[s].flush();
+        watch();
+      }
+    } catch (error) {
+      fail(error);
+    } finally {
+      pumping = false;
+    }
+  };
+  side.wires.forEach((wire, s) =>
+    wire.listen((item) => {
+      queue.push([s, item]);
+      pump();
+    })
+  );
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    clearTimeout(timer);
+    side.close();
+    const reason = new DOMException("The bridge closed", "AbortError");
+    for (const o of outlets) o.abort(reason);
+    local.close();
+  };
+  return {
+    end: local.receivers[0],
+    close,
+    redelivered: () => side.redelivered,
+  };
+}
+
+function sending(
+  spec: SenderEndSpec,
+  transport: RedisTransport,
+  onFailure: (error: Error) => void,
+): { end: SenderEndSpec; close: () => void; confirmed: () => number } {
+  const end = redisEnd(spec);
+  const local: EdgeHandle = portTransport.createEdge({
+    from: "actor",
+    to: "redis",
+    senders: 1,
+    receivers: 1,
+    maxsize: end.maxsize,
+  });
+  const inlet = portTransport.openReceiver(local.receivers[0]);
+  const side = transport.sender(spec);
+  let closed = false;
+  const fail = (error: unknown) => {
+    if (closed) return;
+    close();
+    onFailure(error instanceof Error ? error : new Error(String(error)));
+  };
+  const out = new Outlet([side.wire], side.credit, (error) => fail(error));
+  side.onFailure((error) => {
+    out.abort(error);
+    fail(error);
+  });
+  inlet.run((message) => out.send(message), () => {}).then(
+    () => out.close(),
+  ).catch(fail);
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    out.abort(new DOMException("The bridge closed", "AbortError"));
+    side.wire.close();
+    side.credit.wakeAll();
+    inlet.close();
+    local.close();
+  };
+  return { end: local.senders[0], close, confirmed: () => side.confirmed };
+}

@@ -1,0 +1,166 @@
+/**
+ * The control plane of a run across processes: what the coordinator (the
+ * process that called `relay.start()`) and its worker processes say to
+ * each other, on Redis streams of the run's own. Each worker process reads
+ * its inbox (`w:<id>`); the coordinator reads `up`, which every worker
+ * process writes to. Heartbeats are keys with a TTL (`hb:<id>`).
+ *
+ * Messages are v8-serialised, one per stream entry, in field `m`.
+ *
+ * @module
+ */
+
+import type { Buffer } from "node:buffer";
+import v8 from "node:v8";
+import type { InitMessage, ToWorker } from "../../common/protocol.ts";
+import type { Reply } from "../../link/redis/link.ts";
+
+/** A worker process → the coordinator. */
+export type UpMessage =
+  | {
+    readonly kind: "hello";
+    readonly worker: string;
+    readonly slots: number;
+    readonly host: string;
+    readonly pid: number;
+    /** The hash of the worker's baton code. */
+    readonly code: string;
+  }
+  /** A message on a member's control port, as it arrived. */
+  | {
+    readonly kind: "member";
+    readonly member: string;
+    /** Which start of the member said it (0 first, then restarts). */
+    readonly attempt: number;
+    readonly data: unknown;
+  }
+  /** A member failed outside its runtime (`MemberEvents.failure`). */
+  | {
+    readonly kind: "failure";
+    readonly member: string;
+    readonly attempt: number;
+    readonly message: string;
+    readonly exited: boolean;
+  }
+  /** A member's counters (received, sent, waited ms). */
+  | {
+    readonly kind: "stats";
+    readonly member: string;
+    readonly attempt: number;
+    readonly values: readonly number[];
+  }
+  /** A worker process leaves (the run ended, or it cannot go on). */
+  | { readonly kind: "bye"; readonly worker: string; readonly reason: string };
+
+/** The coordinator → a worker process. */
+export type DownMessage =
+  | {
+    readonly kind: "spawn";
+    readonly member: string;
+    /** The init message, its stats slot left out. */
+    readonly init: Omit<InitMessage, "stats">;
+    /** The module as a path relative to the coordinator's directory. */
+    readonly relative: string | undefined;
+    /** SHA-256 of the actor's module as the coordinator reads it. */
+    readonly moduleHash: string;
+    readonly permissions: Deno.PermissionOptions | undefined;
+    /** How many times this member started before (a restart). */
+    readonly attempt: number;
+  }
+  | {
+    readonly kind: "post";
+    readonly member: string;
+    readonly message: ToWorker;
+  }
+  | { readonly kind: "terminate"; readonly member: string }
+  | { readonly kind: "end"; readonly reason: string }
+  | { readonly kind: "refuse"; readonly reason: string };
+
+/** The keys of a run's control plane. */
+export function runKeys(run: string): {
+  prefix: string;
+  up: string;
+  inbox: (worker: string) => string;
+  heartbeat: (who: string) => string;
+  coordinator: string;
+} {
+  const prefix = `baton:${run}:`;
+  return {
+    prefix,
+    up: `${prefix}up`,
+    inbox: (worker) => `${prefix}w:${worker}`,
+    heartbeat: (who) => `${prefix}hb:${who}`,
+    coordinator: `${prefix}hb:coordinator`,
+  };
+}
+
+/** Messages as a stream entry's value. */
+export function encode(
+  messages: readonly (UpMessage | DownMessage)[],
+): Buffer {
+  return v8.serialize(messages);
+}
+
+/** Each message of an XREAD reply of one stream, with its id. */
+export function entriesOf(reply: Reply): [string, unknown][] {
+  if (reply === null) return [];
+  const streams: Reply[] = Array.isArray(reply)
+    ? reply.map((r) => (r as Reply[])[1])
+    : Object.values(reply as Record<string, Reply>);
+  const out: [string, unknown][] = [];
+  for (const entries of streams) {
+    for (const entry of entries as Reply[]) {
+      const [id, fields] = entry as [Reply, Reply[]];
+      for (let i = 0; i < fields.length; i += 2) {
+        if (String(fields[i]) === "m") {
+          out.push([String(id), v8.deserialize(fields[i + 1] as Buffer)]);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** SHA-256 of bytes, in hex. */
+export async function sha256(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    bytes as Uint8Array<ArrayBuffer>,
+  );
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+/** The hash of a module file, or of its URL where it is not a file. */
+export async function moduleHash(url: string): Promise<string> {
+  if (!url.startsWith("file:")) {
+    return await sha256(new TextEncoder().encode(url));
+  }
+  return await sha256(await Deno.readFile(new URL(url)));
+}
+
+/** The files of baton whose hash a worker process and a coordinator share. */
+const CODE = [
+  "../../common/protocol.ts",
+  "../../link/redis/scripts.ts",
+  "../../link/redis/transport.ts",
+  "./protocol.ts",
+  "./bridge.ts",
+  "./worker_process.ts",
+  "./coordinator.ts",
+];
+
+/** The hash of this process's baton code (the parts processes share). */
+export async function codeHash(): Promise<string> {
+  const parts: Uint8Array[] = [];
+  for (const file of CODE) {
+    parts.push(await Deno.readFile(new URL(file, import.meta.url)));
+  }
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return await sha256(all);
+}

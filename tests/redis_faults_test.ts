@@ -1,0 +1,282 @@
+/**
+ * Faults of runs across processes on Redis, with worker processes this
+ * test starts, kills (SIGKILL), pauses (SIGSTOP) and resumes, and a real
+ * redis-server (`BATON_REDIS_URL`).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { group, Relay, RelayError } from "../mod.ts";
+import { redis } from "../redis.ts";
+import { RedisLink } from "../src/link/redis/link.ts";
+import { Keys, KillAt, Mark, Numbers } from "./fixtures/redis_actors.ts";
+import { redisTest, uniqueRun } from "./_redis.ts";
+import { startWorkers, stopAll, until } from "./_redis_workers.ts";
+
+interface Seen {
+  keys: string[];
+  pids: number[];
+  pid: number;
+}
+
+/** Lost and doubled keys of `count` messages from one source. */
+function tally(keys: readonly string[], count: number) {
+  const times = new Map<string, number>();
+  for (const k of keys) times.set(k, (times.get(k) ?? 0) + 1);
+  let lost = 0;
+  for (let seq = 0; seq < count; seq++) {
+    if (!times.has(`Numbers-src:${seq}`)) lost++;
+  }
+  const doubled = keys.length - times.size;
+  return { lost, doubled };
+}
+
+const HEARTBEAT_MS = 1500;
+
+/** Sends a signal with kill(1): Deno.kill() needs --allow-run for all. */
+async function signal(pid: number, name: "STOP" | "CONT"): Promise<void> {
+  const { success } = await new Deno.Command("kill", {
+    args: [`-${name}`, String(pid)],
+  }).output();
+  assert.ok(success, `kill -${name} ${pid}`);
+}
+
+async function guarded<T>(relay: Relay, run: Promise<T>, ms = 90_000) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      run,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const state = JSON.stringify(relay.snapshot());
+          relay.close({ timeout: 0 });
+          reject(new Error(`the run did not settle in ${ms} ms: ${state}`));
+        }, ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A source here, `middle` on workers, the sink here. */
+function pipeline(url: string, run: string, count: number, delayMs: number) {
+  const relay = new Relay({
+    maxsize: 256,
+    transport: redis({ url, run, heartbeatMs: HEARTBEAT_MS }),
+  });
+  const source = Object.assign(new Numbers(), { count });
+  Object.defineProperty(source, "name", { value: "Numbers-src" });
+  relay.connect(
+    source,
+    group([
+      Object.assign(new Mark(), { delayMs }),
+      Object.assign(new Mark(), { delayMs }),
+    ], { name: "mark", place: "workers" }),
+    new Keys(),
+  );
+  return relay;
+}
+
+redisTest(
+  "D3: across processes, SIGKILL of a middle worker process loses nothing; its members start again on a live one",
+  async (url) => {
+    const run = uniqueRun("kill-middle");
+    const workers = startWorkers(url, run, 2, { slots: 2 });
+    try {
+      const count = 4000;
+      const relay = pipeline(url, run, count, 1);
+      const reports = Array.fromAsync(relay.reports<Seen>());
+      const done = relay.start({ workers: { wait: 2 } });
+      done.catch(() => {});
+      await until(
+        () => (relay.metrics()?.groups[2].received ?? 0) >= 500,
+        "the sink to receive 500 messages",
+      );
+      workers[0].child.kill("SIGKILL");
+      await guarded(relay, done);
+      const [seen] = (await reports).map((r) => r.value);
+      const { lost, doubled } = tally(seen.keys, count);
+      assert.equal(lost, 0, "nothing lost");
+      // Only what the dead member had in hand, unacknowledged: at most the
+      // bound of the edge into it.
+      assert.ok(doubled <= 256, `${doubled} doubled`);
+      assert.ok(
+        seen.pids.includes(workers[1].pid),
+        "the live process carried the rest",
+      );
+    } finally {
+      await stopAll(workers);
+    }
+  },
+);
+
+redisTest(
+  "D4: across processes, SIGKILL of a last-group worker process loses nothing read by results()",
+  async (url) => {
+    const run = uniqueRun("kill-last");
+    const workers = startWorkers(url, run, 2, { slots: 2 });
+    try {
+      const count = 4000;
+      const relay = new Relay({
+        maxsize: 128,
+        transport: redis({ url, run, heartbeatMs: HEARTBEAT_MS }),
+      });
+      const source = Object.assign(new Numbers(), { count });
+      Object.defineProperty(source, "name", { value: "Numbers-src" });
+      relay.connect(
+        source,
+        group([
+          Object.assign(new Mark(), { delayMs: 1 }),
+          Object.assign(new Mark(), { delayMs: 1 }),
+        ], { name: "last", place: "workers" }),
+      );
+      const keys: string[] = [];
+      const results = relay.results<{ from: string; seq: number }>();
+      const done = relay.start({ workers: { wait: 2 } });
+      done.catch(() => {});
+      const reading = (async () => {
+        for await (const m of results) keys.push(`${m.from}:${m.seq}`);
+      })();
+      reading.catch(() => {});
+      await until(() => keys.length >= 500, "500 results");
+      workers[1].child.kill("SIGKILL");
+      await guarded(relay, done);
+      await reading;
+      const { lost, doubled } = tally(keys, count);
+      assert.equal(lost, 0, "nothing lost");
+      assert.ok(doubled <= 128, `${doubled} doubled`);
+    } finally {
+      await stopAll(workers);
+    }
+  },
+);
+
+redisTest(
+  "D5: across processes, a worker process paused past its heartbeat is fenced, and leaves when resumed",
+  async (url) => {
+    const run = uniqueRun("stop");
+    const workers = startWorkers(url, run, 2, { slots: 2 });
+    try {
+      const count = 4000;
+      const relay = pipeline(url, run, count, 1);
+      const reports = Array.fromAsync(relay.reports<Seen>());
+      const done = relay.start({ workers: { wait: 2 } });
+      done.catch(() => {});
+      await until(
+        () => (relay.metrics()?.groups[2].received ?? 0) >= 500,
+        "the sink to receive 500 messages",
+      );
+      await signal(workers[0].pid, "STOP");
+      // Resumed once the coordinator declared it dead (fenced it).
+      const link = await RedisLink.connect({ url });
+      try {
+        let fenced = 0;
+        const poll = setInterval(() => {
+          link.command(["SCARD", `baton:${run}:fenced`]).then((n) =>
+            fenced = Number(n)
+          );
+        }, 50);
+        try {
+          // The set holds a placeholder ("-") from the start.
+          await until(() => fenced > 1, "the paused process to be fenced");
+        } finally {
+          clearInterval(poll);
+        }
+      } finally {
+        await signal(workers[0].pid, "CONT");
+        await link.quit();
+      }
+      await guarded(relay, done);
+      const status = await workers[0].status;
+      const said = await workers[0].stderr;
+      assert.equal(status.code, 1, said);
+      assert.match(said, /fenced|declared dead/);
+      const [seen] = (await reports).map((r) => r.value);
+      const { lost, doubled } = tally(seen.keys, count);
+      assert.equal(lost, 0, "nothing lost");
+      assert.ok(doubled <= 256, `${doubled} doubled`);
+    } finally {
+      await stopAll(workers);
+    }
+  },
+);
+
+redisTest(
+  "D6: across processes, an entry delivered more than maxDeliveries times fails the run",
+  async (url) => {
+    const run = uniqueRun("deliveries");
+    const workers = startWorkers(url, run, 3, { slots: 1, allowRun: true });
+    try {
+      const relay = new Relay({
+        maxsize: 16,
+        transport: redis({
+          url,
+          run,
+          heartbeatMs: HEARTBEAT_MS,
+          maxDeliveries: 2,
+        }),
+      });
+      relay.connect(
+        Object.assign(new Numbers(), { count: 100 }),
+        group([Object.assign(new KillAt(), { at: 50 })], {
+          name: "killer",
+          place: "workers",
+        }),
+        new Keys(),
+      );
+      const error = await guarded(
+        relay,
+        relay.start({ workers: { wait: 3 } }).then(
+          () => assert.fail("the run succeeded"),
+          (e) => e,
+        ),
+      );
+      assert.ok(error instanceof RelayError, String(error));
+      assert.equal(error.group, "killer");
+      assert.match(
+        error.message,
+        /delivered 3 times, more than maxDeliveries \(2\)/,
+      );
+    } finally {
+      await stopAll(workers);
+    }
+  },
+);
+
+redisTest(
+  "D7: across processes, a dead source fails the run",
+  async (url) => {
+    const run = uniqueRun("source");
+    const workers = startWorkers(url, run, 2, { slots: 1 });
+    try {
+      const relay = new Relay({
+        maxsize: 16,
+        transport: redis({ url, run, heartbeatMs: HEARTBEAT_MS }),
+      });
+      relay.connect(
+        group([Object.assign(new Numbers(), { count: 1e9 })], {
+          name: "source",
+          place: "workers",
+        }),
+        Object.assign(new Keys(), { delayMs: 1 }),
+      );
+      const done = relay.start({ workers: { wait: 2 } }).then(
+        () => assert.fail("the run succeeded"),
+        (e) => e,
+      );
+      await until(
+        () => (relay.metrics()?.groups[1].received ?? 0) >= 20,
+        "the sink to receive 20 messages",
+      );
+      for (const w of workers) w.child.kill("SIGKILL");
+      const error = await guarded(relay, done);
+      assert.ok(error instanceof RelayError, String(error));
+      assert.equal(error.group, "source");
+      assert.match(error.message, /a source cannot start again/);
+    } finally {
+      await stopAll(workers);
+    }
+  },
+);

@@ -1,0 +1,420 @@
+/**
+ * Runs across processes on Redis: worker processes really spawned (`cli.ts
+ * worker`), a real redis-server (`BATON_REDIS_URL`), each actor in a Web
+ * Worker of its process.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { group, Relay, RelayError } from "../mod.ts";
+import { redis } from "../redis.ts";
+import {
+  Chatty,
+  FailAt,
+  Keys,
+  Mark,
+  Numbers,
+} from "./fixtures/redis_actors.ts";
+import { captureLogs } from "./_harness.ts";
+import { redisProxy, redisTest, uniqueRun } from "./_redis.ts";
+
+interface Seen {
+  keys: string[];
+  pids: number[];
+  pid: number;
+}
+
+/** Runs `relay` under a guard that fails with its snapshot. */
+async function within<T>(
+  relay: Relay,
+  ms: number,
+  run: Promise<T>,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const state = JSON.stringify(relay.snapshot());
+      relay.close({ timeout: 0 });
+      reject(new Error(`the run did not settle in ${ms} ms: ${state}`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([run, guard]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Copies a file or a folder (Deno.symlink needs unscoped permissions). */
+async function copy(from: string, to: string): Promise<void> {
+  if ((await Deno.stat(from)).isFile) return await Deno.copyFile(from, to);
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    await copy(`${from}/${entry.name}`, `${to}/${entry.name}`);
+  }
+}
+
+async function keysOf(url: string, run: string): Promise<string[]> {
+  const { RedisLink } = await import("../src/link/redis/link.ts");
+  const link = await RedisLink.connect({ url });
+  try {
+    const [, keys] = await link.command([
+      "SCAN",
+      "0",
+      "MATCH",
+      `baton:${run}:*`,
+      "COUNT",
+      "10000",
+    ]) as [unknown, unknown[]];
+    return keys.map(String);
+  } finally {
+    await link.quit();
+  }
+}
+
+redisTest(
+  "D1: across processes, 1 → 2 → 1 with the middle group on 2 spawned worker processes delivers every message once",
+  async (url) => {
+    const run = uniqueRun("e2e");
+    const relay = new Relay({ maxsize: 64, transport: redis({ url, run }) });
+    const source = Object.assign(new Numbers(), { count: 5000 });
+    relay.connect(
+      source,
+      group([new Mark(), new Mark()], { name: "mark", place: "workers" }),
+      new Keys(),
+    );
+    const reports = Array.fromAsync(relay.reports<Seen>());
+    const metrics = await within(
+      relay,
+      60_000,
+      relay.start({ workers: { spawn: 2 } }),
+    );
+    const [seen] = (await reports).map((r) => r.value);
+    assert.equal(seen.keys.length, 5000);
+    assert.equal(new Set(seen.keys).size, 5000, "nothing twice");
+    assert.equal(seen.pid, Deno.pid, "the sink ran here");
+    assert.equal(seen.pids.length, 2, "through both worker processes");
+    assert.ok(!seen.pids.includes(Deno.pid), "not through this process");
+    const order = seen.keys.map((k) => Number(k.split(":")[1]));
+    // One sender: FIFO per sender→receiver, through any middle member,
+    // so each middle member's part is in order; the whole need not be.
+    assert.deepEqual([...order].sort((a, b) => a - b), order.map((_, i) => i));
+    assert.deepEqual(metrics.groups.map((g) => g.received), [0, 5000, 5000]);
+    assert.deepEqual(
+      await keysOf(url, run),
+      [],
+      "every key of the run deleted",
+    );
+  },
+);
+
+redisTest(
+  "D2: across processes, an error in a worker process fails the run with the same RelayError",
+  async (url) => {
+    const run = uniqueRun("fail");
+    const relay = new Relay({ maxsize: 16, transport: redis({ url, run }) });
+    relay.connect(
+      Object.assign(new Numbers(), { count: 100_000 }),
+      group([new FailAt()], { name: "fail", place: "workers" }),
+      new Keys(),
+    );
+    const error = await within(
+      relay,
+      60_000,
+      relay.start({ workers: { spawn: 1 } }).then(
+        () => assert.fail("the run succeeded"),
+        (e) => e,
+      ),
+    );
+    assert.ok(error instanceof RelayError, String(error));
+    assert.equal(error.group, "fail");
+    assert.equal(error.phase, "recv");
+    assert.match(error.message, /failed on 10/);
+    assert.match(error.message, /it ran in the worker process on .*, pid \d+/);
+    assert.deepEqual(
+      await keysOf(url, run),
+      [],
+      "every key of the run deleted",
+    );
+  },
+);
+
+redisTest(
+  "D8: across processes, two runs at once on one Redis do not meet",
+  async (url) => {
+    const one = async (count: number) => {
+      const run = uniqueRun("two");
+      const relay = new Relay({ maxsize: 32, transport: redis({ url, run }) });
+      relay.connect(
+        Object.assign(new Numbers(), { count }),
+        group([new Mark()], { name: "mark", place: "workers" }),
+        new Keys(),
+      );
+      const reports = Array.fromAsync(relay.reports<Seen>());
+      await within(relay, 60_000, relay.start({ workers: { spawn: 1 } }));
+      const [seen] = (await reports).map((r) => r.value);
+      return { run, seen };
+    };
+    const [a, b] = await Promise.all([one(3000), one(2000)]);
+    assert.equal(a.seen.keys.length, 3000);
+    assert.equal(b.seen.keys.length, 2000);
+    assert.notDeepEqual(a.seen.pids, b.seen.pids, "each its own process");
+    assert.deepEqual(await keysOf(url, a.run), []);
+    assert.deepEqual(await keysOf(url, b.run), []);
+  },
+);
+
+redisTest(
+  "D9: across processes, a worker process whose actor module differs from the coordinator's is refused",
+  async (url) => {
+    // A checkout of the same code but for the actors' module: the worker
+    // process runs in it, the coordinator here.
+    const root = new URL("../", import.meta.url).pathname;
+    const dir = await Deno.makeTempDir({
+      dir: "/tmp/baton-tests",
+      prefix: "skew-",
+    }).catch(async () => {
+      await Deno.mkdir("/tmp/baton-tests", { recursive: true });
+      return await Deno.makeTempDir({
+        dir: "/tmp/baton-tests",
+        prefix: "skew-",
+      });
+    });
+    try {
+      for (
+        const name of [
+          "mod.ts",
+          "redis.ts",
+          "cli.ts",
+          "config.ts",
+          "src",
+          "deno.json",
+          "deno.lock",
+        ]
+      ) {
+        await copy(`${root}${name}`, `${dir}/${name}`);
+      }
+      await Deno.mkdir(`${dir}/tests/fixtures`, { recursive: true });
+      const source = await Deno.readTextFile(
+        `${root}tests/fixtures/redis_actors.ts`,
+      );
+      await Deno.writeTextFile(
+        `${dir}/tests/fixtures/redis_actors.ts`,
+        `${source}\n// another version\n`,
+      );
+      const run = uniqueRun("skew");
+      const { startWorkers, stopAll } = await import("./_redis_workers.ts");
+      const workers = startWorkers(url, run, 1, { cwd: dir });
+      try {
+        const relay = new Relay({
+          maxsize: 16,
+          transport: redis({ url, run }),
+        });
+        relay.connect(
+          new Numbers(),
+          group([new Mark()], { name: "mark", place: "workers" }),
+          new Keys(),
+        );
+        const error = await within(
+          relay,
+          60_000,
+          relay.start({ workers: { wait: 1 } }).then(
+            () => assert.fail("the run succeeded"),
+            (e) => e,
+          ),
+        );
+        assert.ok(error instanceof RelayError, String(error));
+        assert.equal(error.group, "mark");
+        assert.equal(error.phase, "load");
+        assert.match(error.message, /differs from the coordinator's/);
+      } finally {
+        await stopAll(workers);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+redisTest(
+  "D10: across processes, a Redis nobody listens on fails start() cleanly, naming it",
+  async () => {
+    const relay = new Relay({
+      transport: redis({
+        url: "redis://127.0.0.1:1",
+        run: uniqueRun("down"),
+        unreachableMs: 500,
+      }),
+    });
+    relay.connect(
+      new Numbers(),
+      group([new Mark()], { place: "workers" }),
+      new Keys(),
+    );
+    const error = await within(
+      relay,
+      20_000,
+      relay.start({ workers: { spawn: 1 } }).then(
+        () => assert.fail("the run succeeded"),
+        (e) => e,
+      ),
+    );
+    assert.match(
+      String(error),
+      /Cannot connect to Redis at redis:\/\/127\.0\.0\.1:1/,
+    );
+  },
+);
+
+redisTest(
+  "D11: across processes, when the coordinator dies, its worker processes leave and the run's keys expire",
+  async (url) => {
+    const run = uniqueRun("orphan");
+    const { startWorkers, stopAll, until } = await import(
+      "./_redis_workers.ts"
+    );
+    const workers = startWorkers(url, run, 1, { heartbeatMs: 1500 });
+    const coordinator = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-check",
+        "-R",
+        "--allow-net=127.0.0.1",
+        "--allow-env=REDIS_DEBUG_MAINTENANCE",
+        new URL("./fixtures/redis_coordinator.ts", import.meta.url).pathname,
+        url,
+        run,
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    try {
+      const reader = coordinator.stdout.pipeThrough(new TextDecoderStream())
+        .getReader();
+      let out = "";
+      while (!out.includes("started")) {
+        const { value, done } = await reader.read();
+        assert.ok(!done, "the coordinator ended before it started");
+        out += value;
+      }
+      reader.releaseLock();
+      coordinator.kill("SIGKILL");
+      await coordinator.status;
+      const status = await workers[0].status;
+      assert.equal(status.code, 1);
+      assert.match(
+        await workers[0].stderr,
+        /coordinator .* stopped sending heartbeats/,
+      );
+      const { RedisLink } = await import("../src/link/redis/link.ts");
+      const link = await RedisLink.connect({ url });
+      try {
+        const keys = await keysOf(url, run);
+        assert.ok(keys.length > 0, "the run's keys are still there");
+        for (const key of keys) {
+          const ttl = Number(await link.command(["PTTL", key]));
+          assert.ok(ttl > 0 && ttl <= 60_000, `${key} expires (PTTL ${ttl})`);
+        }
+      } finally {
+        await link.quit();
+      }
+      void until;
+    } finally {
+      try {
+        coordinator.kill("SIGKILL");
+      } catch {
+        // gone
+      }
+      await coordinator.status;
+      await coordinator.stdout.cancel().catch(() => {});
+      await stopAll(workers);
+    }
+  },
+);
+
+Deno.test("A group placed on workers needs a relay across processes, and start({ workers })", async () => {
+  const relay = new Relay();
+  relay.connect(
+    new Numbers(),
+    group([new Mark()], { place: "workers" }),
+    new Keys(),
+  );
+  await assert.rejects(relay.start(), /needs a relay across processes/);
+  const across = new Relay({
+    transport: redis({ url: "redis://127.0.0.1:1", run: "x" }),
+  });
+  across.connect(
+    new Numbers(),
+    group([new Mark()], { place: "workers" }),
+    new Keys(),
+  );
+  await assert.rejects(across.start(), /say which with start\(\{ workers/);
+  assert.throws(
+    () => group([new Mark()], { place: "there" as "here" }),
+    /place must be/,
+  );
+  assert.throws(() => redis({ url: "http://x", run: "r" }), /redis:\/\/ URL/);
+  assert.throws(() => redis({ url: "redis://x", run: "a b" }), /run must be/);
+});
+
+redisTest(
+  "D12: across processes, Redis unreachable past unreachableMs fails the run cleanly, and the worker processes leave",
+  async (url) => {
+    const proxy = redisProxy(url);
+    const run = uniqueRun("cut");
+    const relay = new Relay({
+      maxsize: 16,
+      transport: redis({ url: proxy.url, run, unreachableMs: 1000 }),
+    });
+    relay.connect(
+      Object.assign(new Numbers(), { count: 1e9 }),
+      group([Object.assign(new Mark(), { delayMs: 2 })], {
+        name: "mark",
+        place: "workers",
+      }),
+      new Keys(),
+    );
+    const done = relay.start({ workers: { spawn: 1 } }).then(
+      () => assert.fail("the run succeeded"),
+      (e) => e,
+    );
+    const { until } = await import("./_redis_workers.ts");
+    await until(
+      () => (relay.metrics()?.groups[2].received ?? 0) >= 20,
+      "the sink to receive 20 messages",
+    );
+    proxy.cut();
+    const error = await within(relay, 30_000, done);
+    assert.ok(error instanceof RelayError, String(error));
+    assert.match(
+      error.message,
+      /Redis at redis:\/\/127\.0\.0\.1:\d+\/? was unreachable for more than 1000 ms/,
+    );
+  },
+);
+
+redisTest(
+  "D1: across processes, the log records of an actor in a worker process arrive at the coordinator, in order, before start() settles",
+  async (url) => {
+    await using logs = await captureLogs(["test"], "info");
+    const run = uniqueRun("logs");
+    const relay = new Relay({
+      maxsize: 32,
+      logger: "test",
+      transport: redis({ url, run }),
+    });
+    relay.connect(
+      Object.assign(new Numbers(), { count: 500 }),
+      group([new Chatty()], { name: "chatty", place: "workers" }),
+      new Keys(),
+    );
+    await within(relay, 60_000, relay.start({ workers: { spawn: 1 } }));
+    const lines = logs.lines("test").filter((l) => l.includes("line "));
+    assert.deepEqual(
+      lines.map((l) => l.replace(/^\[chatty\] \(Chatty-\d+\) /, "")),
+      Array.from({ length: 500 }, (_, i) => `line ${i}`),
+      "every record, once, in order, with its group and actor",
+    );
+  },
+);

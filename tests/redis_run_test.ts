@@ -395,7 +395,7 @@ redisTest(
 );
 
 redisTest(
-  "D1: across processes, the log records of an actor in a worker process arrive at the coordinator, in order, before start() settles",
+  "D13: across processes, the log records of an actor in a worker process arrive at the coordinator, in order, before start() settles",
   async (url) => {
     await using logs = await captureLogs(["test"], "info");
     const run = uniqueRun("logs");

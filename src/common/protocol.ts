@@ -132,8 +132,8 @@ export interface InitMessage {
   /** What the actor does when handling a message fails. */
   readonly policy: Policy;
   /**
-   * Count each handled message in the stats (`HANDLED`): set by a worker
-   * process of a run across processes, which acknowledges only those.
+   * Count each handled message in the stats (`HANDLED`): set for the actors
+   * whose ends a process bridges to Redis, which acknowledges only those.
    */
   readonly countHandled?: boolean;
   /** Whether the group runs with its own permissions (for error hints). */

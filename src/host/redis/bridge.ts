@@ -111,7 +111,8 @@ export function bridge(
     redelivered = leg.redelivered;
   }
   return {
-    init: { ...init, inlet, outlet },
+    // The ends' acknowledgements wait for the actor's count of handled ones.
+    init: { ...init, inlet, outlet, countHandled: true },
     transfer,
     redelivered: () => redelivered(),
     close: () => {

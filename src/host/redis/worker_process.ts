@@ -201,7 +201,6 @@ export async function runWorkerProcess(
       ...m.init,
       module,
       stats: { buffer, index: 0 },
-      countHandled: true,
     };
     const bridged = bridge(init, transport, (error) => {
       if (/FENCED/.test(error.message)) {

@@ -17,7 +17,24 @@ import { startWorkers, stopAll, until } from "./_redis_workers.ts";
 interface Seen {
   keys: string[];
   pids: number[];
+  via: number[];
   pid: number;
+}
+
+/**
+ * The keys received twice whose copies did not both come after one through
+ * the killed process: a message handled twice must be one the dead process
+ * had in hand, forwarded once before it died and again by its successor.
+ */
+function strangers(seen: Seen, killed: number): string[] {
+  const first = new Map<string, number>();
+  const odd: string[] = [];
+  seen.keys.forEach((key, i) => {
+    const earlier = first.get(key);
+    if (earlier === undefined) first.set(key, seen.via[i]);
+    else if (earlier !== killed) odd.push(key);
+  });
+  return odd;
 }
 
 /** Lost and doubled keys of `count` messages from one source. */
@@ -102,6 +119,11 @@ redisTest(
       // Only what the dead member had in hand, unacknowledged: at most the
       // bound of the edge into it.
       assert.ok(doubled <= 256, `${doubled} doubled`);
+      assert.deepEqual(
+        strangers(seen, workers[0].pid),
+        [],
+        "only what the killed process had in hand came twice",
+      );
       assert.ok(
         seen.pids.includes(workers[1].pid),
         "the live process carried the rest",
@@ -197,6 +219,11 @@ redisTest(
       const { lost, doubled } = tally(seen.keys, count);
       assert.equal(lost, 0, "nothing lost");
       assert.ok(doubled <= 256, `${doubled} doubled`);
+      assert.deepEqual(
+        strangers(seen, workers[0].pid),
+        [],
+        "only what the paused process had in hand came twice",
+      );
     } finally {
       await stopAll(workers);
     }

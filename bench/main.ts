@@ -17,6 +17,7 @@
 
 import { parseArgs } from "node:util";
 import { batonLatency, type Hops, quantiles, rawLatency } from "./latency.ts";
+import { orderedCases } from "./ordered.ts";
 import { runPiscina, runPiscinaWork } from "./peer.ts";
 import {
   type Measure,
@@ -28,6 +29,7 @@ import {
   startRaw,
 } from "./pipelines.ts";
 import type { Payload, Work } from "./payloads.ts";
+import { runStage } from "./supervision.ts";
 import {
   type Bar,
   type Case,
@@ -282,6 +284,46 @@ const cases: Case[] = [
     shape([1, 2, 1], size(100_000, 500), "json", "parse"),
     "parse",
   ),
+  ...[true, false].map((sync): Case => ({
+    workload: `1→2→1 numbers, ${
+      sync ? "recv() returns send()" : "async recv()"
+    }, retries 2 and onError skip, no fault`,
+    unit: "msg/s",
+    baton: () =>
+      runStage({
+        count: half,
+        width: 2,
+        sync,
+        policy: { retries: 2, backoffMs: 10, onError: "skip" },
+      }),
+    against: [{
+      name: "baton, default policy",
+      run: () => runStage({ count: half, width: 2, sync, policy: {} }),
+      bar: atLeast(0.95),
+    }],
+  })),
+  {
+    workload: "1→1→1 recv() awaits a 5 ms timer, concurrency 16",
+    unit: "msg/s",
+    baton: () =>
+      runStage({
+        count: size(480, 32),
+        width: 1,
+        policy: { concurrency: 16 },
+        sleepMs: 5,
+      }),
+    against: [{
+      name: "baton, concurrency 1",
+      run: () =>
+        runStage({
+          count: size(480, 32),
+          width: 1,
+          policy: {},
+          sleepMs: 5,
+        }),
+      bar: atLeast(10),
+    }],
+  },
   {
     workload: "1→2→1 no-op map",
     unit: "msg/s",
@@ -292,6 +334,7 @@ const cases: Case[] = [
       bar: atLeast(20),
     }],
   },
+  ...orderedCases(size),
   {
     workload: `slow consumer of ${slow} ~1 KB objects, RSS rise`,
     unit: "MB",

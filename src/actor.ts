@@ -55,8 +55,14 @@ export interface ActorRuntime {
   readonly group: string;
   readonly log: Logger;
   readonly signal: AbortSignal;
+  /** The attempt at the message in hand (see `Actor.attempt`). */
+  readonly attempt: number;
   send(message: unknown, options?: SendOptions): Promise<void>;
   report(value: unknown): void;
+  /** How many times the actor was restarted (`onError: "restart"`). */
+  readonly restarts?: number;
+  /** Whether the message in hand may have been handled before. */
+  readonly redelivered?: () => boolean;
 }
 
 /** What an actor is in the main thread, before it runs. Internal. */
@@ -137,6 +143,29 @@ export abstract class Actor<In = never, Out = never> {
     return runtimeOf(this)?.group ?? "";
   }
 
+  /**
+   * How many times the actor was restarted: 0 in its first incarnation. A
+   * group with `onError: "restart"` replaces an actor that failed by a new
+   * one, made from the actor's state as it was at `start()`, whose
+   * `startup()` runs again; a source's `loop()` then runs again from the
+   * start, and can use this count (and state it keeps outside the actor) to
+   * skip what it already sent.
+   */
+  get restarts(): number {
+    return runtimeOf(this)?.restarts ?? 0;
+  }
+
+  /**
+   * Whether the message being handled may have been handled before: an
+   * earlier incarnation of this actor took it (it was in hand when that one
+   * failed, or handled and not yet counted), and it is delivered again to
+   * this one (see `onError: "restart"`). A sink that must be idempotent
+   * checks it. False outside `recv()`.
+   */
+  get redelivered(): boolean {
+    return runtimeOf(this)?.redelivered?.() ?? false;
+  }
+
   /** The actor's logger; its records are emitted in the main thread. */
   get log(): Logger {
     return runtimeOf(this)?.log ??
@@ -149,6 +178,42 @@ export abstract class Actor<In = never, Out = never> {
    */
   get signal(): AbortSignal {
     return runtimeOf(this)?.signal ?? NEVER;
+  }
+
+  /**
+   * Which attempt at the message in hand this is, in `recv()`: 1 the first
+   * time the message is handled, 2 the first time it is tried again after a
+   * failure (with `group(actors, { retries })`), and so on. An actor can tell
+   * a message it sees again by `this.attempt > 1` (to make a side effect
+   * idempotent). With `concurrency` above 1 each call in flight sees its
+   * own. 0 outside `recv()`.
+   *
+   * @example Failing the first attempt only
+   * ```ts
+   * import { Actor, group, input, Relay } from "@baton/relay";
+   * import assert from "node:assert/strict";
+   *
+   * class Flaky extends Actor<number> {
+   *   override recv(x: number): void {
+   *     if (this.attempt === 1) throw new Error(`not yet: ${x}`);
+   *     this.report(`${x} on attempt ${this.attempt}`);
+   *   }
+   * }
+   *
+   * // Inline: all in this thread; without it, in workers (classes exported).
+   * const relay = new Relay({ inline: true });
+   * relay.connect(input<number>(), group(new Flaky(), { retries: 1 }));
+   * const reports = Array.fromAsync(relay.reports<string>());
+   * const summary = await relay.start({ input: [1, 2] });
+   * assert.deepEqual((await reports).map((r) => r.value), [
+   *   "1 on attempt 2",
+   *   "2 on attempt 2",
+   * ]);
+   * assert.equal(summary.groups[0].retries, 2);
+   * ```
+   */
+  get attempt(): number {
+    return runtimeOf(this)?.attempt ?? 0;
   }
 
   /**

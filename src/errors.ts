@@ -22,6 +22,8 @@ export interface RelayErrorOptions {
   summary?: string;
   /** The key path of the value that could not be cloned (send). */
   path?: string;
+  /** How many times `recv()` was called with the message in hand. */
+  attempts?: number;
   /** The original error. */
   cause?: unknown;
 }
@@ -70,6 +72,11 @@ export class RelayError extends Error {
   readonly summary?: string;
   /** The key path of the value that could not be cloned, for `send`. */
   readonly path?: string;
+  /**
+   * For `recv`: how many times it was called with the message in hand (1,
+   * or more with the group's `retries`).
+   */
+  readonly attempts?: number;
   /** Every failure of the run, this one first. */
   errors: RelayError[];
 
@@ -83,6 +90,7 @@ export class RelayError extends Error {
     this.phase = options.phase;
     if (options.summary !== undefined) this.summary = options.summary;
     if (options.path !== undefined) this.path = options.path;
+    if (options.attempts !== undefined) this.attempts = options.attempts;
     this.errors = [this];
   }
 }

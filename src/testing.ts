@@ -11,6 +11,10 @@ import { type Actor, hasLoop, hasRecv, metaOf } from "./actor.ts";
 import type { LogMessage } from "./host/run.ts";
 import { InlineHost } from "./host/inline_member.ts";
 import { Run } from "./host/run.ts";
+import { groupOptions, policyOf } from "./host/options.ts";
+import { policyProblem } from "./host/plan.ts";
+import type { DeadLetter } from "./host/dead_letters.ts";
+import type { GroupOptions } from "./topology.ts";
 import { render } from "./common/values.ts";
 
 /** Options of {@linkcode testActor}. */
@@ -22,6 +26,12 @@ export interface TestActorOptions<In> {
   input?: Iterable<In> | AsyncIterable<In>;
   /** Most messages in flight into and out of the actor. Default 1024. */
   maxsize?: number;
+  /**
+   * The failure policy of the actor's group, as `group()` takes it:
+   * `retries`, `backoffMs`, `onError`, `recvTimeoutMs`, `concurrency`.
+   * Default: none (the first error fails the test).
+   */
+  policy?: Omit<GroupOptions, "name" | "maxsize" | "permissions">;
 }
 
 /** A log record's level. */
@@ -45,6 +55,8 @@ export interface ActorTrace<Out> {
   readonly reports: unknown[];
   /** What it logged with `this.log`, lifecycle lines included. */
   readonly logs: LoggedRecord[];
+  /** The messages it skipped (`policy: { onError: "skip" }`), in order. */
+  readonly deadLetters: DeadLetter<unknown>[];
 }
 
 /**
@@ -85,8 +97,26 @@ export async function testActor<In, Out>(
       } is not an Actor; pass an instance of a class that extends Actor`,
     );
   }
-  const trace: ActorTrace<Out> = { sent: [], reports: [], logs: [] };
+  const trace: ActorTrace<Out> = {
+    sent: [],
+    reports: [],
+    logs: [],
+    deadLetters: [],
+  };
   const source = hasLoop(any);
+  const policy = groupOptions(options.policy ?? {});
+  const problem = policyProblem(policy, source);
+  if (problem !== undefined) {
+    throw new TypeError(
+      `Cannot test actor: ${actor.name} ${
+        problem.text.replace(
+          /^is a group of sources, which (run loop\(\) and )?receive /,
+          (_, loop) =>
+            `is a source, which ${loop ? "runs loop() and " : ""}receives `,
+        )
+      }; ${problem.fix}`,
+    );
+  }
   if (source && options.input !== undefined) {
     throw new TypeError(
       `Cannot test actor: ${actor.name} is a source (it has loop()), which takes no input; leave input out`,
@@ -109,6 +139,7 @@ export async function testActor<In, Out>(
       actors: [any],
       maxsize: options.maxsize,
       permissions: undefined,
+      policy: policyOf(policy),
     }],
     maxsize: options.maxsize ?? 1024,
     category: ["baton"],
@@ -116,6 +147,11 @@ export async function testActor<In, Out>(
     input: !source,
     results: true,
     onReport: (report) => trace.reports.push(report.value),
+    onDeadLetter: (letter, ack) => {
+      trace.deadLetters.push(letter);
+      ack();
+      return false;
+    },
     onLog: (message) => trace.logs.push(logged(message)),
   });
   try {

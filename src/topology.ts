@@ -33,6 +33,47 @@ export interface GroupOptions {
    * `--unstable-worker-options` flag.
    */
   permissions?: Deno.PermissionOptions;
+  /**
+   * How many more times `recv()` is called with a message whose handling
+   * failed (threw, rejected or ran past `recvTimeoutMs`); each failed
+   * attempt is logged as a warning, and `this.attempt` numbers them.
+   * Default 0. Refused, as the other options about `recv()` are, on a
+   * group of sources.
+   */
+  retries?: number;
+  /**
+   * How long to wait before the first retry, in ms; each later retry waits
+   * twice as long as the one before. Default 0 (retry at once).
+   */
+  backoffMs?: number;
+  /**
+   * What happens after a message's last attempt failed: `"fail"` (the
+   * default) fails the run; `"skip"` sends the message to the dead letters
+   * (`relay.deadLetters()`) and the actor goes on; `"restart"` ends the
+   * actor's worker, starts a new one from the actor's state at `start()`
+   * and hands it the message again.
+   */
+  onError?: "fail" | "skip" | "restart";
+  /**
+   * For `onError: "restart"`: more than `max` restarts of the group's
+   * actors within `withinMs` fails the run. Default
+   * `{ max: 3, withinMs: 60_000 }`.
+   */
+  restarts?: { max: number; withinMs: number };
+  /**
+   * A `recv()` whose promise has not settled after this many ms counts as
+   * a failed attempt, with a `TimeoutError` naming the actor and the
+   * message. The call itself goes on (JavaScript cannot stop it); a
+   * synchronous `recv()` is not timed. Default: no limit.
+   */
+  recvTimeoutMs?: number;
+  /**
+   * Most `recv()` calls in flight at once in each of the group's actors,
+   * for stages that wait on I/O; no more than the edge's `maxsize`. Calls
+   * start in the order the messages arrived and end in any order. Default
+   * 1: a message waits for the attempts at the one before it.
+   */
+  concurrency?: number;
 }
 
 /** A group of actors with its options; made by {@linkcode group}. */

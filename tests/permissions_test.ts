@@ -2,7 +2,8 @@
  * Least privilege: a group's workers run with permissions narrower than the
  * main program's (`group(actors, { permissions })`), and a missing
  * `--unstable-worker-options` flag is a clear error, not a dead process.
- * Also the faults that need a process of their own (docs/faults.md F8, F21).
+ * Also the faults that need a process of their own (docs/faults.md F8, R12,
+ * F21).
  *
  * @module
  */
@@ -142,6 +143,20 @@ Deno.test("F8: an actor that runs out of memory ends the process within 5 s with
   const run = await subprocess(
     ["-R", "--v8-flags=--max-old-space-size=64"],
     "oom",
+  );
+  assert.notEqual(run.code, 0);
+  assert.equal(run.stdout, "", "start() never settled: the process died");
+  assert.match(
+    run.stderr,
+    /Fatal JavaScript out of memory: Reached heap limit/,
+  );
+  assert.ok(run.ms < 5000, `ended in ${run.ms} ms`);
+});
+
+Deno.test('R12: under onError "restart", an actor that runs out of memory still ends the process within 5 s (documented limit: no heap limit per worker)', async () => {
+  const run = await subprocess(
+    ["-R", "--v8-flags=--max-old-space-size=64"],
+    "oom-restart",
   );
   assert.notEqual(run.code, 0);
   assert.equal(run.stdout, "", "start() never settled: the process died");

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Actor, RelayError } from "../mod.ts";
 import { testActor } from "../src/testing.ts";
 import { threads } from "./_harness.ts";
+import { Flaky, type Numbered, Numbers } from "./fixtures/supervision.ts";
 
 class Square extends Actor<number, number> {
   calls = 0;
@@ -69,5 +70,37 @@ Deno.test("testActor() rejects with the RelayError of the phase that failed, the
   await assert.rejects(
     testActor(picky),
     /already belongs to a relay or a test/,
+  );
+});
+
+Deno.test("testActor() runs the actor under a failure policy: retried messages sent, skipped ones in deadLetters", async () => {
+  const trace = await testActor(
+    Object.assign(new Flaky(), { failures: { 1: 1, 2: 5 } }),
+    {
+      input: [0, 1, 2, 3].map((seq) => ({ from: "test", seq })),
+      policy: { retries: 1, onError: "skip" },
+    },
+  );
+  assert.deepEqual(trace.sent.map((m) => m.seq), [0, 1, 3]);
+  assert.deepEqual(
+    trace.deadLetters.map((d) => [(d.message as Numbered).seq, d.attempts]),
+    [[2, 2]],
+  );
+  assert.ok(trace.deadLetters[0].error instanceof RangeError);
+  assert.deepEqual(
+    trace.logs.filter((r) => r.level === "warning").map((r) => r.message),
+    [
+      'recv() attempt 1 of 2 failed on message { from: "test", seq: 1 }: RangeError: attempt 1 at 1 failed; trying again',
+      'recv() attempt 1 of 2 failed on message { from: "test", seq: 2 }: RangeError: attempt 1 at 2 failed; trying again',
+      'recv() attempt 2 of 2 failed on message { from: "test", seq: 2 }: RangeError: attempt 2 at 2 failed; sending it to the dead letters',
+    ],
+  );
+  await assert.rejects(
+    testActor(new Numbers(), { policy: { retries: 1 } }),
+    {
+      name: "TypeError",
+      message:
+        /^Cannot test actor: Numbers-\d+ is a source, which runs loop\(\) and receives no message, so retries/,
+    },
   );
 });

@@ -192,7 +192,7 @@ Deno.test("group() refuses unknown options, no options object, bad names and emp
   throwsTypeError(
     // @ts-expect-error: the option is name
     () => group(new Tally(), { nmae: "sink" }),
-    `${where}: unknown option "nmae"; did you mean "name"? use one of name, maxsize, permissions`,
+    `${where}: unknown option "nmae"; did you mean "name"? use one of name, maxsize, permissions, retries, backoffMs, onError, restarts, recvTimeoutMs, concurrency`,
   );
   throwsTypeError(
     () => group(new Tally(), null as never),
@@ -218,6 +218,55 @@ Deno.test("group() refuses unknown options, no options object, bad names and emp
     () => group(new Tally(), { permissions: { reed: true } as never }),
     `${where}: unknown permission "reed"; did you mean "read"? use one of env, ffi, import, net, read, run, sys, write`,
   );
+});
+
+Deno.test("group() checks the failure policy's options and names the fix", () => {
+  const where = "Cannot make a group";
+  const cases: [Record<string, unknown>, string][] = [
+    [
+      { retries: -1 },
+      "retries must be a whole number from 0, received -1; such as 2",
+    ],
+    [
+      { retries: 1.5 },
+      "retries must be a whole number from 0, received 1.5; such as 2",
+    ],
+    [
+      { concurrency: 0 },
+      "concurrency must be a whole number from 1, received 0; such as 8",
+    ],
+    [
+      { onError: "retry" },
+      'onError must be "fail", "skip" or "restart", received "retry"; "fail" fails the run, "skip" sends the message to the dead letters, "restart" starts the actor again',
+    ],
+    [
+      { restarts: { max: 1, within: 5 } },
+      'restarts: unknown option "within"; did you mean "withinMs"? use one of max, withinMs',
+    ],
+    [
+      { restarts: { max: -2 } },
+      "restarts.max must be a whole number from 0, received -2; such as 3",
+    ],
+  ];
+  for (const [options, message] of cases) {
+    assert.throws(
+      () => group(new Tally(), options as never),
+      (error: Error) => {
+        assert.equal(error.message, `${where}: ${message}`);
+        return true;
+      },
+    );
+  }
+  assert.throws(
+    () => group(new Tally(), { recvTimeoutMs: 0 }),
+    /recvTimeoutMs must be a number of milliseconds above 0/,
+  );
+  assert.throws(
+    () => group(new Tally(), { backoffMs: "1s" as never }),
+    /backoffMs must be a number of milliseconds from 0/,
+  );
+  const g = group(new Tally(), { retries: 2, onError: "skip", concurrency: 4 });
+  assert.deepEqual(g.options, { retries: 2, onError: "skip", concurrency: 4 });
 });
 
 Deno.test("Relay.connect() refuses integer keys, which JavaScript reorders, and reserved or empty keys", async () => {
@@ -339,11 +388,11 @@ Deno.test("Relay.results() rejects with start()'s reason when the relay cannot s
   const relay = new Relay().connect(new Source(), new Tally());
   throwsTypeError(
     () => relay.results({ progres: true } as never),
-    'Cannot read results: unknown option "progres"; did you mean "progress"? use one of signal, onAbort, input, progress',
+    'Cannot read results: unknown option "progres"; did you mean "progress"? use one of signal, onAbort, input, progress, ordered, window',
   );
   const fed = new Relay().connect(input<Item>(), new Tally());
   throwsTypeError(
     () => fed.stream({ input: [1] } as never),
-    'Cannot make a stream: unknown option "input"; use one of signal, onAbort, progress',
+    'Cannot make a stream: unknown option "input"; use one of signal, onAbort, progress, ordered, window',
   );
 });

@@ -10,6 +10,7 @@
  */
 
 import type { LogLevel, LogRecord } from "@logtape/logtape";
+import type { OriginSpec } from "./order.ts";
 
 /** The phases of an actor's life, as named in errors. */
 export type Phase =
@@ -54,11 +55,48 @@ export interface ReceiverEndSpec extends EdgeEnd {
 }
 
 /**
+ * What a live end of an edge is handed when a peer across the edge
+ * restarted (see `link/transport.ts`, "Restarts"): a fresh link to the
+ * peer's new incarnation. Plain data like an end spec, its transferables
+ * listed by its transport.
+ */
+export interface RelinkSpec {
+  /** The name of the transport that made the edge. */
+  readonly transport: string;
+  /**
+   * The end it is for: a sender (its receiver `peer` restarted: replay to
+   * it what it had not handled) or a receiver (its sender `peer` restarted:
+   * listen to it anew).
+   */
+  readonly role: "sender" | "receiver";
+  /** The index of the peer that restarted, across the edge. */
+  readonly peer: number;
+}
+
+/**
  * The only message on a worker's global port: the private control port
  * every later message travels on, in both directions.
  */
 export interface ConnectMessage {
   readonly control: MessagePort;
+}
+
+/**
+ * What an actor does when handling a message fails: its group's options
+ * (see `GroupOptions` in `topology.ts`), defaults applied.
+ */
+export interface Policy {
+  /** More attempts after the first one. */
+  readonly retries: number;
+  /** Wait before the first retry, in ms; doubled for each later one. */
+  readonly backoffMs: number;
+  readonly onError: "fail" | "skip" | "restart";
+  /** For `"restart"`: more than `max` within `withinMs` fails the run. */
+  readonly restarts: { readonly max: number; readonly withinMs: number };
+  /** A longer `recv()` is a failed attempt; undefined for no limit. */
+  readonly recvTimeoutMs: number | undefined;
+  /** Most `recv()` calls in flight at once. */
+  readonly concurrency: number;
 }
 
 /** The main thread's first message on the control port. */
@@ -91,13 +129,23 @@ export interface InitMessage {
   readonly inlet?: ReceiverEndSpec;
   /** Present for every actor but the last group's. */
   readonly outlet?: SenderEndSpec;
+  /** What the actor does when handling a message fails. */
+  readonly policy: Policy;
   /** Whether the group runs with its own permissions (for error hints). */
   readonly sandboxed: boolean;
+  /**
+   * Only when the main thread reads the results in order (`common/order.ts`):
+   * the origin's window, for the first group's one actor; `"stage"` for
+   * every later actor.
+   */
+  readonly order?: OriginSpec | "stage";
   /** The run's shared counters and this actor's slot in them (`stats.ts`). */
   readonly stats: {
     readonly buffer: SharedArrayBuffer;
     readonly index: number;
   };
+  /** How many times the actor was restarted before this start (0 or absent: never). */
+  readonly restarts?: number;
 }
 
 /** Main thread → worker. */
@@ -109,7 +157,20 @@ export type ToWorker =
    * Another actor failed: abort the actor's signal, reject its pending
    * sends, then answer `stopped` (after every log record) and close.
    */
-  | { readonly kind: "stop"; readonly reason: string };
+  | { readonly kind: "stop"; readonly reason: string }
+  /** A peer across one of the actor's edges restarted: relink that end. */
+  | { readonly kind: "relink"; readonly spec: RelinkSpec }
+  /**
+   * The main thread took one of the actor's dead letters (its reader read
+   * it, or nobody reads them): the actor may post one more.
+   */
+  | { readonly kind: "deadAck" };
+
+/**
+ * Dead letters an actor may post before the main thread acknowledged them:
+ * past this many, an actor that skips a message waits for its reader.
+ */
+export const DEAD_LETTER_WINDOW = 16;
 
 /** An error as data: Errors lose their class across threads, so we keep it. */
 export interface ErrorData {
@@ -165,6 +226,24 @@ export type FromWorker =
     readonly hint?: string;
     /** The actor's module, for load. */
     readonly module?: string;
+    /** How many times `recv()` was called with the message in hand. */
+    readonly attempts?: number;
+    /**
+     * The last attempt at a message failed in a group whose `onError` is
+     * `"restart"`: the actor waits, its message in hand, to be restarted.
+     */
+    readonly restart?: boolean;
+  }
+  /**
+   * A message the actor skipped after its last attempt failed, under
+   * `onError: "skip"`; the main thread answers `deadAck`.
+   */
+  | {
+    readonly kind: "dead";
+    /** The message, or its rendering if it no longer clones. */
+    readonly message: unknown;
+    readonly error: ErrorData;
+    readonly attempts: number;
   }
   /**
    * The actor shut down and sent its pills; `pills` is how many it

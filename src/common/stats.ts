@@ -1,6 +1,7 @@
 /**
  * The layout of a run's live counters: every actor counts what it received
- * and sent, and how long it waited for credit, in a slot of one
+ * and sent, how long it waited for credit, its retries and the messages it
+ * sent to the dead letters (and the host its restarts), in a slot of one
  * `SharedArrayBuffer` that the main thread reads whenever it likes, without
  * a single message. Written by the actor's runtime, read by the run.
  *
@@ -11,24 +12,57 @@
 export const RECEIVED = 0;
 export const SENT = 1;
 export const WAITED_MS = 2;
+/** Failed attempts that were tried again (`retries`). */
+export const RETRIES = 3;
+/** Messages sent to the dead letters (`onError: "skip"`). */
+export const SKIPPED = 4;
+/** Times the actor was restarted (`onError: "restart"`), counted by the host. */
+export const RESTARTS = 5;
+/**
+ * When the `recv()` in hand started (`Date.now()`), 0 when none is: written
+ * only for groups that restart on a timeout (`onError: "restart"` with
+ * `recvTimeoutMs`), so the main thread can end a synchronous `recv()` that
+ * is stuck, which no code in its own thread can.
+ */
+export const RECV_SINCE = 6;
 /** Doubles per actor. */
-export const WIDTH = 3;
+export const WIDTH = 7;
 
 /** Creates the counters of `actors` actors (and the main thread's two ends). */
 export function createStats(actors: number): SharedArrayBuffer {
   return new SharedArrayBuffer(actors * WIDTH * Float64Array.BYTES_PER_ELEMENT);
 }
 
+/** When actor `index`'s `recv()` in hand started, 0 for none. */
+export function recvSince(buffer: SharedArrayBuffer, index: number): number {
+  return new Float64Array(buffer)[index * WIDTH + RECV_SINCE];
+}
+
+/** Clears actor `index`'s `recv()` start (its worker is being replaced). */
+export function clearRecvSince(buffer: SharedArrayBuffer, index: number): void {
+  new Float64Array(buffer)[index * WIDTH + RECV_SINCE] = 0;
+}
+
 /** Reads actor `index`'s counters. */
 export function readStats(
   buffer: SharedArrayBuffer,
   index: number,
-): { received: number; sent: number; waitedMs: number } {
+): {
+  received: number;
+  sent: number;
+  waitedMs: number;
+  retries: number;
+  skipped: number;
+  restarts: number;
+} {
   const cells = new Float64Array(buffer);
   const base = index * WIDTH;
   return {
     received: cells[base + RECEIVED],
     sent: cells[base + SENT],
     waitedMs: cells[base + WAITED_MS],
+    retries: cells[base + RETRIES],
+    skipped: cells[base + SKIPPED],
+    restarts: cells[base + RESTARTS],
   };
 }

@@ -248,6 +248,7 @@ export async function loadPipeline(
         name: g.name,
         maxsize: g.maxsize,
         permissions: g.permissions,
+        ...g.policy,
       })
     );
     if (fed !== undefined) chain.unshift(input<string>());
@@ -294,6 +295,20 @@ export function describePipeline(pipeline: Pipeline): string {
           breakLength: Infinity,
           colors: false,
         })
+      }`;
+    }
+    const policy = Object.entries(g.policy);
+    if (policy.length > 0) {
+      line += `  ${
+        policy.map(([k, v]) =>
+          `${k} ${
+            Deno.inspect(v, {
+              compact: true,
+              breakLength: Infinity,
+              colors: false,
+            })
+          }`
+        ).join(", ")
       }`;
     }
     if (g.permissions !== undefined) {

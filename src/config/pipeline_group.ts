@@ -13,9 +13,13 @@ import {
   checkMaxsize,
   checkPermission,
   checkPermissions,
+  checkPolicyOption,
   checkRole,
   PERMISSION_KINDS,
+  POLICY_KEYS,
 } from "../host/validate.ts";
+import { policyProblem } from "../host/plan.ts";
+import type { GroupOptions } from "../topology.ts";
 import { actorClass } from "./actor_module.ts";
 import { CONFIG_LIMITS } from "./limits.ts";
 import type { ConfigSource, Entry } from "./source.ts";
@@ -39,11 +43,24 @@ export interface PipelineGroup {
   readonly maxsize: number | undefined;
   /** The permissions of the group's workers, if the file sets them. */
   readonly permissions: Deno.PermissionOptions | undefined;
+  /**
+   * The group's failure policy as the file sets it (`retries`, `backoffMs`,
+   * `onError`, `restarts`, `recvTimeoutMs`, `concurrency`), as `group()`
+   * takes it.
+   */
+  readonly policy: Readonly<GroupOptions>;
   /** The group's actors. */
   readonly actors: readonly Actor<unknown, unknown>[];
 }
 
-const GROUP_KEYS = ["actor", "count", "with", "maxsize", "permissions"];
+const GROUP_KEYS = [
+  "actor",
+  "count",
+  "with",
+  "maxsize",
+  "permissions",
+  ...POLICY_KEYS,
+];
 const PATH_PERMISSIONS = ["ffi", "read", "write"];
 
 /**
@@ -141,6 +158,29 @@ export async function planGroup(
     max.path,
     (where) => checkMaxsize(source.toJS(max.value), where),
   );
+  const policy: GroupOptions = {};
+  const given: Partial<Record<keyof GroupOptions, Entry>> = {};
+  for (const key of POLICY_KEYS) {
+    const e = get(key);
+    if (e === undefined) continue;
+    const value = source.validate(
+      e.value,
+      e.path,
+      (where) => checkPolicyOption(key, source.toJS(e.value), where),
+    );
+    if (value === undefined) continue;
+    (policy as Record<string, unknown>)[key] = value;
+    given[key] = e;
+  }
+  const problem = policyProblem(policy, place.source);
+  if (problem !== undefined) {
+    const e = given[problem.key as keyof GroupOptions]!;
+    source.report(
+      e.keyNode,
+      e.path,
+      `group ${entry.key} ${problem.text}; ${problem.fix}`,
+    );
+  }
   const perm = get("permissions");
   const permissions = perm === undefined
     ? undefined
@@ -211,6 +251,7 @@ export async function planGroup(
     with: assigned,
     maxsize,
     permissions,
+    policy,
     actors,
   };
 }
@@ -221,6 +262,7 @@ const ACTOR_FIELDS: Readonly<Record<string, string>> = {
   group: "the name of its group, which the relay gives it",
   log: "its logger",
   signal: "aborted when the relay is asked to stop",
+  attempt: "the attempt at the message in hand, which the relay counts",
 };
 
 function fieldProblem(

@@ -56,7 +56,16 @@ function problem(m: Record<string, unknown>): string | undefined {
           return `${key} is not a string`;
         }
       }
+      if (m.attempts !== undefined && !isCount(m.attempts)) {
+        return "bad attempt count";
+      }
+      if (m.restart !== undefined && typeof m.restart !== "boolean") {
+        return "bad restart flag";
+      }
       return undefined;
+    case "dead":
+      if (!isErrorData(m.error, 0)) return "no error data";
+      return isCount(m.attempts) ? undefined : "bad attempt count";
     case "done":
       return Number.isInteger(m.pills) ? undefined : "no pill count";
     case "exit":
@@ -67,6 +76,10 @@ function problem(m: Record<string, unknown>): string | undefined {
     default:
       return "unknown kind";
   }
+}
+
+function isCount(value: unknown): boolean {
+  return Number.isSafeInteger(value) && (value as number) >= 1;
 }
 
 function isPhase(value: unknown): boolean {

@@ -33,6 +33,8 @@ export interface FailureDetail {
   readonly hint?: string;
   /** The actor's module (load). */
   readonly module?: string;
+  /** How many times `recv()` was called with the message in hand. */
+  readonly attempts?: number;
 }
 
 /** `Name: message` of any thrown value, cut to a readable length. */
@@ -69,7 +71,10 @@ export function actorFailure(
       : detail.module !== undefined
       ? ` of ${detail.module}`
       : "";
-    text = `${actor} failed in ${phase}()${at}: ${reasonOf(cause)}`;
+    const tries = detail.attempts !== undefined && detail.attempts > 1
+      ? ` after ${detail.attempts} attempts`
+      : "";
+    text = `${actor} failed in ${phase}()${at}${tries}: ${reasonOf(cause)}`;
     if (detail.hint !== undefined) {
       text += `; ${detail.hint}`;
     } else if (who.sandboxed && isNotCapable(cause)) {
@@ -84,6 +89,7 @@ export function actorFailure(
     phase,
     summary: detail.summary,
     path: detail.path,
+    attempts: detail.attempts,
     cause,
   });
 }

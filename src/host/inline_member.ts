@@ -65,8 +65,8 @@ export class InlineMember implements Member {
     port1.postMessage(spec.init, [...spec.transfer]);
   }
 
-  post(message: ToWorker): void {
-    if (!this.#terminated) this.#control.postMessage(message);
+  post(message: ToWorker, transfer: Transferable[] = []): void {
+    if (!this.#terminated) this.#control.postMessage(message, transfer);
   }
 
   terminate(): void {

@@ -26,7 +26,13 @@ export interface RunMember {
   readonly sandboxed: boolean;
   /** Pills it must receive before it may be done: its upstream senders. */
   readonly upstream: number;
+  /** Its index in its group: its end's index on its edges. */
+  readonly index: number;
   handle: Member | undefined;
+  /** Its init message, once spawned (a restart starts from it). */
+  init: InitMessage | undefined;
+  /** Times it was restarted; each restart makes a new incarnation. */
+  restarts: number;
   state: MemberState;
   phase: Phase;
 }
@@ -41,9 +47,12 @@ export function runMembers(
     const upstream = groupIndex === 0
       ? (input ? 1 : 0)
       : groups[groupIndex - 1].actors.length;
-    for (const actor of g.actors) {
+    for (const [index, actor] of g.actors.entries()) {
       members.push({
         actor,
+        index,
+        init: undefined,
+        restarts: 0,
         name: actor.name,
         className: actor.constructor.name,
         group: g.name,
@@ -121,6 +130,7 @@ export function initMessages(
       forwardLevel: o.everything ? "trace" : forwardLevel(),
       inlet: wiring.inlets[member.groupIndex][index],
       outlet: wiring.outlets[member.groupIndex][index],
+      policy: o.groups[member.groupIndex].policy,
       sandboxed: member.sandboxed,
       stats: { buffer: o.stats, index: i },
     };

@@ -47,8 +47,11 @@ export interface MemberEvents {
 
 /** One started actor, as the run sees it. */
 export interface Member {
-  /** Sends a control message (`abort`, `stop`) to the actor's runtime. */
-  post(message: ToWorker): void;
+  /**
+   * Sends a control message (`abort`, `stop`, `relink`) to the actor's
+   * runtime, moving `transfer` with it.
+   */
+  post(message: ToWorker, transfer?: Transferable[]): void;
   /** Ends the actor now, wherever it is; safe to call twice. */
   terminate(): void;
 }

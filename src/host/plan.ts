@@ -7,7 +7,15 @@
 
 import { Actor, metaOf } from "../actor.ts";
 import { render } from "../common/values.ts";
-import { type AnyActor, Group, type GroupLike, Input } from "../topology.ts";
+import {
+  type AnyActor,
+  Group,
+  type GroupLike,
+  type GroupOptions,
+  Input,
+} from "../topology.ts";
+import type { Policy } from "../common/protocol.ts";
+import { policyOf } from "./options.ts";
 import { checkGroupKey, checkGroupName, checkRole } from "./validate.ts";
 
 /** A group after validation. */
@@ -16,6 +24,8 @@ export interface GroupPlan {
   readonly actors: readonly AnyActor[];
   readonly maxsize: number | undefined;
   readonly permissions: Deno.PermissionOptions | undefined;
+  /** What its actors do when handling a message fails. */
+  readonly policy: Policy;
 }
 
 const WHERE = "Cannot connect groups";
@@ -76,18 +86,86 @@ export function plan(
     for (const actor of actors) {
       checkActor(actor, name, fed ? index + 1 : index, seen, owner);
     }
+    if (g !== undefined) {
+      const problem = policyProblem(g.options, index === 0 && !fed);
+      if (problem !== undefined) {
+        throw new TypeError(
+          `${WHERE}: group ${name} ${problem.text}; ${problem.fix}`,
+        );
+      }
+    }
     // A Group's options were checked when it was made.
     return {
       name,
       actors: actors as AnyActor[],
       maxsize: g?.options.maxsize,
       permissions: g?.options.permissions,
+      policy: policyOf(g?.options ?? {}),
     };
   });
   for (const p of plans) {
     for (const actor of p.actors) metaOf(actor)!.owner = owner;
   }
   return { input: fed, groups: plans };
+}
+
+/** Options of a group's failure policy that only receivers can use. */
+export const RECEIVER_OPTIONS = [
+  "retries",
+  "backoffMs",
+  "recvTimeoutMs",
+  "concurrency",
+] as const;
+
+/**
+ * What is wrong with a group's failure policy where the group stands, if
+ * anything: the options about `recv()` mean nothing on sources (which have
+ * none), and `restarts` nothing without `onError: "restart"`. `key` names
+ * the option at fault.
+ */
+export function policyProblem(
+  options: Readonly<GroupOptions>,
+  source: boolean,
+): { key: string; text: string; fix: string } | undefined {
+  if (source) {
+    for (const key of RECEIVER_OPTIONS) {
+      if (options[key] === undefined) continue;
+      return {
+        key,
+        text:
+          `is a group of sources, which run loop() and receive no message, so ${key} (about the calls of recv()) means nothing there`,
+        fix:
+          `leave ${key} out, or set it on a later group; a source's failures are handled by onError "fail" or "restart"`,
+      };
+    }
+    if (options.onError === "skip") {
+      return {
+        key: "onError",
+        text:
+          `is a group of sources, which receive no message, so onError "skip" (a message to the dead letters) means nothing there`,
+        fix: `use onError "fail" (the default) or "restart"`,
+      };
+    }
+  }
+  if (options.onError === "restart" && (options.concurrency ?? 1) > 1) {
+    return {
+      key: "concurrency",
+      text:
+        `restarts its actors (onError "restart") and sets concurrency ${options.concurrency}; a restart replays what its actor had not handled, counted in the order the messages came, which calls in flight at once do not keep`,
+      fix:
+        `leave concurrency at 1 with onError "restart", or use onError "skip" or "fail"`,
+    };
+  }
+  if (options.restarts !== undefined && options.onError !== "restart") {
+    return {
+      key: "restarts",
+      text: `sets restarts, which counts restarts, but its onError is ${
+        JSON.stringify(options.onError ?? "fail")
+      }`,
+      fix: `set onError: "restart" too, or leave restarts out`,
+    };
+  }
+  return undefined;
 }
 
 function checkActor(

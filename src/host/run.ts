@@ -13,8 +13,13 @@ import type { FromWorker, InitMessage, Phase } from "../common/protocol.ts";
 import type { LogMessage } from "./log_replay.ts";
 
 export type { LogMessage };
-import { createStats } from "../common/stats.ts";
-import { cloneableOrText } from "../common/values.ts";
+import {
+  clearRecvSince,
+  createStats,
+  RESTARTS,
+  WIDTH,
+} from "../common/stats.ts";
+import { cloneableOrText, render } from "../common/values.ts";
 import { RelayAbortError, type RelayError } from "../errors.ts";
 import type { Outlet } from "../link/outlet.ts";
 import type { RelayMetrics } from "../metrics.ts";
@@ -30,7 +35,10 @@ import { feed, inputOutlet, type InputSource } from "./input.ts";
 import { emitLog, relayLogger } from "./log_replay.ts";
 import type { Member, MemberHost } from "./member.ts";
 import type { GroupPlan } from "./plan.ts";
+import { orderRun, type RunOrder } from "./reorder.ts";
 import { Results } from "./results.ts";
+import type { DeadLetter } from "./dead_letters.ts";
+import { reasonOf } from "./failure.ts";
 import {
   groupMetrics,
   type MemberState,
@@ -39,6 +47,14 @@ import {
   snapshotOf,
 } from "./snapshot.ts";
 import { SilenceWatch } from "./silence.ts";
+import {
+  intensityFailure,
+  lostFailure,
+  RecvWatch,
+  replaceEnds,
+  RestartLog,
+  restarts,
+} from "./restart.ts";
 import { closeEnd, type Edge, edgeState, transfersOf, wire } from "./wiring.ts";
 
 /** What a run needs from its relay. */
@@ -52,8 +68,19 @@ export interface RunOptions {
   readonly input: boolean;
   /** The main thread reads what the last group sends. */
   readonly results: boolean;
+  /**
+   * It reads them in order (`host/reorder.ts`), within this window
+   * (undefined: the default).
+   */
+  readonly ordered?: { readonly window: number | undefined };
   /** Called with what actors pass to `report()`. */
   readonly onReport: (report: Report) => void;
+  /**
+   * Called with each message an actor skipped (`onError: "skip"`); `ack`
+   * lets the actor post another. Returns whether nobody reads them (the run
+   * then logs it as a warning). Without it, dead letters are logged only.
+   */
+  readonly onDeadLetter?: (letter: DeadLetter, ack: () => void) => boolean;
   /**
    * Takes the actors' log calls and records instead of LogTape (the test
    * helper keeps them).
@@ -69,6 +96,8 @@ export class Run {
   readonly #stats: SharedArrayBuffer;
   readonly #started = performance.now();
   #input: Outlet | undefined;
+  /** With ordered results. */
+  #order: RunOrder | undefined;
   /** The last group's output, when the main thread reads it. */
   results: Results<unknown> | undefined;
   readonly #errors: RelayError[] = [];
@@ -80,6 +109,9 @@ export class Run {
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** After a failure: when the members fell silent, the run ends. */
   readonly #silence = new SilenceWatch(() => this.#finish());
+  /** The restarts of each group (`onError: "restart"`). */
+  readonly #restartLog = new RestartLog();
+  #recvWatch: RecvWatch | undefined;
 
   constructor(options: RunOptions) {
     this.#options = options;
@@ -118,11 +150,16 @@ export class Run {
         name: g.name,
         size: g.actors.length,
         maxsize: g.maxsize,
+        restart: g.policy.onError === "restart",
       })),
       this.#options.maxsize,
       this.#options,
     );
     this.#edges = wiring.edges;
+    const ordered = this.#options.ordered;
+    const order = this.#order = ordered === undefined
+      ? undefined
+      : orderRun(ordered.window, wiring.edges, this.#options.input);
     if (wiring.input !== undefined) {
       this.#input = inputOutlet(wiring.input, (e) => this.#failInput(e));
     }
@@ -138,6 +175,7 @@ export class Run {
             ),
             0,
           ),
+        order?.reorder,
       );
     }
 
@@ -146,7 +184,11 @@ export class Run {
       ...this.#options,
       stats: this.#stats,
       everything: this.#options.onLog !== undefined,
-    });
+    }).map((init, i) =>
+      order === undefined
+        ? init
+        : { ...init, order: order.part(this.#members[i]) }
+    );
     let spawned = 0;
     try {
       for (const [i, init] of plans.entries()) {
@@ -167,9 +209,18 @@ export class Run {
       } to finish`,
     );
     this.results?.run();
+    if (this.#ending === undefined) {
+      this.#recvWatch = new RecvWatch(
+        this.#members,
+        groups.map((g) => g.policy),
+        this.#stats,
+        (member, error) => this.#fail(member, "recv", error),
+      );
+    }
     if (this.#input !== undefined && source !== undefined) {
       const signal = this.#abortInput.signal;
-      feed(source, this.#input, signal).catch((error) => {
+      const input = order?.input(this.#input) ?? this.#input;
+      feed(source, input, signal).catch((error) => {
         if (!signal.aborted) this.#failInput(error);
       });
     }
@@ -178,6 +229,11 @@ export class Run {
   #spawn(member: RunMember, init: InitMessage): void {
     const g = this.#options.groups[member.groupIndex];
     member.state = "running";
+    member.init = init;
+    // A restarted member's old incarnation is not heard any more, but for
+    // its last log records.
+    const incarnation = member.restarts;
+    const current = () => member.restarts === incarnation;
     member.handle = this.#options.host.spawn({
       name: member.name,
       actor: member.actor,
@@ -187,11 +243,14 @@ export class Run {
     }, {
       message: (data) => {
         this.#silence.heard();
-        this.#receive(member, data);
+        if (current()) this.#receive(member, data);
+        else if (isLog(data)) this.#receive(member, data);
       },
       failure: (error, exited) => {
+        if (!current()) return;
         if (exited) {
           if (member.state !== "running") return;
+          if (this.#restart(member, "exit", error)) return;
           member.state = "terminated";
           this.#fail(member, "exit", error);
         } else this.#fail(member, member.phase, error);
@@ -229,6 +288,8 @@ export class Run {
               `closed its worker with ${message.how} before it sent its poison pills`,
             ),
           );
+          // Restarted: its new incarnation runs.
+          if (member.state === "running") return;
         }
         member.state = "stopped";
         this.#check();
@@ -236,6 +297,9 @@ export class Run {
       case "stopped":
         member.state = "stopped";
         this.#check();
+        return;
+      case "dead":
+        this.#deadLetter(member, message);
         return;
       case "report":
         this.#options.onReport({
@@ -263,6 +327,35 @@ export class Run {
     }
   }
 
+  #deadLetter(
+    member: RunMember,
+    message: Extract<FromWorker, { kind: "dead" }>,
+  ): void {
+    const letter: DeadLetter = {
+      actor: member.name,
+      group: member.group,
+      message: message.message,
+      error: causeOf(message.error),
+      attempts: message.attempts,
+    };
+    const ack = () => member.handle?.post({ kind: "deadAck" });
+    const unread = this.#options.onDeadLetter?.(letter, ack) ?? (ack(), true);
+    if (unread) {
+      relayLogger().warn(
+        "relay: dead letter from {from} in {in} after {attempts}, unread: {error}; message {summary}",
+        {
+          from: letter.actor,
+          in: letter.group,
+          attempts: `${letter.attempts} attempt${
+            letter.attempts === 1 ? "" : "s"
+          }`,
+          error: reasonOf(letter.error),
+          summary: render(letter.message),
+        },
+      );
+    }
+  }
+
   #failInput(error: unknown): void {
     if (this.#ending === "done") return;
     this.#failWith(inputFailure(error));
@@ -280,8 +373,70 @@ export class Run {
     detail?: FailureDetail,
   ): void {
     if (this.#ending === "done") return;
+    if (this.#restart(member, phase, cause, detail)) return;
     if (member.state === "running") member.state = "failed";
     this.#failWith(actorFailure(member, phase, cause, detail));
+  }
+
+  /**
+   * The failure policy `"restart"`: replaces the member by a new
+   * incarnation, unless its group used up its restarts (then the run fails
+   * with that). Returns whether the failure was handled here.
+   */
+  #restart(
+    member: RunMember,
+    phase: Phase | "exit",
+    cause: unknown,
+    detail?: FailureDetail,
+  ): boolean {
+    const g = this.#options.groups[member.groupIndex];
+    if (
+      this.#ending !== undefined || member.state !== "running" ||
+      member.init === undefined || !restarts(g.policy, phase)
+    ) return false;
+    const error = actorFailure(member, phase, cause, detail);
+    const { max, withinMs } = g.policy.restarts;
+    const count = this.#restartLog.record(g.name, withinMs);
+    if (count > max) {
+      member.state = phase === "exit" ? "terminated" : "failed";
+      this.#failWith(intensityFailure(member, g.policy, count, error));
+      return true;
+    }
+    relayLogger().warning(
+      `relay: restarting ${member.name} of ${g.name} (restart ${count} of at most ${max} within ${withinMs} ms): ${error.message}`,
+    );
+    const old = member.handle;
+    member.restarts++;
+    old?.terminate();
+    const slot = this.#members.indexOf(member);
+    clearRecvSince(this.#stats, slot);
+    new Float64Array(this.#stats)[slot * WIDTH + RESTARTS]++;
+    try {
+      const ends = replaceEnds(member, {
+        edges: this.#edges,
+        members: this.#members,
+        input: this.#input,
+        results: this.results,
+      });
+      if (ends.lost > 0) {
+        member.state = "terminated";
+        this.#failWith(lostFailure(member, ends.lost, error));
+        return true;
+      }
+      member.phase = "load";
+      this.#spawn(member, {
+        ...member.init,
+        ...(ends.inlet === undefined ? {} : { inlet: ends.inlet }),
+        ...(ends.outlet === undefined ? {} : { outlet: ends.outlet }),
+        restarts: member.restarts,
+      });
+    } catch (reason) {
+      // The new incarnation could not start: the run fails with both.
+      member.state = "terminated";
+      this.#failWith(error);
+      this.#failWith(actorFailure(member, "load", reason));
+    }
+    return true;
   }
 
   #failWith(error: RelayError): void {
@@ -348,6 +503,7 @@ export class Run {
     this.#ending = "done";
     clearTimeout(this.#timer);
     this.#silence.cancel();
+    this.#recvWatch?.stop();
     this.#closeEnds();
     const terminated: string[] = [];
     for (const m of this.#members) {
@@ -395,6 +551,7 @@ export class Run {
     this.#ending = "done";
     clearTimeout(this.#timer);
     this.#silence.cancel();
+    this.#recvWatch?.stop();
     this.#closeEnds();
     this.#options.host.close?.();
     this.#settled.reject(error);
@@ -411,6 +568,7 @@ export class Run {
         this.#errors,
       ),
       edges: this.#edges.map(edgeState),
+      ...(this.#order && { order: this.#order.reorder.metrics() }),
     };
   }
 
@@ -421,3 +579,9 @@ export class Run {
 }
 
 export type { MemberState, Report, RunSnapshot };
+
+/** A log record or call of a member: kept even from an old incarnation. */
+function isLog(data: unknown): boolean {
+  const kind = (data as { kind?: unknown } | null)?.kind;
+  return kind === "log" || kind === "call";
+}

@@ -84,12 +84,16 @@ export function groupMetrics(
   let index = 0;
   return groups.map((g) => {
     let received = 0, sent = 0, waitedMs = 0, finished = 0;
+    let retries = 0, skipped = 0, restarts = 0;
     for (let k = 0; k < g.actors.length; k++) {
       const s = readStats(stats, index);
       const m = members[index++];
       received += s.received;
       sent += s.sent;
       waitedMs += s.waitedMs;
+      retries += s.retries;
+      skipped += s.skipped;
+      restarts += s.restarts;
       if (m.state !== "running" && m.state !== "starting") finished++;
     }
     return {
@@ -100,6 +104,10 @@ export function groupMetrics(
       sent,
       waitedMs,
       errors: errors.filter((e) => e.group === g.name).length,
+      attempts: received + retries,
+      retries,
+      skipped,
+      restarts,
     };
   });
 }

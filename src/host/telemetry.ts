@@ -56,6 +56,32 @@ const GROUP_COUNTERS = [
     unit: "{error}",
     read: (group: GroupMetrics) => group.errors,
   },
+  {
+    name: "baton.group.attempts",
+    description:
+      "Calls of recv() by the actors of a group: one per message, one more per retry",
+    unit: "{attempt}",
+    read: (group: GroupMetrics) => group.attempts,
+  },
+  {
+    name: "baton.group.retries",
+    description: "Failed attempts at a message that were tried again",
+    unit: "{retry}",
+    read: (group: GroupMetrics) => group.retries,
+  },
+  {
+    name: "baton.group.skipped.messages",
+    description:
+      "Messages the actors of a group sent to the dead letters after their last attempt failed",
+    unit: "{message}",
+    read: (group: GroupMetrics) => group.skipped,
+  },
+  {
+    name: "baton.group.restarts",
+    description: "Restarts of the actors of a group",
+    unit: "{restart}",
+    read: (group: GroupMetrics) => group.restarts,
+  },
 ] as const;
 
 /**

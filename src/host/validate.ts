@@ -350,3 +350,97 @@ export function checkGroupKey(key: string, where: string): string {
   }
   return key;
 }
+
+/** The options of a group's failure policy, in the order documented. */
+export const POLICY_KEYS = [
+  "retries",
+  "backoffMs",
+  "onError",
+  "restarts",
+  "recvTimeoutMs",
+  "concurrency",
+] as const;
+
+/** The default restart intensity of `onError: "restart"`. */
+export const DEFAULT_RESTARTS = Object.freeze({ max: 3, withinMs: 60_000 });
+
+/** Checks one option of a group's failure policy (`POLICY_KEYS`). */
+export function checkPolicyOption(
+  key: typeof POLICY_KEYS[number],
+  value: unknown,
+  where: string,
+): unknown {
+  switch (key) {
+    case "retries":
+      return checkCount(value, where, "retries", 0, 2);
+    case "backoffMs":
+      return checkDelay(value, where, "backoffMs");
+    case "onError":
+      return checkOnError(value, where);
+    case "restarts":
+      return checkRestarts(value, where);
+    case "recvTimeoutMs":
+      return checkDelay(value, where, "recvTimeoutMs", true);
+    case "concurrency":
+      return checkCount(value, where, "concurrency", 1, 8);
+  }
+}
+
+/** Throws unless `value` is a safe integer of at least `least`. */
+function checkCount(
+  value: unknown,
+  where: string,
+  name: string,
+  least: number,
+  example: number,
+): number {
+  if (
+    typeof value === "number" && Number.isSafeInteger(value) && value >= least
+  ) return value;
+  const Error = typeof value === "number" ? RangeError : TypeError;
+  throw new Error(
+    at(
+      where,
+      `${name} must be a whole number from ${least}, received ${
+        render(value)
+      }; such as ${example}`,
+    ),
+  );
+}
+
+function checkOnError(
+  value: unknown,
+  where: string,
+): "fail" | "skip" | "restart" {
+  if (value === "fail" || value === "skip" || value === "restart") {
+    return value;
+  }
+  throw new TypeError(
+    at(
+      where,
+      `onError must be "fail", "skip" or "restart", received ${
+        render(value)
+      }; "fail" fails the run, "skip" sends the message to the dead letters, "restart" starts the actor again`,
+    ),
+  );
+}
+
+function checkRestarts(
+  value: unknown,
+  where: string,
+): { max: number; withinMs: number } {
+  const o = checkOptions(
+    value,
+    ["max", "withinMs"],
+    at(where, "restarts"),
+    "{ max: 3, withinMs: 60000 }",
+  );
+  return {
+    max: o.max === undefined
+      ? DEFAULT_RESTARTS.max
+      : checkCount(o.max, where, "restarts.max", 0, 3),
+    withinMs: o.withinMs === undefined
+      ? DEFAULT_RESTARTS.withinMs
+      : checkDelay(o.withinMs, where, "restarts.withinMs", true),
+  };
+}

@@ -43,6 +43,8 @@ export interface WiredGroup {
   readonly name: string;
   readonly size: number;
   readonly maxsize: number | undefined;
+  /** Its actors restart when they fail (`onError: "restart"`). */
+  readonly restart?: boolean;
 }
 
 /** Every edge of a run, in order, and each group's ends. */
@@ -75,7 +77,23 @@ export function wire(
     senders: number,
     receivers: number,
     maxsize: number,
-  ) => transport.createEdge({ from, to, senders, receivers, maxsize });
+    restart: { senders?: boolean; receivers?: boolean } = {},
+  ) =>
+    transport.createEdge({
+      from,
+      to,
+      senders,
+      receivers,
+      maxsize,
+      ...(restart.senders || restart.receivers
+        ? {
+          restartable: {
+            senders: restart.senders === true,
+            receivers: restart.receivers === true,
+          },
+        }
+        : {}),
+    });
   const edges: Edge[] = [];
   const inlets: (ReceiverEndSpec | undefined)[][] = groups.map((g) =>
     new Array(g.size).fill(undefined)
@@ -93,6 +111,7 @@ export function wire(
       1,
       first.size,
       first.maxsize ?? maxsize,
+      { receivers: first.restart },
     );
     edges.push(edge);
     input = edge.senders[0];
@@ -106,6 +125,7 @@ export function wire(
       from.size,
       to.size,
       to.maxsize ?? maxsize,
+      { senders: from.restart, receivers: to.restart },
     );
     edges.push(edge);
     outlets[e] = [...edge.senders];
@@ -113,7 +133,9 @@ export function wire(
   }
   if (options.results) {
     const last = groups[groups.length - 1];
-    const edge = createEdge(last.name, "results", last.size, 1, maxsize);
+    const edge = createEdge(last.name, "results", last.size, 1, maxsize, {
+      senders: last.restart,
+    });
     edges.push(edge);
     outlets[groups.length - 1] = [...edge.senders];
     results = edge.receivers[0];

@@ -93,8 +93,8 @@ export class WorkerMember implements Member {
 
   readonly #terminate: () => void;
 
-  post(message: ToWorker): void {
-    if (!this.#terminated) this.#control.postMessage(message);
+  post(message: ToWorker, transfer: Transferable[] = []): void {
+    if (!this.#terminated) this.#control.postMessage(message, transfer);
   }
 
   terminate(): void {

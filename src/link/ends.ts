@@ -13,6 +13,7 @@ import { portTransport } from "./port/transport.ts";
 import type {
   EdgeEnd,
   ReceiverEndSpec,
+  RelinkSpec,
   SenderEndSpec,
   Transport,
 } from "./transport.ts";
@@ -26,7 +27,7 @@ const TRANSPORTS: ReadonlyMap<string, Transport> = new Map(
 export const defaultTransport: Transport = portTransport;
 
 /** The transport that made `spec`; throws if none is known by its name. */
-export function transportOf(spec: EdgeEnd): Transport {
+export function transportOf(spec: EdgeEnd | RelinkSpec): Transport {
   const transport = TRANSPORTS.get(spec.transport);
   if (transport === undefined) {
     throw new TypeError(`Unknown link transport: ${String(spec.transport)}`);
@@ -48,11 +49,49 @@ export function openReceiver(spec: ReceiverEndSpec): Inlet {
 }
 
 /** What moves with an end to another thread (none for no end). */
-export function transferables(spec: EdgeEnd | undefined): Transferable[] {
+export function transferables(
+  spec: EdgeEnd | RelinkSpec | undefined,
+): Transferable[] {
   return spec === undefined ? [] : transportOf(spec).transferables(spec);
 }
 
 /** Closes an end that no thread opened. */
-export function discardEnd(spec: EdgeEnd): void {
+export function discardEnd(spec: EdgeEnd | RelinkSpec): void {
   transportOf(spec).discard(spec);
+}
+
+/**
+ * Hands a live end the fresh link to a peer that restarted; throws if its
+ * transport cannot restart.
+ */
+export function relinkEnd(end: Outlet | Inlet, spec: RelinkSpec): void {
+  const transport = transportOf(spec);
+  if (transport.relink === undefined) {
+    throw new TypeError(
+      `Cannot relink: the ${transport.name} transport cannot restart actors`,
+    );
+  }
+  transport.relink(end, spec);
+}
+
+/**
+ * Tells an actor's inlet the outlet its handler sends on, for transports
+ * that count a message handled only once its outputs went out.
+ */
+export function chainEnds(
+  spec: ReceiverEndSpec,
+  inlet: Inlet,
+  outlet: Outlet | undefined,
+): void {
+  transportOf(spec).chain?.(inlet, outlet);
+}
+
+/** Resolves once every message `inlet` handled counts as handled. */
+export function drainedEnd(spec: ReceiverEndSpec, inlet: Inlet): Promise<void> {
+  return transportOf(spec).drained?.(inlet) ?? Promise.resolve();
+}
+
+/** Whether the message `inlet` (opened from `spec`) handles may be a replay. */
+export function isRedelivered(spec: ReceiverEndSpec, inlet: Inlet): boolean {
+  return transportOf(spec).redelivered?.(inlet) ?? false;
 }

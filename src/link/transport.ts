@@ -26,18 +26,49 @@
  *   thread that made it: inline mode, the main thread's input and results);
  * - closing an end, or an edge, never throws and never blocks.
  *
+ * ## Restarts
+ *
+ * An edge one of whose groups restarts its actors (`onError: "restart"`) is
+ * made with {@linkcode EdgeShape.restartable}; a transport that can replay
+ * implements {@linkcode EdgeHandle.restartSender},
+ * {@linkcode EdgeHandle.restartReceiver} and {@linkcode Transport.relink}
+ * (and {@linkcode Transport.chain}), and must then also guarantee, as the
+ * restart cases of the conformance suite check:
+ *
+ * - a receiver counts a message handled once its handler settled and what
+ *   the handler sent went out (`chain()`), and, if the receiver's actor may
+ *   restart too, once that was handled downstream (so that a restarted
+ *   actor's replay makes again what died with its old incarnation); until
+ *   then the message keeps its credit;
+ * - `restartReceiver(r)` fences the old incarnation of receiver `r` (nothing
+ *   it does afterwards counts), and once every live sender got its
+ *   {@linkcode RelinkSpec} through `relink()`, every message posted to `r`
+ *   and not handled by it (in hand or queued) is posted again, in order, to
+ *   the new incarnation, each with the credit it already holds, and the
+ *   sender's pill after them if it had sent it: nothing is lost, and only
+ *   those messages can arrive twice;
+ * - `restartSender(s)` fences the old incarnation of sender `s`, returns to
+ *   the edge the credits it held (taken and not posted), and its new end
+ *   keeps index `s`, so that receivers still count one pill per sender; what
+ *   the old one posted still arrives;
+ * - a message that neither a sender's log nor a replay to its sender can
+ *   bring back (a source restarted after posting it, and then its receiver
+ *   before handling it) is counted in {@linkcode Restarted.lost}, never
+ *   silently dropped.
+ *
  * @module
  */
 
 import type {
   EdgeEnd,
   ReceiverEndSpec,
+  RelinkSpec,
   SenderEndSpec,
 } from "../common/protocol.ts";
 import type { Inlet } from "./inlet.ts";
 import type { Outlet, PostFailure } from "./outlet.ts";
 
-export type { EdgeEnd, ReceiverEndSpec, SenderEndSpec };
+export type { EdgeEnd, ReceiverEndSpec, RelinkSpec, SenderEndSpec };
 
 /** The poison pill on a wire: its sender will post nothing more on it. */
 export const PILL = 0;
@@ -124,6 +155,27 @@ export interface EdgeShape {
   readonly receivers: number;
   /** The edge's bound: messages in flight at most. */
   readonly maxsize: number;
+  /**
+   * Which sides restart their actors (see "Restarts" above); absent: none,
+   * and the edge costs nothing more than one that cannot restart.
+   */
+  readonly restartable?: {
+    readonly senders: boolean;
+    readonly receivers: boolean;
+  };
+}
+
+/** What restarting one end of an edge gives its maker. */
+export interface Restarted<E extends EdgeEnd> {
+  /** The restarted end's new spec, for its new incarnation to open. */
+  readonly end: E;
+  /** What to hand each live peer across the edge, by its index (`relink()`). */
+  readonly peers: readonly RelinkSpec[];
+  /**
+   * Messages that can no longer be replayed: posted by an incarnation of a
+   * sender that is gone, and not handled by the receiver that restarted.
+   */
+  readonly lost: number;
 }
 
 /** An edge's counters right now, for metrics and watchdogs. */
@@ -153,6 +205,18 @@ export interface EdgeHandle {
   readonly receivers: readonly ReceiverEndSpec[];
   /** Reads the edge's counters; cheap, callable any time, never throws. */
   state(): EdgeState;
+  /**
+   * Sender `index` is restarting (its old incarnation is gone): fences it,
+   * returns its credits, and makes a fresh end for the new one. Only on an
+   * edge made with restartable senders.
+   */
+  restartSender?(index: number): Restarted<SenderEndSpec>;
+  /**
+   * Receiver `index` is restarting: fences it and makes a fresh end for the
+   * new one; each sender replays to it, once relinked, what it had not
+   * handled. Only on an edge made with restartable receivers.
+   */
+  restartReceiver?(index: number): Restarted<ReceiverEndSpec>;
   /**
    * Tears the edge down from the thread that made it: wakes every sender
    * waiting for credit and closes the ends this thread holds (an end moved
@@ -187,7 +251,29 @@ export interface Transport {
    */
   openReceiver(spec: ReceiverEndSpec): Inlet;
   /** What must be transferred, not copied, with `spec` to another thread. */
-  transferables(spec: EdgeEnd): Transferable[];
+  transferables(spec: EdgeEnd | RelinkSpec): Transferable[];
   /** Closes an end that no thread opened (a member that never started). */
-  discard(spec: EdgeEnd): void;
+  discard(spec: EdgeEnd | RelinkSpec): void;
+  /**
+   * Hands a live end (opened by this transport) the fresh link to a peer
+   * that restarted. For transports that can restart (see "Restarts").
+   */
+  relink?(end: Outlet | Inlet, spec: RelinkSpec): void;
+  /**
+   * Tells an actor's inlet which outlet its handler sends on (both open in
+   * the calling thread), so that a message counts as handled only once what
+   * its handler sent was posted. For transports that can restart.
+   */
+  chain?(inlet: Inlet, outlet: Outlet | undefined): void;
+  /**
+   * Whether the message `inlet` is handling now may have been handled
+   * before, by an incarnation of the receiver that is gone.
+   */
+  redelivered?(inlet: Inlet): boolean;
+  /**
+   * Resolves once every message `inlet` handled counts as handled (its
+   * outputs handled downstream, where that is what counting waits for), so
+   * that every credit is back when its actor says it is done.
+   */
+  drained?(inlet: Inlet): Promise<void>;
 }

@@ -20,17 +20,26 @@ import {
   type SendOptions,
 } from "../actor.ts";
 import { toErrorData } from "../common/error_data.ts";
-import type {
-  ErrorData,
-  FromWorker,
-  InitMessage,
-  LogCall,
-  Phase,
-  ToWorker,
+import {
+  DEAD_LETTER_WINDOW,
+  type ErrorData,
+  type FromWorker,
+  type InitMessage,
+  type LogCall,
+  type Phase,
+  type RelinkSpec,
+  type ToWorker,
 } from "../common/protocol.ts";
 import { RECEIVED, SENT, WAITED_MS, WIDTH } from "../common/stats.ts";
 import { render, uncloneablePath } from "../common/values.ts";
-import { openReceiver, openSender } from "../link/ends.ts";
+import {
+  chainEnds,
+  drainedEnd,
+  isRedelivered,
+  openReceiver,
+  openSender,
+  relinkEnd,
+} from "../link/ends.ts";
 import type { Inlet } from "../link/inlet.ts";
 import type { Outlet } from "../link/outlet.ts";
 import {
@@ -39,6 +48,14 @@ import {
   forwardingLogger,
 } from "./forwarding_logger.ts";
 import { loadActor, LoadFailure } from "./load.ts";
+import {
+  Attempts,
+  type AttemptsHost,
+  type FinalFailure,
+  isDefaultPolicy,
+} from "./attempts.ts";
+import type { Ordering } from "./ordering.ts";
+import { watchRecv } from "./recv_watch.ts";
 
 /** What differs between a worker and the calling thread. */
 export interface RunnerEnvironment {
@@ -72,6 +89,20 @@ export class ActorRunner {
   #outlet: Outlet | undefined;
   /** Terminated: no hook of the actor is called again. */
   #terminated = false;
+  /** The group's failure policy at work, unless it is the default one. */
+  #attempts: Attempts | undefined;
+  /** `this.attempt` under the default policy: 1 in recv(), else 0. */
+  #attempt = 0;
+  /** Dead letters the actor may still post before the main thread answers. */
+  #deadRoom = DEAD_LETTER_WINDOW;
+  readonly #deadWaiting: (() => void)[] = [];
+  /**
+   * A source of a restarting group: when it fails, what its `send()` calls
+   * accepted is posted before its replacement starts its `loop()` again.
+   */
+  #postOnFailure = false;
+  /** Relinks that arrived before the ends were open. */
+  #relinks: RelinkSpec[] | undefined = [];
 
   /**
    * Listens on `port` at once (before any await: early messages must not be
@@ -91,6 +122,13 @@ export class ActorRunner {
           break;
         case "stop":
           this.#stop(message.reason);
+          break;
+        case "relink":
+          this.#relink(message.spec);
+          break;
+        case "deadAck":
+          this.#deadRoom++;
+          this.#deadWaiting.shift()?.();
           break;
       }
     };
@@ -112,9 +150,17 @@ export class ActorRunner {
 
   /**
    * Reports an error of the actor's (the first one; later ones are its
-   * consequences), then aborts its outlet.
+   * consequences), then aborts its outlet. `final` says how the last
+   * attempt at a message failed under the group's policy: its attempts, and
+   * whether the actor waits to be restarted (then its outlet is flushed,
+   * not aborted: what it sent so far goes out).
    */
-  fail(error: unknown, at: Phase = this.#phase, path?: string): void {
+  fail(
+    error: unknown,
+    at: Phase = this.#phase,
+    path?: string,
+    final?: FinalFailure,
+  ): void {
     if (this.#failed || this.#stopping) return;
     this.#failed = true;
     let load: LoadFailure | undefined;
@@ -125,14 +171,22 @@ export class ActorRunner {
     }
     const cause = load === undefined ? error : load.original;
     const current = this.#inlet?.current;
-    const summary = at === "recv" && current !== undefined
-      ? render(current)
-      : undefined;
+    const summary = final?.summary ??
+      (at === "recv" && current !== undefined ? render(current) : undefined);
     let data: ErrorData;
     try {
       data = toErrorData(cause);
     } catch {
       data = { name: "Error", message: render(cause, 500) };
+    }
+    // To be restarted (a source of a restarting group, or the last attempt
+    // of a restarting actor), what its send() calls accepted goes out, and
+    // before the relay hears of the failure: it then fences this outlet.
+    const restart = this.#postOnFailure || final?.restart === true;
+    try {
+      if (restart) this.#outlet?.flush();
+    } catch {
+      // The batch could not be posted: a replay sends it again.
     }
     this.post({
       kind: "error",
@@ -142,11 +196,58 @@ export class ActorRunner {
       path,
       hint: load?.hint,
       module: load?.module,
+      attempts: final?.attempts,
+      restart: final?.restart || undefined,
     });
     try {
-      this.#outlet?.abort(cause);
+      // Else the actor's sends stop.
+      if (!restart) this.#outlet?.abort(cause);
     } catch {
       // Nothing more to stop.
+    }
+  }
+
+  /**
+   * Posts a message the actor skipped to the main thread's dead letters;
+   * resolves at once while the window has room, else once the main thread
+   * took one.
+   */
+  #deadLetter(
+    message: unknown,
+    error: unknown,
+    attempts: number,
+  ): void | Promise<void> {
+    if (this.#deadRoom > 0) {
+      this.#deadRoom--;
+      this.#postDead(message, error, attempts);
+      return;
+    }
+    return new Promise((resolve) => {
+      this.#deadWaiting.push(() => {
+        this.#deadRoom--;
+        this.#postDead(message, error, attempts);
+        resolve();
+      });
+    });
+  }
+
+  #postDead(message: unknown, error: unknown, attempts: number): void {
+    let data: ErrorData;
+    try {
+      data = toErrorData(error);
+    } catch {
+      data = { name: "Error", message: render(error, 500) };
+    }
+    try {
+      this.#port.postMessage({ kind: "dead", message, error: data, attempts });
+    } catch {
+      // recv() made the message uncloneable: its rendering goes instead.
+      this.post({
+        kind: "dead",
+        message: render(message),
+        error: data,
+        attempts,
+      });
     }
   }
 
@@ -160,6 +261,7 @@ export class ActorRunner {
     if (this.#stopping) return;
     this.#stopping = true;
     const error = new DOMException(reason, "AbortError");
+    this.#attempts?.halt();
     this.#controller.abort(error);
     this.#outlet?.abort(error);
     setTimeout(() => {
@@ -183,12 +285,28 @@ export class ActorRunner {
     this.#terminated = true;
     this.#stopping = true;
     const error = new DOMException("The actor was terminated", "AbortError");
+    this.#attempts?.halt();
     this.#controller.abort(error);
     this.#outlet?.abort(error);
     this.#inlet?.close();
     this.#outlet?.closeWires();
     this.#port.onmessage = null;
     this.#port.close();
+  }
+
+  /** A peer across one of the actor's edges restarted (`onError: "restart"`). */
+  #relink(spec: RelinkSpec): void {
+    if (this.#relinks !== undefined) {
+      this.#relinks.push(spec);
+      return;
+    }
+    const end = spec.role === "sender" ? this.#outlet : this.#inlet;
+    try {
+      if (end === undefined) throw new Error(`no ${spec.role} end to relink`);
+      relinkEnd(end, spec);
+    } catch (error) {
+      this.fail(error);
+    }
   }
 
   #setPhase(next: Phase): void {
@@ -242,13 +360,27 @@ export class ActorRunner {
     await ready();
     if (this.#terminated) return;
     this.#open(init);
-    const send = this.#sender(init);
+    this.#postOnFailure = init.inlet === undefined &&
+      init.policy.onError === "restart";
+    const order = init.order === undefined
+      ? undefined
+      : await this.#ordering(init);
+    const send = order?.send ?? this.#sender(init);
+    let attempts: Attempts | undefined;
+    const attemptOf = () => attempts?.attempt ?? this.#attempt;
     const runtime: ActorRuntime = {
       name: init.name,
       group: init.group,
       log,
       signal: this.#controller.signal,
+      get attempt() {
+        return attemptOf();
+      },
       send,
+      restarts: init.restarts ?? 0,
+      redelivered: () =>
+        init.inlet !== undefined && this.#inlet !== undefined &&
+        isRedelivered(init.inlet, this.#inlet),
       report: (value) => {
         try {
           this.#port.postMessage({ kind: "report", value });
@@ -278,18 +410,36 @@ export class ActorRunner {
     lifecycle.info("running loop");
     const inlet = this.#inlet;
     if (inlet !== undefined) {
+      watchRecv(init, actor);
+      if (!isDefaultPolicy(init.policy)) {
+        attempts = this.#attempts = await Attempts.create(
+          { ...this.#attemptsHost(init, lifecycle), around: order?.around },
+          actor,
+        );
+        if (this.#terminated) return;
+      }
       this.#setPhase("recv");
       const stats = new Float64Array(init.stats.buffer);
       const received = init.stats.index * WIDTH + RECEIVED;
+      this.#attempt = 1;
+      const handle = attempts?.handle ?? ((message: unknown) => {
+        if (this.#terminated) throw this.#controller.signal.reason;
+        stats[received]++;
+        return actor.recv(message);
+      });
+      // Ordered: around each message's whole handling. Where several are in
+      // flight, the attempts wrap each one themselves (AttemptsHost.around).
       await inlet.run(
-        (message) => {
-          if (this.#terminated) throw this.#controller.signal.reason;
-          stats[received]++;
-          return actor.recv(message);
-        },
+        attempts?.concurrent
+          ? handle
+          : order?.handler?.(inlet, handle) ?? handle,
         (got, expected) =>
           lifecycle.info(`received ${got}/${expected} poison pills`),
       );
+      // The pills wait for every call still in flight.
+      await attempts?.drain();
+      attempts?.end();
+      this.#attempt = 0;
     } else {
       this.#setPhase("loop");
       try {
@@ -311,11 +461,35 @@ export class ActorRunner {
     // The pills, after every send the actor did not await: the outlet posts
     // them once its waiting sends went out.
     await this.#outlet?.close();
+    // Every credit it holds is back before it says it is done.
+    if (inlet !== undefined) await drainedEnd(init.inlet!, inlet);
     await surfaceDue();
     lifecycle.info("shut down complete");
     if (!this.#failed && !this.#stopping) {
       this.post({ kind: "done", pills: inlet?.pills ?? 0 });
     }
+  }
+
+  /** What the group's failure policy needs of this runner. */
+  #attemptsHost(init: InitMessage, log: Logger): AttemptsHost {
+    return {
+      name: init.name,
+      policy: init.policy,
+      concurrency: Math.min(
+        init.policy.concurrency,
+        init.inlet?.maxsize ?? Infinity,
+      ),
+      stats: init.stats,
+      log,
+      admit: () => {
+        if (this.#terminated) throw this.#controller.signal.reason;
+      },
+      // Failed too: the calls still in flight need no more attempts.
+      halted: () => this.#stopping || this.#terminated || this.#failed,
+      fail: (error, final) => this.fail(error, "recv", undefined, final),
+      deadLetter: (message, error, attempts) =>
+        this.#deadLetter(message, error, attempts),
+    };
   }
 
   /** Opens the actor's ends of its edges. */
@@ -324,10 +498,29 @@ export class ActorRunner {
       this.#outlet = openSender(init.outlet, (error, batch) => {
         // Found after the failure, never on the hot path.
         const bad = batch.find((m) => uncloneablePath(m) !== undefined);
-        this.fail(error, "send", uncloneablePath(bad));
+        // Ordered: the path inside the message, not inside [n, message].
+        const shown = init.order !== undefined && Array.isArray(bad)
+          ? bad[1]
+          : bad;
+        this.fail(error, "send", uncloneablePath(shown));
       });
     }
-    if (init.inlet !== undefined) this.#inlet = openReceiver(init.inlet);
+    if (init.inlet !== undefined) {
+      this.#inlet = openReceiver(init.inlet);
+      chainEnds(init.inlet, this.#inlet, this.#outlet);
+    }
+    const relinks = this.#relinks ?? [];
+    this.#relinks = undefined;
+    for (const spec of relinks) this.#relink(spec);
+  }
+
+  /** Ordered results: numbers through the actor (`ordering.ts`). */
+  async #ordering(init: InitMessage): Promise<Ordering> {
+    const { ordering } = await import("./ordering.ts");
+    return ordering(init, this.#sender(init), {
+      forward: (marker) => this.#outlet!.send(marker),
+      fail: (error) => this.fail(error),
+    });
   }
 
   /**

@@ -78,7 +78,7 @@ Deno.test("loadPipeline() reports every problem of a file with its line and key 
     '4:1 : unknown key "colour"; use one of maxsize, logger, shutdownTimeout, logging, input, groups',
     "8:12 groups.numbers.count: count must be a positive integer, received 0; give the number of actors of the group, such as 2",
     "11:12 groups.double.count: count must be a positive integer, received 2.5; give the number of actors of the group, such as 2",
-    '12:5 groups.double: unknown key "cuont"; did you mean "count"? use one of actor, count, with, maxsize, permissions',
+    '12:5 groups.double: unknown key "cuont"; did you mean "count"? use one of actor, count, with, maxsize, permissions, retries, backoffMs, onError, restarts, recvTimeoutMs, concurrency',
     '13:14 groups.double.maxsize: maxsize must be an integer from 1 to 1073741824, received "many"; give a whole number of messages, such as 1024 (the default)',
     '14:18 groups.double.permissions: permissions must be "inherit", "none" or an object such as { read: ["./data"], net: false }, received "some"; name each permission the workers need, every other one is denied',
     '18:7 groups.total.with.labl: Total has no field "labl"; its fields are label, n, total',
@@ -125,6 +125,71 @@ Deno.test("loadPipeline() refuses what the code API refuses, with the same text:
       group(new Total(), { permissions: { read: ["./data", ""] } })
     ),
     text(found[5]),
+  );
+});
+
+Deno.test("loadPipeline() takes a group's failure policy, as group() does, and runs with it", () =>
+  leakChecked(async () => {
+    await using logs = await captureLogs(["test"], "info");
+    const pipeline = await loadPipeline(fixture("policy.yaml"));
+    assert.deepEqual(pipeline.groups.map((g) => g.policy), [
+      {},
+      {
+        retries: 2,
+        backoffMs: 1,
+        onError: "skip",
+        recvTimeoutMs: 5000,
+        concurrency: 4,
+      },
+      {},
+    ]);
+    assert.ok(
+      describePipeline(pipeline).includes(
+        'Fail     ./actors.ts#Fail     retries 2, backoffMs 1, onError "skip", recvTimeoutMs 5000, concurrency 4\n',
+      ),
+      describePipeline(pipeline),
+    );
+    const dead = Array.fromAsync(pipeline.relay.deadLetters());
+    await startWithin(pipeline.relay, 20_000);
+    const letters = await dead;
+    assert.deepEqual(letters.map((d) => [d.message, d.attempts]), [[3, 3]]);
+    // 0 … 9 but 3, doubled by the sink's own count: the doubler is Fail.
+    assert.deepEqual(
+      logs.lines("test").filter((l) => l.includes("numbers, total")),
+      [`[total] (${
+        pipeline.groups[2].actors[0].name
+      }) sum: 9 numbers, total 42`],
+    );
+  }));
+
+Deno.test("loadPipeline() refuses a bad failure policy with the code API's text, each at its line", async () => {
+  const found = await problems("bad_policy.yaml");
+  assert.deepEqual(found, [
+    '5:5 groups.numbers.retries: group numbers is a group of sources, which run loop() and receive no message, so retries (about the calls of recv()) means nothing there; leave retries out, or set it on a later group; a source\'s failures are handled by onError "fail" or "restart"',
+    "8:14 groups.work.retries: retries must be a whole number from 0, received -1; such as 2",
+    '9:16 groups.work.backoffMs: backoffMs must be a number of milliseconds from 0 to 2147483647, received "soon"; write it as a number, such as 5000',
+    '10:14 groups.work.onError: onError must be "fail", "skip" or "restart", received "maybe"; "fail" fails the run, "skip" sends the message to the dead letters, "restart" starts the actor again',
+    '11:15 groups.work.restarts: restarts: unknown option "within"; did you mean "withinMs"? use one of max, withinMs',
+    "12:20 groups.work.recvTimeoutMs: recvTimeoutMs must be a number of milliseconds above 0, at most 2147483647, received 0; give a positive number, such as 1000",
+    "13:18 groups.work.concurrency: concurrency must be a whole number from 1, received 0; such as 8",
+    '16:5 groups.total.restarts: group total sets restarts, which counts restarts, but its onError is "fail"; set onError: "restart" too, or leave restarts out',
+  ]);
+  const message = (make: () => unknown) => {
+    try {
+      make();
+    } catch (error) {
+      return (error as Error).message.replace(/^[^:]+: /, "");
+    }
+    assert.fail("no error");
+  };
+  const text = (line: string) => line.replace(/^\S+ \S+: /, "");
+  assert.equal(
+    message(() => group(new Total(), { retries: -1 })),
+    text(found[1]),
+  );
+  assert.equal(
+    message(() => group(new Total(), { concurrency: 0 })),
+    text(found[6]),
   );
 });
 

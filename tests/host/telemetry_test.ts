@@ -61,6 +61,10 @@ function group(name: string, fields: Partial<GroupMetrics>): GroupMetrics {
     sent: 0,
     waitedMs: 0,
     errors: 0,
+    attempts: 0,
+    retries: 0,
+    skipped: 0,
+    restarts: 0,
     ...fields,
   };
 }
@@ -115,10 +119,18 @@ Deno.test("observe() adds what each count grew by, waits in seconds, and the fin
       `add baton.group.sent.messages ${on("prod")} 7`,
       `add baton.group.send_wait.time ${on("prod")} 1.5`,
       `add baton.group.errors ${on("prod")} 0`,
+      `add baton.group.attempts ${on("prod")} 0`,
+      `add baton.group.retries ${on("prod")} 0`,
+      `add baton.group.skipped.messages ${on("prod")} 0`,
+      `add baton.group.restarts ${on("prod")} 0`,
       `add baton.group.received.messages ${on("cons")} 5`,
       `add baton.group.sent.messages ${on("cons")} 0`,
       `add baton.group.send_wait.time ${on("cons")} 0`,
       `add baton.group.errors ${on("cons")} 0`,
+      `add baton.group.attempts ${on("cons")} 0`,
+      `add baton.group.retries ${on("cons")} 0`,
+      `add baton.group.skipped.messages ${on("cons")} 0`,
+      `add baton.group.restarts ${on("cons")} 0`,
       `observe baton.edge.in_flight ${edge} 2`,
     ]);
 
@@ -137,6 +149,9 @@ Deno.test("observe() adds what each count grew by, waits in seconds, and the fin
     current = snapshot({ sent: 10, waitedMs: 1750 }, {
       received: 10,
       errors: 1,
+      attempts: 12,
+      retries: 2,
+      skipped: 1,
     }, 0);
     stop();
     assert.equal(
@@ -150,6 +165,9 @@ Deno.test("observe() adds what each count grew by, waits in seconds, and the fin
         `add baton.group.sent.messages ${on("prod")} 1`,
         `add baton.group.received.messages ${on("cons")} 2`,
         `add baton.group.errors ${on("cons")} 1`,
+        `add baton.group.attempts ${on("cons")} 12`,
+        `add baton.group.retries ${on("cons")} 2`,
+        `add baton.group.skipped.messages ${on("cons")} 1`,
       ],
       "the final counts are added when the run ends",
     );
@@ -306,6 +324,10 @@ Deno.test("a run exports its metrics over OTLP/JSON, one series per relay and gr
       "baton.group.sent.messages": counter("{message}"),
       "baton.group.send_wait.time": counter("s"),
       "baton.group.errors": counter("{error}"),
+      "baton.group.attempts": counter("{attempt}"),
+      "baton.group.retries": counter("{retry}"),
+      "baton.group.skipped.messages": counter("{message}"),
+      "baton.group.restarts": counter("{restart}"),
       "baton.edge.in_flight": JSON.stringify({
         unit: "{message}",
         type: "sum",
@@ -358,6 +380,10 @@ Deno.test("a run exports its metrics over OTLP/JSON, one series per relay and gr
       expected.set(at("baton.group.sent.messages"), g.sent);
       expected.set(at("baton.group.send_wait.time"), g.waitedMs / 1000);
       expected.set(at("baton.group.errors"), g.errors);
+      expected.set(at("baton.group.attempts"), g.attempts);
+      expected.set(at("baton.group.retries"), g.retries);
+      expected.set(at("baton.group.skipped.messages"), g.skipped);
+      expected.set(at("baton.group.restarts"), g.restarts);
     }
   }
   assert.deepEqual(

@@ -15,7 +15,11 @@ import {
   portWire,
 } from "../../src/link/port/transport.ts";
 import type { Transport } from "../../src/link/transport.ts";
-import { conformance, type CreditHold } from "./conformance.ts";
+import {
+  conformance,
+  type CreditHold,
+  restartConformance,
+} from "./conformance.ts";
 
 /** A receiver's credit whose give-backs wait for `release()`. */
 class HeldCredit extends SharedReceiverCredit {
@@ -57,3 +61,4 @@ function holdingPorts(): { transport: Transport; hold: CreditHold } {
 }
 
 conformance("port transport", portTransport, { held: holdingPorts() });
+restartConformance("port transport", portTransport);

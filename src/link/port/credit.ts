@@ -91,6 +91,11 @@ export class SharedSenderCredit implements SenderCredit {
     return false;
   }
 
+  /** Credits taken and not used yet (a restartable edge counts them). */
+  get reserve(): number {
+    return this.#reserve;
+  }
+
   /** Returns the unused reserve to the edge. */
   giveBack(): void {
     if (this.#reserve > 0) {
@@ -173,4 +178,12 @@ export class SharedReceiverCredit implements ReceiverCredit {
 function release(cells: Int32Array, n: number): void {
   Atomics.add(cells, AVAILABLE, n);
   if (Atomics.load(cells, WAITERS) > 0) Atomics.notify(cells, AVAILABLE);
+}
+
+/**
+ * Returns `n` credits to the edge of `buffer` and wakes its waiting senders:
+ * those a sender that is gone held (a restart, `replay.ts`).
+ */
+export function returnCredits(buffer: SharedArrayBuffer, n: number): void {
+  if (n > 0) release(new Int32Array(buffer), n);
 }

@@ -26,6 +26,16 @@ import {
   SharedSenderCredit,
   wakeSenders,
 } from "./credit.ts";
+import {
+  openReplayReceiver,
+  openReplaySender,
+  type PortRelink,
+  relinkEnd,
+  ReplayEdge,
+  type ReplayEnd,
+  ReplayInlet,
+  ReplayLayout,
+} from "./replay.ts";
 
 /** The port transport's name, in every end spec it makes. */
 export const PORT = "port";
@@ -36,6 +46,17 @@ export interface PortEnd extends EdgeEnd {
   readonly ports: MessagePort[];
   /** The edge's shared credit counters. */
   readonly cells: SharedArrayBuffer;
+  /** On an edge whose actors may restart: its replay cells (`replay.ts`). */
+  readonly replay?: ReplayEnd;
+}
+
+/** `spec` as a relink of the port transport, if it is one. */
+function portRelink(spec: unknown): PortRelink | undefined {
+  const relink = spec as PortRelink;
+  return relink.transport === PORT && relink.port instanceof MessagePort &&
+      Number.isInteger(relink.peer)
+    ? relink
+    : undefined;
 }
 
 /** A port as a wire. */
@@ -70,8 +91,61 @@ function createEdge(shape: EdgeShape): EdgeHandle {
     { length: senders },
     () => Array.from({ length: receivers }, () => new MessageChannel()),
   );
-  const base = { transport: PORT, senders, receivers, maxsize, cells };
+  const restartable = shape.restartable !== undefined &&
+    (shape.restartable.senders || shape.restartable.receivers);
+  const replay = restartable
+    ? new ReplayEdge(new ReplayLayout(senders, receivers), cells, maxsize)
+    : undefined;
+  const base = {
+    transport: PORT,
+    senders,
+    receivers,
+    maxsize,
+    cells,
+    ...(replay === undefined ? {} : { replay: replay.first }),
+  };
+  const restarts = replay === undefined ? {} : {
+    restartSender(index: number) {
+      const r = replay.restartSender(index);
+      return {
+        end: {
+          ...base,
+          role: "sender",
+          index,
+          ports: r.ports,
+          replay: r.replay,
+        },
+        peers: r.peers.map((p): PortRelink => ({
+          transport: PORT,
+          role: "receiver",
+          peer: index,
+          ...p,
+        })),
+        lost: r.lost,
+      } as const;
+    },
+    restartReceiver(index: number) {
+      const r = replay.restartReceiver(index);
+      return {
+        end: {
+          ...base,
+          role: "receiver",
+          index,
+          ports: r.ports,
+          replay: r.replay,
+        },
+        peers: r.peers.map((p): PortRelink => ({
+          transport: PORT,
+          role: "sender",
+          peer: index,
+          ...p,
+        })),
+        lost: r.lost,
+      } as const;
+    },
+  };
   return {
+    ...restarts,
     from,
     to,
     maxsize,
@@ -105,7 +179,7 @@ function createEdge(shape: EdgeShape): EdgeHandle {
       wakeSenders(cells);
       // A port transferred to another thread is detached here: closing it
       // is a no-op.
-      for (const row of channels) {
+      for (const row of [...channels, replay?.channels ?? []]) {
         for (const channel of row) {
           channel.port1.close();
           channel.port2.close();
@@ -121,6 +195,12 @@ export const portTransport: Transport = {
   createEdge,
   openSender(spec: SenderEndSpec, onFailure: PostFailure): Outlet {
     const end = portEnd(spec);
+    if (end.replay !== undefined) {
+      return openReplaySender(
+        { ...end, replay: end.replay },
+        (wires, credit) => new Outlet(wires, credit, onFailure),
+      );
+    }
     return new Outlet(
       end.ports.map(portWire),
       new SharedSenderCredit(end.cells, grabSize(end.maxsize, end.senders)),
@@ -130,13 +210,40 @@ export const portTransport: Transport = {
   },
   openReceiver(spec: ReceiverEndSpec): Inlet {
     const end = portEnd(spec);
+    if (end.replay !== undefined) {
+      return openReplayReceiver({ ...end, replay: end.replay });
+    }
     return new Inlet(
       end.ports.map(portWire),
       new SharedReceiverCredit(end.cells, end.index, end.maxsize),
     );
   },
-  transferables: (spec) => [...portEnd(spec).ports],
-  discard(spec) {
-    for (const port of portEnd(spec).ports) port.close();
+  transferables(spec) {
+    const relink = portRelink(spec);
+    return relink !== undefined
+      ? [relink.port]
+      : [...portEnd(spec as EdgeEnd).ports];
   },
+  discard(spec) {
+    const relink = portRelink(spec);
+    if (relink !== undefined) relink.port.close();
+    else for (const port of portEnd(spec as EdgeEnd).ports) port.close();
+  },
+  relink(end, spec) {
+    const relink = portRelink(spec);
+    if (relink === undefined) {
+      throw new TypeError(
+        `Not a relink of the port transport: ${String(spec.transport)}`,
+      );
+    }
+    relinkEnd(end, relink);
+  },
+  chain(inlet, outlet) {
+    if (inlet instanceof ReplayInlet && outlet !== undefined) {
+      inlet.chain(outlet);
+    }
+  },
+  redelivered: (inlet) => inlet instanceof ReplayInlet && inlet.redelivered,
+  drained: (inlet) =>
+    inlet instanceof ReplayInlet ? inlet.drained() : Promise.resolve(),
 };

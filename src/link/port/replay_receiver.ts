@@ -1,0 +1,369 @@
+/**
+ * A receiver's side of a restartable edge of the port transport (see
+ * `replay.ts`): an inlet that knows which link each message came from,
+ * counts a message handled (and gives back its credit) only once it is
+ * safe to forget it, tells a redelivered message, and listens to a
+ * restarted sender's new port.
+ *
+ * @module
+ */
+
+import { Inlet } from "../inlet.ts";
+import { type Outlet, RESOLVED } from "../outlet.ts";
+import {
+  PILL,
+  type ReceiverCredit,
+  type Wire,
+  type WireItem,
+} from "../transport.ts";
+import { SharedReceiverCredit } from "./credit.ts";
+import {
+  fenced,
+  type ReplayEnd,
+  ReplayLayout,
+  type ReplayPortEnd,
+} from "./replay_cells.ts";
+import { type ReplaySendWire, sendWiresOf } from "./replay_sender.ts";
+
+/**
+ * What a receiver of a restartable edge knows of the messages it handles:
+ * which link each came from, which are handled and not yet counted, and
+ * whether the one in hand may have been handled before.
+ */
+class ReceiverReplay {
+  readonly #cells: Int32Array;
+  readonly #layout: ReplayLayout;
+  readonly #index: number;
+  readonly #epochAt: number;
+  readonly #epoch: number;
+  readonly #credit: SharedReceiverCredit;
+  readonly #chunk: number;
+  /** The link of each batch delivered and not yet taken whole, in order. */
+  readonly #links: number[] = [];
+  readonly #counts: number[] = [];
+  #head = 0;
+  /**
+   * Per link: messages handled since the outlet last posted (their outputs
+   * may not have gone out yet).
+   */
+  readonly #pending: number[];
+  #pendingTotal = 0;
+  /** Per link: the sequence number of the next message taken from it. */
+  readonly #seqs: number[];
+  /** Per link: below this, a message was taken by an old incarnation. */
+  readonly #touchedBefore: number[];
+  /**
+   * Handled messages whose outputs were posted, waiting for the receivers
+   * downstream to have handled those outputs: each with how far each wire
+   * of the outlet had posted then.
+   */
+  readonly #sealed: { counts: number[]; total: number; marks: number[] }[] = [];
+  /** The outlet's wires, when it replays (this actor's group restarts). */
+  #downstream: ReplaySendWire[] | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #drained: PromiseWithResolvers<void> | undefined;
+  #outlet: Outlet | undefined;
+  /** Whether the message in hand may have been handled before. */
+  redelivered = false;
+
+  constructor(
+    credit: SharedArrayBuffer,
+    end: ReplayEnd & { index: number; maxsize: number },
+    layout: ReplayLayout,
+  ) {
+    this.#cells = new Int32Array(end.cells);
+    this.#layout = layout;
+    this.#index = end.index;
+    this.#epochAt = layout.epochR(end.index);
+    this.#epoch = end.epoch;
+    this.#credit = new SharedReceiverCredit(credit, end.index, end.maxsize);
+    this.#chunk = Math.max(1, Math.floor(end.maxsize / 8));
+    this.#pending = new Array(layout.senders).fill(0);
+    const links = Array.from({ length: layout.senders }, (_, s) => s);
+    this.#seqs = links.map((s) =>
+      Atomics.load(this.#cells, layout.handled(s, end.index))
+    );
+    this.#touchedBefore = links.map((s) =>
+      end.epoch > 0
+        ? Atomics.load(this.#cells, layout.touched(s, end.index))
+        : 0
+    );
+  }
+
+  #fenced(): boolean {
+    return Atomics.load(this.#cells, this.#epochAt) !== this.#epoch;
+  }
+
+  /** A batch of `n` messages arrived from sender `link`. */
+  arrived(link: number, n: number): void {
+    this.#links.push(link);
+    this.#counts.push(n);
+  }
+
+  /** Runs `handler` on the next message, counting it handled once it settles. */
+  handle(
+    handler: (message: unknown) => unknown,
+    message: unknown,
+  ): unknown {
+    if (this.#fenced()) throw fenced();
+    const link = this.#next();
+    const seq = this.#seqs[link]++;
+    this.redelivered = seq < this.#touchedBefore[link];
+    // A plain store: read only by a later incarnation, after this one ended.
+    this.#cells[this.#layout.touched(link, this.#index)] = seq + 1;
+    const result = handler(message);
+    if (
+      result !== undefined && result !== RESOLVED &&
+      typeof (result as Promise<unknown>).then === "function"
+    ) {
+      return (result as Promise<unknown>).then(() => this.#done(link));
+    }
+    this.#done(link);
+    return result;
+  }
+
+  #next(): number {
+    const head = this.#head;
+    const link = this.#links[head];
+    if (--this.#counts[head] === 0) {
+      if (++this.#head === this.#links.length) {
+        this.#links.length = 0;
+        this.#counts.length = 0;
+        this.#head = 0;
+      } else if (this.#head > 1024) {
+        this.#links.splice(0, this.#head);
+        this.#counts.splice(0, this.#head);
+        this.#head = 0;
+      }
+    }
+    return link;
+  }
+
+  #done(link: number): void {
+    if (this.#fenced()) throw fenced();
+    this.#pending[link]++;
+    this.#pendingTotal++;
+  }
+
+  /** The inlet took a message: counts the handled ones now and then. */
+  took(): void {
+    if (this.#pendingTotal >= this.#chunk) this.settle();
+    else if (this.#sealed.length > 0) this.#count();
+  }
+
+  /** The inlet's queue ran empty: counts what can be counted. */
+  settle(): void {
+    // The outlet's flush seals them once its batches are posted.
+    if (this.#pendingTotal > 0 && this.#outlet !== undefined) {
+      this.#outlet.flush();
+    } else this.#seal();
+  }
+
+  /**
+   * The outlet posted everything it was given: the messages handled so far
+   * sent all their outputs. They count as handled once those outputs were
+   * handled downstream (when the outlet replays: this actor may restart,
+   * and what it sent would die with its log), else now.
+   */
+  #seal(): void {
+    const outlet = this.#outlet;
+    if (
+      this.#pendingTotal > 0 && (outlet === undefined || outlet.waiting === 0)
+    ) {
+      const total = this.#pendingTotal;
+      this.#pendingTotal = 0;
+      const counts = this.#pending.splice(0);
+      this.#pending.push(...new Array(counts.length).fill(0));
+      const marks = this.#downstream?.map((w) => w.posted) ?? [];
+      this.#sealed.push({ counts, total, marks });
+    }
+    this.#count();
+  }
+
+  /** Counts as handled, and gives back the credits of, what is settled. */
+  #count(): void {
+    if (this.#fenced()) return;
+    const sealed = this.#sealed;
+    const wires = this.#downstream;
+    let n = 0;
+    while (sealed.length > 0) {
+      const { counts, total, marks } = sealed[0];
+      if (
+        wires !== undefined && !marks.every((m, j) => wires[j].handled >= m)
+      ) {
+        break;
+      }
+      sealed.shift();
+      for (let s = 0; s < counts.length; s++) {
+        if (counts[s] > 0) {
+          Atomics.add(
+            this.#cells,
+            this.#layout.handled(s, this.#index),
+            counts[s],
+          );
+        }
+      }
+      n += total;
+    }
+    for (let k = 0; k < n; k++) this.#credit.took();
+    this.#credit.flush();
+    if (sealed.length === 0) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      if (this.#pendingTotal === 0) this.#drained?.resolve();
+    } else if (this.#timer === undefined) {
+      // Downstream tells nobody when it handled: look again soon.
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#count();
+      }, 1);
+    }
+  }
+
+  /** Resolves once every message handled so far counts as handled. */
+  drained(): Promise<void> {
+    this.settle();
+    if (this.#sealed.length === 0 && this.#pendingTotal === 0) {
+      return Promise.resolve();
+    }
+    return (this.#drained ??= Promise.withResolvers()).promise;
+  }
+
+  /** Stops looking (the inlet is closed). */
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Handled messages count only once `outlet` posted what they sent. */
+  chain(outlet: Outlet): void {
+    this.#outlet = outlet;
+    this.#downstream = sendWiresOf(outlet);
+    const flush = outlet.flush.bind(outlet);
+    // Every flush of the outlet (at the end of a task, before it waits for
+    // credit, before its pills) is when its outputs went out.
+    Object.defineProperty(outlet, "flush", {
+      configurable: true,
+      value: () => {
+        flush();
+        this.#seal();
+      },
+    });
+  }
+}
+
+/** The inlet's view of the credits: the replay gives them back. */
+class ReplayReceiverCredit implements ReceiverCredit {
+  readonly #replay: ReceiverReplay;
+  constructor(replay: ReceiverReplay) {
+    this.#replay = replay;
+  }
+  took(): void {
+    this.#replay.took();
+  }
+  flush(): void {
+    this.#replay.settle();
+  }
+}
+
+/** A receiver's wire for one sender, which a restarted sender relinks. */
+class ReplayReceiveWire implements Wire {
+  readonly #ports: MessagePort[];
+  readonly #link: number;
+  readonly #replay: ReceiverReplay;
+  #deliver: ((item: WireItem) => void) | undefined;
+
+  constructor(port: MessagePort, link: number, replay: ReceiverReplay) {
+    this.#ports = [port];
+    this.#link = link;
+    this.#replay = replay;
+  }
+
+  post(): void {
+    throw new TypeError("A receiver's wire does not post");
+  }
+
+  listen(deliver: (item: WireItem) => void): void {
+    this.#deliver = deliver;
+    this.#listenOn(this.#ports[0]);
+  }
+
+  #listenOn(port: MessagePort): void {
+    port.onmessage = (event) => {
+      const item = event.data as WireItem;
+      if (item !== PILL) this.#replay.arrived(this.#link, item.length);
+      this.#deliver!(item);
+    };
+  }
+
+  /**
+   * The sender restarted: listens on `port` too (what the old incarnation
+   * posted still arrives on the old one).
+   */
+  attach(port: MessagePort): void {
+    this.#ports.push(port);
+    if (this.#deliver !== undefined) this.#listenOn(port);
+  }
+
+  close(): void {
+    for (const port of this.#ports) port.close();
+  }
+}
+
+/** An inlet of a restartable edge. */
+export class ReplayInlet extends Inlet {
+  readonly #replay: ReceiverReplay;
+  readonly #wires: ReplayReceiveWire[];
+
+  constructor(wires: ReplayReceiveWire[], replay: ReceiverReplay) {
+    super(wires, new ReplayReceiverCredit(replay));
+    this.#replay = replay;
+    this.#wires = wires;
+  }
+
+  override run(
+    handle: (message: unknown) => unknown,
+    onPill: (received: number, expected: number) => void,
+  ): Promise<void> {
+    const replay = this.#replay;
+    return super.run((message) => replay.handle(handle, message), onPill);
+  }
+
+  /** Whether the message in hand may have been handled before. */
+  get redelivered(): boolean {
+    return this.#replay.redelivered;
+  }
+
+  /** Listens to a restarted sender on `port`. */
+  attach(peer: number, port: MessagePort): void {
+    this.#wires[peer].attach(port);
+  }
+
+  /** See {@linkcode ReceiverReplay.chain}. */
+  chain(outlet: Outlet): void {
+    this.#replay.chain(outlet);
+  }
+
+  /** Resolves once every message handled so far counts as handled. */
+  drained(): Promise<void> {
+    return this.#replay.drained();
+  }
+
+  override close(): void {
+    this.#replay.stop();
+    super.close();
+  }
+}
+
+export function openReplayReceiver(end: ReplayPortEnd): ReplayInlet {
+  const layout = new ReplayLayout(end.senders, end.receivers);
+  const replay = new ReceiverReplay(end.cells, {
+    ...end.replay,
+    index: end.index,
+    maxsize: end.maxsize,
+  }, layout);
+  return new ReplayInlet(
+    end.ports.map((port, s) => new ReplayReceiveWire(port, s, replay)),
+    replay,
+  );
+}

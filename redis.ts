@@ -26,7 +26,7 @@ import {
   redisPlacement,
 } from "./src/host/redis/coordinator.ts";
 
-export type { RedisOptions };
+export type { RedisOptions, RelayTransport };
 export {
   runWorkerProcess,
   type WorkerProcessOptions,

@@ -194,6 +194,24 @@ export class Relay<Out = unknown> {
         ),
       );
     }
+    // Not yet across processes: a worker process acknowledges a message to
+    // Redis once its call is admitted when several are in flight, and the
+    // origin's window of ordered results lives in one process's memory.
+    const concurrent = placed.find((g) => g.policy.concurrency > 1);
+    if (concurrent !== undefined) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot start relay: group ${concurrent.name} is placed on "workers" with concurrency ${concurrent.policy.concurrency}, which runs across processes only with concurrency 1 for now; leave concurrency out, or place the group here`,
+        ),
+      );
+    }
+    if (this.#transport !== undefined && this.#ordered !== undefined) {
+      return Promise.reject(
+        new TypeError(
+          "Cannot start relay: ordered results are not available across processes yet; read results() unordered, or run the relay without a transport",
+        ),
+      );
+    }
     if (placed.length > 0 && checked.workers === undefined) {
       return Promise.reject(
         new TypeError(

@@ -350,6 +350,30 @@ Deno.test("A group placed on workers needs a relay across processes, and start({
     new Keys(),
   );
   await assert.rejects(across.start(), /say which with start\(\{ workers/);
+  const concurrent = new Relay({
+    transport: redis({ url: "redis://127.0.0.1:1", run: "x" }),
+  });
+  concurrent.connect(
+    new Numbers(),
+    group([new Mark()], { place: "workers", concurrency: 4 }),
+    new Keys(),
+  );
+  await assert.rejects(
+    concurrent.start({ workers: { spawn: 1 } }),
+    /group group-1 is placed on "workers" with concurrency 4, which runs across processes only with concurrency 1 for now/,
+  );
+  const ordered = new Relay({
+    transport: redis({ url: "redis://127.0.0.1:1", run: "x" }),
+  });
+  ordered.connect(new Numbers(), group([new Mark()]), new Keys());
+  await assert.rejects(
+    async () => {
+      for await (const _ of ordered.results({ ordered: true })) {
+        // Never reached: the relay refuses to start.
+      }
+    },
+    /ordered results are not available across processes yet/,
+  );
   assert.throws(
     () => group([new Mark()], { place: "there" as "here" }),
     /place must be/,

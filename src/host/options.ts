@@ -309,8 +309,16 @@ export function resultsOptions(
   const o = checkOptions(
     options,
     input
-      ? ["signal", "onAbort", "input", "progress", "ordered", "window"]
-      : ["signal", "onAbort", "progress", "ordered", "window"],
+      ? [
+        "signal",
+        "onAbort",
+        "input",
+        "progress",
+        "workers",
+        "ordered",
+        "window",
+      ]
+      : ["signal", "onAbort", "progress", "workers", "ordered", "window"],
     where,
     "{ ordered: true }",
   );

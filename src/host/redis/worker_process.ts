@@ -34,12 +34,15 @@ import {
 
 /** What a worker process is started with. */
 export interface WorkerProcessOptions {
+  /** The Redis the run is on (`redis://host:port`). */
   readonly url: string;
+  /** The name of the run to join (the coordinator's `redis({ run })`). */
   readonly run: string;
   /** Most members at once. */
   readonly slots: number;
   /** Heartbeat TTL (ms): the coordinator's and this process's. */
   readonly heartbeatMs?: number;
+  /** Redis unreachable for longer than this (ms) makes the process leave. */
   readonly unreachableMs?: number;
   /** Where to say what happens (standard error by default). */
   readonly say?: (line: string) => void;

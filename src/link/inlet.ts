@@ -42,6 +42,14 @@ export class Inlet {
     for (const wire of wires) wire.listen(deliver);
   }
 
+  /**
+   * Whether {@linkcode Inlet.run} gives a rejected handling to its `caught`
+   * (an inlet that counts each message's end itself does not).
+   */
+  get catches(): boolean {
+    return true;
+  }
+
   /** Pills received so far. */
   get pills(): number {
     return this.#pills;
@@ -49,11 +57,14 @@ export class Inlet {
 
   /**
    * Hands every message to `handle`, one at a time, until every sender's pill
-   * arrived and every message before them was handled.
+   * arrived and every message before them was handled. With `caught`, a
+   * promise `handle` returned that rejects is given to it (and what it
+   * returns awaited) instead of ending the run.
    */
   async run(
     handle: (message: unknown) => unknown,
     onPill: (received: number, expected: number) => void,
+    caught?: (error: unknown) => unknown,
   ): Promise<void> {
     const queue = this.#queue;
     const credit = this.#credit;
@@ -85,7 +96,20 @@ export class Inlet {
           result !== undefined && result !== RESOLVED &&
           typeof (result as Promise<unknown>).then === "function"
         ) {
-          await result;
+          if (caught === undefined) await result;
+          else {
+            // The handler's rejection, given to `caught` here rather than
+            // by a promise of the handler's own per message.
+            try {
+              await result;
+            } catch (error) {
+              const again = caught(error);
+              if (
+                again !== undefined &&
+                typeof (again as Promise<unknown>).then === "function"
+              ) await again;
+            }
+          }
         }
       }
       this.current = undefined;

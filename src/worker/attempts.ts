@@ -211,7 +211,9 @@ export class Attempts {
    * path of a retrying group, so written out: what the inlet gets back is
    * what `recv()` returned, or, for a pending promise, a promise of it that
    * catches its rejection (which costs a promise and a turn of the
-   * microtask queue per message: the inlet cannot be told to catch).
+   * microtask queue per message). Where nothing wraps the calls (no
+   * ordering, no count of handled messages), the runner takes
+   * {@linkcode Attempts.bare} instead, and the inlet catches.
    */
   readonly #one = (message: unknown): unknown => {
     this.#host.admit();
@@ -234,6 +236,36 @@ export class Attempts {
 
   readonly #rejected = (error: unknown): Promise<void> =>
     this.#recover(this.#current, error, 1);
+
+  /**
+   * With one call at a time and no time limit: a handler that returns what
+   * `recv()` returned, pending promise and all, and what the inlet calls
+   * with its rejection (`Inlet.run()`'s `caught`): no promise of its own
+   * per message, the cost of the policy on the path with no fault.
+   */
+  get bare():
+    | {
+      readonly handle: (message: unknown) => unknown;
+      readonly caught: (error: unknown) => unknown;
+    }
+    | undefined {
+    if (this.concurrent || this.#policy.recvTimeoutMs !== undefined) {
+      return undefined;
+    }
+    return { handle: this.#bare, caught: this.#rejected };
+  }
+
+  readonly #bare = (message: unknown): unknown => {
+    this.#host.admit();
+    this.#stats[this.#received]++;
+    this.#serial = 1;
+    this.#current = message;
+    try {
+      return this.#actor.recv(message);
+    } catch (error) {
+      return this.#recover(message, error, 1);
+    }
+  };
 
   /** What the first call at `message` returned, under the time limit. */
   #settle(message: unknown, result: unknown): unknown {

@@ -432,12 +432,19 @@ export class ActorRunner {
         : plain;
       // Ordered: around each message's whole handling. Where several are in
       // flight, the attempts wrap each one themselves (AttemptsHost.around).
+      // A retrying group with nothing around its calls: the inlet catches.
+      const bare =
+        order === undefined && init.countHandled !== true && inlet.catches
+          ? attempts?.bare
+          : undefined;
       await inlet.run(
-        attempts?.concurrent
-          ? handle
-          : order?.handler?.(inlet, handle) ?? handle,
+        bare?.handle ??
+          (attempts?.concurrent
+            ? handle
+            : order?.handler?.(inlet, handle) ?? handle),
         (got, expected) =>
           lifecycle.info(`received ${got}/${expected} poison pills`),
+        bare?.caught,
       );
       // The pills wait for every call still in flight.
       await attempts?.drain();

@@ -321,6 +321,11 @@ export class ReplayInlet extends Inlet {
     this.#wires = wires;
   }
 
+  /** A handling counts as ended when its promise fulfils: no `caught`. */
+  override get catches(): boolean {
+    return false;
+  }
+
   override run(
     handle: (message: unknown) => unknown,
     onPill: (received: number, expected: number) => void,

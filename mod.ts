@@ -56,9 +56,12 @@ export {
   type CloseOptions,
   DEFAULT_MAXSIZE,
   DEFAULT_SHUTDOWN_TIMEOUT,
+  type OrderOptions,
   Relay,
   type RelayOptions,
+  type ResultsOptions,
   type StartOptions,
+  type StreamOptions,
 } from "./src/relay.ts";
 export {
   type ActorOf,
@@ -86,7 +89,12 @@ export type { MemberState, Report, RunSnapshot } from "./src/host/run.ts";
 export type { EdgeState } from "./src/host/wiring.ts";
 export type { InputSource } from "./src/host/input.ts";
 export type { DeadLetter } from "./src/host/dead_letters.ts";
-export type { EdgeMetrics, GroupMetrics, RelayMetrics } from "./src/metrics.ts";
+export type {
+  EdgeMetrics,
+  GroupMetrics,
+  OrderMetrics,
+  RelayMetrics,
+} from "./src/metrics.ts";
 export type { Phase } from "./src/common/protocol.ts";
 // LogTape's types that baton's API names: `Actor.log` and `plainFormatter`.
 export type { Logger, TextFormatter } from "@logtape/logtape";

@@ -1,7 +1,8 @@
 /**
  * The actors of the benchmarks, written as a user would write them: a source
  * that awaits every `send()`, a middle stage whose `recv()` awaits its
- * `send()`, a sink with a synchronous `recv()`. Workers import them from
+ * `send()`, a sink with a synchronous `recv()` (and a slow one, that spins
+ * for a while on each message). Workers import them from
  * this module. Every actor checks in on the run's {@linkcode Board} in
  * `startup()`; the source starts its clock only once every actor is up.
  *
@@ -10,7 +11,7 @@
 
 import { Actor } from "../mod.ts";
 import { Board } from "./board.ts";
-import { apply, maker, type Payload, type Work } from "./payloads.ts";
+import { apply, maker, type Payload, spin, type Work } from "./payloads.ts";
 
 /** Sends `count` messages of a payload; with `count` 0 it is a trivial actor. */
 export class Source extends Actor<never, unknown> {
@@ -61,6 +62,18 @@ export class Pass extends Actor<unknown, unknown> {
   }
 }
 
+/**
+ * {@linkcode Pass} written the other way: a synchronous `recv()` that returns
+ * `send()`'s promise instead of awaiting it (see README, "Performance").
+ */
+export class PassReturn extends Pass {
+  override recv(message: unknown): Promise<void> {
+    return this.send(
+      this.work === "none" ? message : apply(this.work, message),
+    );
+  }
+}
+
 /** Counts what it receives and records when its last message came. */
 export class Sink extends Actor<unknown> {
   board: SharedArrayBuffer | null = null;
@@ -77,5 +90,15 @@ export class Sink extends Actor<unknown> {
 
   override shutdown(): void {
     new Board(this.board!).ended(this.slot, this.received);
+  }
+}
+
+/** A sink that spins `delayUs` microseconds on each message: a slow consumer. */
+export class SlowSink extends Sink {
+  delayUs = 0;
+
+  override recv(_message: unknown): void {
+    spin(this.delayUs);
+    this.received++;
   }
 }

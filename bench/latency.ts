@@ -1,9 +1,11 @@
 /**
- * One message at a time through a 1→1 pipeline: how long a message takes
- * from `send()` in one worker to `recv()` in the next, with baton and over
- * a raw worker→worker `MessageChannel`, in the same run, rounds alternating
- * which goes first. Prints p50 and p99 of each, in microseconds, over every
- * round's messages after the first `--warmup` of each round.
+ * One message at a time: how long a message takes from `send()` in one
+ * worker to `recv()` in the last, through 1→1 and 1→2→1, with baton and over
+ * raw worker→worker `MessageChannel`s with as many hops; and the first
+ * message after `start()` against spawning raw workers and posting one.
+ * `bench/main.ts` runs these in its suite; run alone, this prints p50 and
+ * p99 of each, in microseconds, over every round's messages after the first
+ * `--warmup` of each round, rounds alternating which goes first.
  *
  *     deno run -R=. bench/latency.ts [--messages=2000] [--warmup=200] [--rounds=3]
  *
@@ -12,49 +14,51 @@
 
 import { parseArgs } from "node:util";
 import { Relay } from "../mod.ts";
-import { LatencyRecord, Ping, Pong } from "./latency_actors.ts";
+import { now } from "./board.ts";
+import { Hop, LatencyRecord, Ping, Pong } from "./latency_actors.ts";
 import type { RawLatencyConfig } from "./latency_raw.ts";
-
-const { values: flags } = parseArgs({
-  args: Deno.args,
-  options: {
-    messages: { type: "string", default: "2000" },
-    warmup: { type: "string", default: "200" },
-    rounds: { type: "string", default: "3" },
-  },
-});
-const messages = Number(flags.messages);
-const warmup = Number(flags.warmup);
-const rounds = Number(flags.rounds);
-for (const [name, value] of Object.entries({ messages, warmup, rounds })) {
-  if (!Number.isInteger(value) || value < 0) {
-    throw new RangeError(`--${name} must be a whole number, received ${value}`);
-  }
-}
-if (warmup >= messages) throw new RangeError("--warmup must be < --messages");
 
 const RAW = new URL("./latency_raw.ts", import.meta.url);
 
-async function baton(): Promise<number[]> {
+/** Hops from the source to the sink: 1 (1→1) or 2 (1→2→1, one relay raw). */
+export type Hops = 1 | 2;
+
+/**
+ * Latencies in milliseconds of `messages` messages sent one at a time with
+ * baton; with `first`, of the one message the source sends at once, counted
+ * from `start()`.
+ */
+export async function batonLatency(
+  hops: Hops,
+  messages: number,
+  first = false,
+): Promise<number[]> {
   const record = LatencyRecord.create(messages);
   const relay = new Relay({ logger: "bench" });
-  relay.connect({
-    source: Object.assign(new Ping(), {
-      record: record.buffer,
-      count: messages,
-    }),
-    sink: Object.assign(new Pong(), { record: record.buffer }),
+  const ping = Object.assign(new Ping(), {
+    record: record.buffer,
+    count: messages,
   });
+  const pong = Object.assign(new Pong(), { record: record.buffer });
+  if (hops === 1) relay.connect(ping, pong);
+  else relay.connect(ping, [new Hop(), new Hop()], pong);
+  if (first) ping.startedAt = now();
   await relay.start();
   return record.latencies();
 }
 
-async function raw(): Promise<number[]> {
+/** The same over raw workers: `hops + 1` of them, a channel per hop. */
+export async function rawLatency(
+  hops: Hops,
+  messages: number,
+  first = false,
+): Promise<number[]> {
   const record = LatencyRecord.create(messages);
-  const workers = [
-    new Worker(RAW, { type: "module" }),
-    new Worker(RAW, { type: "module" }),
-  ];
+  const startedAt = first ? now() : 0;
+  const workers = Array.from(
+    { length: hops + 1 },
+    () => new Worker(RAW, { type: "module" }),
+  );
   try {
     const done = new Promise<void>((resolve, reject) => {
       for (const worker of workers) {
@@ -63,18 +67,21 @@ async function raw(): Promise<number[]> {
           reject(new Error(`raw latency worker failed: ${event.message}`));
         };
       }
-      workers[1].onmessage = () => resolve();
+      workers[hops].onmessage = () => resolve();
     });
-    const { port1, port2 } = new MessageChannel();
-    const config = (role: "source" | "sink", port: MessagePort) =>
-      ({
-        role,
+    const channels = Array.from({ length: hops }, () => new MessageChannel());
+    workers.forEach((worker, i) => {
+      const config: RawLatencyConfig = {
+        role: i === 0 ? "source" : i === hops ? "sink" : "relay",
         record: record.buffer,
         count: messages,
-        port,
-      }) satisfies RawLatencyConfig;
-    workers[1].postMessage(config("sink", port2), [port2]);
-    workers[0].postMessage(config("source", port1), [port1]);
+        startedAt,
+        input: i === 0 ? null : channels[i - 1].port2,
+        output: i === hops ? null : channels[i].port1,
+      };
+      const ports = [config.input, config.output].filter((p) => p !== null);
+      worker.postMessage(config, ports);
+    });
     await done;
   } finally {
     for (const worker of workers) worker.terminate();
@@ -82,42 +89,77 @@ async function raw(): Promise<number[]> {
   return record.latencies();
 }
 
-function percentile(sorted: number[], p: number): number {
+/** The `p`-th quantile of sorted numbers. */
+export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
-const runs = { baton, raw };
-const samples: Record<keyof typeof runs, number[]> = { baton: [], raw: [] };
-for (let round = 0; round < rounds; round++) {
-  const order = round % 2 === 0
-    ? (["baton", "raw"] as const)
-    : (["raw", "baton"] as const);
-  for (const name of order) {
-    const latencies = await runs[name]();
-    if (latencies.length !== messages) {
-      throw new Error(`${name}: ${latencies.length} of ${messages} arrived`);
-    }
-    samples[name].push(...latencies.slice(warmup));
-  }
+/**
+ * p50 and p99 in microseconds of one run of `messages`, leaving out the
+ * first `warmup`.
+ */
+export function quantiles(
+  latencies: readonly number[],
+  warmup: number,
+): { p50: number; p99: number } {
+  const sorted = latencies.slice(warmup).sort((a, b) => a - b);
+  return {
+    p50: percentile(sorted, 0.5) * 1000,
+    p99: percentile(sorted, 0.99) * 1000,
+  };
 }
 
-const us = (ms: number) => (ms * 1000).toFixed(1).padStart(9);
-console.log(
-  `1→1, one message at a time: ${rounds} rounds × ${
-    messages - warmup
-  } messages`,
-);
-console.log(`${"".padEnd(24)}${"p50 µs".padStart(9)}${"p99 µs".padStart(9)}`);
-for (
-  const [name, label] of [
-    ["baton", "baton"],
-    ["raw", "raw MessageChannel"],
-  ] as const
-) {
-  const sorted = samples[name].sort((a, b) => a - b);
-  console.log(
-    `${label.padEnd(24)}${us(percentile(sorted, 0.5))}${
-      us(percentile(sorted, 0.99))
-    }`,
-  );
+if (import.meta.main) {
+  const { values: flags } = parseArgs({
+    args: Deno.args,
+    options: {
+      messages: { type: "string", default: "2000" },
+      warmup: { type: "string", default: "200" },
+      rounds: { type: "string", default: "3" },
+    },
+  });
+  const messages = Number(flags.messages);
+  const warmup = Number(flags.warmup);
+  const rounds = Number(flags.rounds);
+  for (const [name, value] of Object.entries({ messages, warmup, rounds })) {
+    if (!Number.isInteger(value) || value < 0) {
+      throw new RangeError(
+        `--${name} must be a whole number, received ${value}`,
+      );
+    }
+  }
+  if (warmup >= messages) throw new RangeError("--warmup must be < --messages");
+
+  const us = (ms: number) => (ms * 1000).toFixed(1).padStart(9);
+  console.log(`one message at a time: ${rounds} rounds × ${messages - warmup}`);
+  console.log(`${"".padEnd(28)}${"p50 µs".padStart(9)}${"p99 µs".padStart(9)}`);
+  for (const hops of [1, 2] as const) {
+    const samples = { baton: [] as number[], raw: [] as number[] };
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0
+        ? (["baton", "raw"] as const)
+        : (["raw", "baton"] as const);
+      for (const name of order) {
+        const run = name === "baton" ? batonLatency : rawLatency;
+        const latencies = await run(hops, messages);
+        if (latencies.length !== messages) {
+          throw new Error(
+            `${name}: ${latencies.length} of ${messages} arrived`,
+          );
+        }
+        samples[name].push(...latencies.slice(warmup));
+      }
+    }
+    for (const name of ["baton", "raw"] as const) {
+      const sorted = samples[name].sort((a, b) => a - b);
+      const label = `${hops === 1 ? "1→1" : "1→2→1"} ${
+        name === "baton" ? "baton" : "raw MessageChannel"
+      }`;
+      console.log(
+        `${label.padEnd(28)}${us(percentile(sorted, 0.5))}${
+          us(percentile(sorted, 0.99))
+        }`,
+      );
+    }
+  }
 }

@@ -1,8 +1,9 @@
 /**
  * The actors of the latency benchmark, and the shared record both sides of
  * it write: a source that sends its clock reading, one message at a time,
- * each only once the sink has the one before; a sink that records how long
- * each took. Workers import the actors from this module.
+ * each only once the sink has the one before; a middle stage that passes it
+ * on; a sink that records how long each took. Workers import the actors
+ * from this module.
  *
  * @module
  */
@@ -57,17 +58,33 @@ export class LatencyRecord {
   }
 }
 
-/** Sends `count` clock readings, each after the previous one arrived. */
+/**
+ * Sends `count` clock readings, each after the previous one arrived. With
+ * `startedAt` set it sends that instead, once: the time the main thread
+ * called `start()`, so the sink records the first message after `start()`.
+ */
 export class Ping extends Actor<never, number> {
   record: SharedArrayBuffer | null = null;
   count = 0;
+  startedAt = 0;
 
   override async loop(): Promise<void> {
+    if (this.startedAt > 0) {
+      await this.send(this.startedAt);
+      return;
+    }
     const record = new LatencyRecord(this.record!);
     for (let i = 0; i < this.count; i++) {
       await this.send(now());
       await record.beyond(i);
     }
+  }
+}
+
+/** Passes each reading on. */
+export class Hop extends Actor<number, number> {
+  override recv(sentAt: number): Promise<void> {
+    return this.send(sentAt);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
- * The raw counterpart of the latency benchmark: a worker with one
- * `MessagePort` to its peer and no library. As a source it posts its clock
- * reading, one at a time, each once the sink recorded the one before; as a
+ * The raw counterpart of the latency benchmark: a worker with a
+ * `MessagePort` to each peer and no library. As a source it posts its clock
+ * reading, one at a time, each once the sink recorded the one before (or,
+ * given `startedAt`, that time once); as a relay it passes each on; as a
  * sink it records each latency and answers `"done"` after the last.
  *
  * @module
@@ -12,10 +13,14 @@ import { LatencyRecord } from "./latency_actors.ts";
 
 /** What a raw latency worker is told to be. */
 export interface RawLatencyConfig {
-  role: "source" | "sink";
+  role: "source" | "relay" | "sink";
   record: SharedArrayBuffer;
   count: number;
-  port: MessagePort;
+  /** The source sends this once instead of clock readings, if above 0. */
+  startedAt: number;
+  /** The port it receives on (relay, sink) and sends on (source, relay). */
+  input: MessagePort | null;
+  output: MessagePort | null;
 }
 
 interface Scope {
@@ -26,16 +31,25 @@ interface Scope {
 const scope = globalThis as unknown as Scope;
 
 scope.onmessage = async (event: MessageEvent<RawLatencyConfig>) => {
-  const { role, count, port } = event.data;
+  const { role, count, input, output, startedAt } = event.data;
   const record = new LatencyRecord(event.data.record);
   if (role === "sink") {
-    port.onmessage = (message: MessageEvent<number>) => {
+    input!.onmessage = (message: MessageEvent<number>) => {
       if (record.received(message.data) === count) scope.postMessage("done");
     };
     return;
   }
+  if (role === "relay") {
+    input!.onmessage = (message: MessageEvent<number>) =>
+      output!.postMessage(message.data);
+    return;
+  }
+  if (startedAt > 0) {
+    output!.postMessage(startedAt);
+    return;
+  }
   for (let i = 0; i < count; i++) {
-    port.postMessage(now());
+    output!.postMessage(now());
     await record.beyond(i);
   }
 };

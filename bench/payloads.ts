@@ -7,12 +7,17 @@
 
 /**
  * What a source sends: small numbers, ~1 KB objects, 64 KB `Uint8Array`s
- * copied, or 64 KB `Uint8Array`s whose buffers are transferred.
+ * copied, 64 KB `Uint8Array`s whose buffers are transferred, or the ~1 KB
+ * objects as JSON text.
  */
-export type Payload = "number" | "object" | "bytes" | "transfer";
+export type Payload = "number" | "object" | "bytes" | "transfer" | "json";
 
-/** What a middle stage does to each message before passing it on. */
-export type Work = "none" | "hash";
+/**
+ * What a middle stage does to each message before passing it on: nothing,
+ * FNV-1a over 16 KB seeded with the message, or `JSON.parse` of it (passing
+ * on the parsed object's `id`).
+ */
+export type Work = "none" | "hash" | "parse";
 
 /** Bytes of a `bytes` or `transfer` message. */
 export const BYTES = 64 * 1024;
@@ -59,6 +64,10 @@ export function maker(payload: Payload): (i: number) => unknown {
     }
     case "transfer":
       return () => new Uint8Array(BYTES);
+    case "json": {
+      const ring = Array.from({ length: RING }, (_, i) => json(i));
+      return (i) => ring[i % RING];
+    }
   }
 }
 
@@ -74,7 +83,30 @@ export function hash(seed: number): number {
   return h >>> 0;
 }
 
+/** The `id`-th ~1 KB object as JSON: 792 bytes. */
+export function json(id: number): string {
+  return JSON.stringify(order(id));
+}
+
+/** Parses a message of the `json` payload; returns its `id`. */
+export function parse(text: string): number {
+  return (JSON.parse(text) as { id: number }).id;
+}
+
 /** Applies `work` to a message. */
 export function apply(work: Work, message: unknown): unknown {
-  return work === "hash" ? hash(message as number) : message;
+  switch (work) {
+    case "none":
+      return message;
+    case "hash":
+      return hash(message as number);
+    case "parse":
+      return parse(message as string);
+  }
+}
+
+/** Spins for `us` microseconds: a consumer slower than its producer. */
+export function spin(us: number): void {
+  const until = performance.now() + us / 1000;
+  while (performance.now() < until) { /* spin */ }
 }

@@ -1,6 +1,8 @@
 /**
  * The peer benchmark: Piscina, a thread pool for Node that runs on Deno,
- * mapping a no-op task over two threads; one round trip per task.
+ * on two threads: mapping a no-op task (one round trip per task), or the
+ * suite's real work (hashing, `JSON.parse`) with one item per task or with
+ * several items per task.
  *
  * @module
  */
@@ -9,6 +11,7 @@
 // one is for tests and benchmarks only.
 // deno-lint-ignore no-import-prefix
 import { Piscina } from "npm:piscina@^5.3.2";
+import { maker, type Payload } from "./payloads.ts";
 
 const TASK = new URL("./piscina_task.ts", import.meta.url).href;
 
@@ -23,6 +26,59 @@ export async function runPiscina(tasks: number): Promise<number> {
     for (let i = 0; i < tasks; i++) runs[i] = pool.run(i);
     await Promise.all(runs);
     return tasks / (performance.now() - started) * 1000;
+  } finally {
+    await pool.destroy();
+  }
+}
+
+/** Real work Piscina does: its task names, one item and several. */
+const WORK = {
+  hash: { one: "hashOne", many: "hashMany", payload: "number" },
+  parse: { one: "parseOne", many: "parseMany", payload: "json" },
+} as const satisfies Record<
+  string,
+  { one: string; many: string; payload: Payload }
+>;
+
+/**
+ * Items per second of Piscina on 2 threads doing `work` on `items` items
+ * (the same items baton's source sends), `perTask` items per task, all
+ * tasks queued at once.
+ */
+export async function runPiscinaWork(
+  work: keyof typeof WORK,
+  options: { items: number; perTask: number },
+): Promise<number> {
+  const { one, many, payload } = WORK[work];
+  const { items, perTask } = options;
+  const make = maker(payload);
+  const inputs = Array.from({ length: items }, (_, i) => make(i));
+  const tasks: unknown[] = [];
+  if (perTask === 1) tasks.push(...inputs);
+  else {
+    for (let i = 0; i < items; i += perTask) {
+      tasks.push(inputs.slice(i, i + perTask));
+    }
+  }
+  const name = perTask === 1 ? one : many;
+  const pool = new Piscina({ filename: TASK, minThreads: 2, maxThreads: 2 });
+  try {
+    // Both threads up, the task loaded and compiled before the clock starts.
+    await Promise.all(
+      tasks.slice(0, 64).map((task) => pool.run(task, { name })),
+    );
+    const started = performance.now();
+    const results = await Promise.all(
+      tasks.map((task) => pool.run(task, { name })),
+    );
+    const rate = items / (performance.now() - started) * 1000;
+    const count = perTask === 1
+      ? results.length
+      : results.reduce((n: number, r) => n + (r as unknown[]).length, 0);
+    if (count !== items) {
+      throw new Error(`Piscina lost items: ${count} of ${items}`);
+    }
+    return rate;
   } finally {
     await pool.destroy();
   }

@@ -8,7 +8,7 @@
  */
 
 import { group, Relay } from "../mod.ts";
-import { Pass, Sink, Source } from "./actors.ts";
+import { Pass, PassReturn, Sink, SlowSink, Source } from "./actors.ts";
 import { Board } from "./board.ts";
 import type { Payload, Work } from "./payloads.ts";
 import type { RawConfig } from "./raw_worker.ts";
@@ -24,6 +24,13 @@ export interface Shape {
   readonly work: Work;
   /** baton's bound per edge (default: the relay's default). */
   readonly maxsize?: number;
+  /** The sinks spin this many microseconds on each message (default 0). */
+  readonly sinkDelayUs?: number;
+  /**
+   * How baton's middle stages pass a message on: `recv()` awaits `send()`
+   * (`"await"`, the default), or returns its promise (`"return"`).
+   */
+  readonly recvForm?: "await" | "return";
 }
 
 /** What one run measured. */
@@ -55,13 +62,18 @@ function measure(board: Board, shape: Shape, wall: number): Measure {
   return { rate: shape.count / (span.end - span.start) * 1000, wall };
 }
 
-/** Runs the pipeline with baton. */
-export async function runBaton(shape: Shape): Promise<Measure> {
+/**
+ * Runs the pipeline with baton, on `board` if given (one slot per source
+ * and sink; held, to look at the run with every actor up).
+ */
+export async function runBaton(
+  shape: Shape,
+  board: Board = Board.create(shape.stages[0] + shape.stages.at(-1)!),
+): Promise<Measure> {
   const stages = shape.stages;
   const sources = stages[0];
   const sinks = stages[stages.length - 1];
   const actors = stages.reduce((a, b) => a + b, 0);
-  const board = Board.create(sources + sinks);
   const buffer = board.buffer;
   const groups: Record<string, ReturnType<typeof group>> = {};
   groups.source = group(
@@ -79,14 +91,26 @@ export async function runBaton(shape: Shape): Promise<Measure> {
     groups[`stage${s}`] = group(
       Array.from(
         { length: stages[s] },
-        () => Object.assign(new Pass(), { board: buffer, work: shape.work }),
+        () =>
+          Object.assign(
+            shape.recvForm === "return" ? new PassReturn() : new Pass(),
+            { board: buffer, work: shape.work },
+          ),
       ),
     );
   }
+  const delayUs = shape.sinkDelayUs ?? 0;
   groups.sink = group(
     Array.from(
       { length: sinks },
-      (_, i) => Object.assign(new Sink(), { board: buffer, slot: sources + i }),
+      (_, i) =>
+        delayUs > 0
+          ? Object.assign(new SlowSink(), {
+            board: buffer,
+            slot: sources + i,
+            delayUs,
+          })
+          : Object.assign(new Sink(), { board: buffer, slot: sources + i }),
     ),
   );
   const relay = new Relay({ logger: "bench", maxsize: shape.maxsize });
@@ -115,13 +139,15 @@ function spawn(): Spawned {
   return { worker, done };
 }
 
-/** Runs the pipeline hand-wired, `batch` messages per post. */
-export async function runRaw(shape: Shape, batch: number): Promise<Measure> {
+/** Runs the pipeline hand-wired, `batch` messages per post (on `board`). */
+export async function runRaw(
+  shape: Shape,
+  batch: number,
+  board: Board = Board.create(shape.stages[0] + shape.stages.at(-1)!),
+): Promise<Measure> {
   const stages = shape.stages;
   const sources = stages[0];
-  const sinks = stages[stages.length - 1];
   const actors = stages.reduce((a, b) => a + b, 0);
-  const board = Board.create(sources + sinks);
   const started = performance.now();
   const workers = stages.map((n) => Array.from({ length: n }, spawn));
   const inputs = stages.map((n) =>
@@ -154,6 +180,7 @@ export async function runRaw(shape: Shape, batch: number): Promise<Measure> {
           work: shape.work,
           inputs: inputs[g][i],
           outputs: outputs[g][i],
+          delayUs: shape.sinkDelayUs,
         };
         workers[g][i].worker.postMessage(config, [
           ...config.inputs,
@@ -215,10 +242,12 @@ const RSS_SCRIPT = new URL("./rss.ts", import.meta.url).pathname;
 
 /**
  * RSS added per actor (`"baton"`) or per raw worker (`"raw"`) while `n` of
- * them are up, in bytes, measured in a fresh `deno` process (found on PATH).
+ * them are up, or by a slow consumer of `n` objects (`"slow-baton"`,
+ * `"slow-raw"`: see {@linkcode slowConsumerRss}), in bytes, measured in a
+ * fresh `deno` process (found on PATH).
  */
 export async function rssPerWorker(
-  mode: "baton" | "raw",
+  mode: "baton" | "raw" | "slow-baton" | "slow-raw",
   n: number,
 ): Promise<number> {
   const { success, stdout, stderr } = await new Deno.Command("deno", {
@@ -259,4 +288,42 @@ export async function rssRaw(n: number): Promise<number> {
   } finally {
     for (const w of workers) w.worker.terminate();
   }
+}
+
+/**
+ * How far RSS rises above what the idle pipeline holds while a fast source
+ * sends `count` ~1 KB objects to a sink that spins `delayUs` µs on each,
+ * with baton (at most `maxsize` in flight) or raw (64 per post, no flow
+ * control: the sink's queue holds whatever it has not read), in bytes.
+ * Sampled every 2 ms; run it in a fresh process (`bench/rss.ts`).
+ */
+export async function slowConsumerRss(
+  mode: "baton" | "raw",
+  count: number,
+  delayUs: number,
+): Promise<number> {
+  const shape: Shape = {
+    stages: [1, 1],
+    count,
+    payload: "object",
+    work: "none",
+    sinkDelayUs: delayUs,
+  };
+  const board = Board.create(2, true);
+  const run = mode === "baton"
+    ? runBaton(shape, board)
+    : runRaw(shape, 64, board);
+  await board.gather(2);
+  const before = Deno.memoryUsage().rss;
+  let peak = before;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, Deno.memoryUsage().rss);
+  }, 2);
+  try {
+    board.release();
+    await run;
+  } finally {
+    clearInterval(timer);
+  }
+  return Math.max(peak, Deno.memoryUsage().rss) - before;
 }

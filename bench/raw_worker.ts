@@ -11,7 +11,7 @@
  */
 
 import { Board } from "./board.ts";
-import { apply, maker, type Payload, type Work } from "./payloads.ts";
+import { apply, maker, type Payload, spin, type Work } from "./payloads.ts";
 
 /** What a raw worker is told to be. */
 export interface RawConfig {
@@ -26,6 +26,8 @@ export interface RawConfig {
   work: Work;
   inputs: MessagePort[];
   outputs: MessagePort[];
+  /** A sink spins this many microseconds on each message. */
+  delayUs?: number;
 }
 
 interface Scope {
@@ -133,6 +135,7 @@ function relay(config: RawConfig, _board: Board): void {
 
 function sink(config: RawConfig, board: Board): void {
   const inputs = config.inputs;
+  const delayUs = config.delayUs ?? 0;
   let pills = 0;
   let count = 0;
   const onmessage = (event: MessageEvent): void => {
@@ -144,7 +147,9 @@ function sink(config: RawConfig, board: Board): void {
       }
       return;
     }
-    count += Array.isArray(data) ? data.length : 1;
+    const n = Array.isArray(data) ? data.length : 1;
+    count += n;
+    if (delayUs > 0) { for (let i = 0; i < n; i++) spin(delayUs); }
   };
   for (const port of inputs) port.onmessage = onmessage;
 }

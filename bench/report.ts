@@ -7,7 +7,7 @@
  */
 
 /** What a figure counts. */
-export type Unit = "msg/s" | "tasks/s" | "ns/msg" | "ms" | "MB";
+export type Unit = "msg/s" | "tasks/s" | "ns/msg" | "µs" | "ms" | "MB";
 
 /** A bar from the issue: the ratio baton / counterpart it must meet. */
 export interface Bar {
@@ -92,6 +92,8 @@ function figure(value: number, unit: Unit): string {
       return value >= 1000
         ? (value / 1000).toFixed(2) + " µs"
         : `${value.toFixed(0)} ns`;
+    case "µs":
+      return value.toFixed(1);
     case "ms":
       return value.toFixed(0);
     case "MB":

@@ -1,6 +1,8 @@
 /**
- * Measures, in a fresh process, the RSS that `n` trivial baton actors or `n`
- * raw workers add while they are all up, per actor, in bytes; prints it.
+ * Measures RSS in a fresh process and prints it, in bytes: what `n` trivial
+ * baton actors or `n` raw workers add while they are all up, per actor
+ * (`baton n`, `raw n`); or how far a slow consumer of `n` ~1 KB objects
+ * lifts it above the idle pipeline (`slow-baton n`, `slow-raw n`).
  * A fresh process per sample because memory freed by terminated workers
  * stays in the process and would be reused by the next sample.
  *
@@ -9,15 +11,29 @@
  * @module
  */
 
-import { rssBaton, rssRaw } from "./pipelines.ts";
+import { rssBaton, rssRaw, slowConsumerRss } from "./pipelines.ts";
+
+/** Microseconds the slow consumer spins on each message. */
+const SLOW_US = 20;
 
 const [mode, n] = Deno.args;
 const count = Number(n);
-if (!(mode === "baton" || mode === "raw") || !(count >= 2)) {
+const modes = ["baton", "raw", "slow-baton", "slow-raw"];
+if (!modes.includes(mode) || !(count >= 2)) {
   throw new TypeError(
-    `Cannot measure RSS: expected "baton" or "raw" and a count of 2 or more, received ${
-      Deno.args.join(" ")
-    }`,
+    `Cannot measure RSS: expected one of ${
+      modes.join(", ")
+    } and a count of 2 or more, received ${Deno.args.join(" ")}`,
   );
 }
-console.log(mode === "baton" ? await rssBaton(count) : await rssRaw(count));
+console.log(
+  mode === "baton"
+    ? await rssBaton(count)
+    : mode === "raw"
+    ? await rssRaw(count)
+    : await slowConsumerRss(
+      mode === "slow-baton" ? "baton" : "raw",
+      count,
+      SLOW_US,
+    ),
+);

@@ -48,6 +48,30 @@ export interface EdgeMetrics {
   readonly waitingSenders: number;
 }
 
+/**
+ * Ordered results' reorder buffer and the origin it holds back (the main
+ * thread's input, or the first group's one actor), with
+ * `results({ ordered: true })` only.
+ */
+export interface OrderMetrics {
+  /** The origin stays fewer than this many messages ahead of `released`. */
+  readonly window: number;
+  /** Messages the origin numbered (sent) so far. */
+  readonly numbered: number;
+  /** Messages yielded, or dropped by a filter, in order so far. */
+  readonly released: number;
+  /** Messages held now, each waiting for an older one. */
+  readonly held: number;
+  /** Most messages held at once so far: never more than `window`. */
+  readonly peakHeld: number;
+  /** Times the origin waited because it was a whole window ahead. */
+  readonly originWaits: number;
+  /** Time the origin spent waiting so, in ms. */
+  readonly originWaitedMs: number;
+  /** Messages that arrived again and were dropped (a redelivery). */
+  readonly duplicates: number;
+}
+
 /** A snapshot of a run's metrics. */
 export interface RelayMetrics {
   /** Milliseconds since the run started. */
@@ -56,4 +80,6 @@ export interface RelayMetrics {
   readonly groups: readonly GroupMetrics[];
   /** Per edge, in order. */
   readonly edges: readonly EdgeMetrics[];
+  /** With `results({ ordered: true })`: the reorder buffer. */
+  readonly order?: OrderMetrics;
 }

@@ -82,6 +82,40 @@ export interface StartOptions {
   progress?: boolean | { total?: number };
 }
 
+/**
+ * How {@linkcode Relay.results} and {@linkcode Relay.stream} order the
+ * output.
+ */
+export interface OrderOptions {
+  /**
+   * Yields the last group's messages in the order in which the first group
+   * sent the messages they came from (the order of the input, or of the one
+   * source actor's sends), whatever the number of actors in each group and
+   * their `concurrency`. Every actor after the first group must send one
+   * message per message it receives (a map) or none (a filter); an actor
+   * that sends a second one, or sends outside `recv()`, fails the run. The
+   * first group must be `input()` or a single actor. The messages carry
+   * their number, and the first group waits while it is `window` messages
+   * ahead of the oldest not yet yielded. Default false.
+   */
+  ordered?: boolean;
+  /**
+   * With `ordered`: most messages the first group may be ahead of the oldest
+   * one not yet yielded, so most messages held waiting for an older one.
+   * Default: the sum of the bounds (`maxsize`) of the run's edges, as many
+   * as the pipeline holds in flight. A smaller window holds less and runs
+   * slower (1 sends one message at a time through the whole pipeline).
+   */
+  window?: number;
+}
+
+/** Options of {@linkcode Relay.results}. */
+export interface ResultsOptions extends StartOptions, OrderOptions {}
+
+/** Options of {@linkcode Relay.stream}. */
+export interface StreamOptions
+  extends Omit<StartOptions, "input">, OrderOptions {}
+
 /** Options of {@linkcode Relay.close}. */
 export interface CloseOptions {
   /**

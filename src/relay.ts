@@ -16,8 +16,10 @@ import type { Results } from "./host/results.ts";
 import type { Run } from "./host/run.ts";
 import type { Report, RunSnapshot } from "./host/snapshot.ts";
 import {
+  checkOrderedGroups,
   closeOptions,
   relayOptions,
+  resultsOptions,
   startOptions,
   type StartSettings,
 } from "./host/options.ts";
@@ -29,16 +31,22 @@ import {
   type CloseOptions,
   DEFAULT_MAXSIZE,
   DEFAULT_SHUTDOWN_TIMEOUT,
+  type OrderOptions,
   type RelayOptions,
+  type ResultsOptions,
   type StartOptions,
+  type StreamOptions,
 } from "./options.ts";
 
 export {
   type CloseOptions,
   DEFAULT_MAXSIZE,
   DEFAULT_SHUTDOWN_TIMEOUT,
+  type OrderOptions,
   type RelayOptions,
+  type ResultsOptions,
   type StartOptions,
+  type StreamOptions,
 };
 
 /**
@@ -84,6 +92,8 @@ export class Relay<Out = unknown> {
   #groups: GroupPlan[] | undefined;
   #input = false;
   #wantResults = false;
+  /** results({ ordered: true }): the window, undefined for the default. */
+  #ordered: { readonly window: number | undefined } | undefined;
   #results: Promise<Results<unknown>> | undefined;
   #reports: Feed<Report>[] = [];
   readonly #deadLetters = new DeadLetters();
@@ -193,6 +203,13 @@ export class Relay<Out = unknown> {
         ),
       );
     }
+    if (this.#ordered !== undefined) {
+      try {
+        checkOrderedGroups(this.#groups[0], this.#input, "Cannot start relay");
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     const reports = this.#reports;
     const pending = new PendingRun();
     this.#run = pending;
@@ -240,6 +257,7 @@ export class Relay<Out = unknown> {
         host: this.#inline ? new session.InlineHost() : session.workerHost,
         input: this.#input,
         results: this.#wantResults,
+        ordered: this.#ordered,
         onReport: (report) => {
           for (const feed of reports) feed.push(report);
         },
@@ -298,9 +316,46 @@ export class Relay<Out = unknown> {
    * // Two receivers share the work: the order across them is not fixed.
    * assert.deepEqual(squares.sort(), [1, 4, 9]);
    * ```
+   *
+   * With `ordered: true`, the output comes in the order of the input (or of
+   * the one source's sends), across every actor of every group: each actor
+   * after the first group sends one message per message (a map) or none (a
+   * filter). See {@linkcode OrderOptions}.
+   *
+   * @example In the order of the input
+   * ```ts
+   * import { Actor, input, Relay } from "@baton/relay";
+   * import assert from "node:assert/strict";
+   *
+   * class SlowSquare extends Actor<number, number> {
+   *   override async recv(x: number): Promise<void> {
+   *     // The first messages take longest: unordered, they would come last.
+   *     await new Promise((resolve) => setTimeout(resolve, 10 - x));
+   *     await this.send(x * x);
+   *   }
+   * }
+   * class Odd extends Actor<number, number> {
+   *   override recv(x: number): Promise<void> | void {
+   *     if (x % 2 === 1) return this.send(x); // a filter: sends none for the rest
+   *   }
+   * }
+   *
+   * // Inline: all in this thread; without it, in workers (classes exported).
+   * const relay = new Relay({ inline: true });
+   * relay.connect(input<number>(), [new SlowSquare(), new SlowSquare()], new Odd());
+   * const squares: number[] = [];
+   * const numbers = [1, 2, 3, 4, 5, 6, 7];
+   * for await (const y of relay.results<number>({ input: numbers, ordered: true })) {
+   *   squares.push(y);
+   * }
+   * assert.deepEqual(squares, [1, 9, 25, 49]);
+   * ```
    */
-  results<T = Out>(options?: StartOptions): AsyncIterableIterator<T> {
-    startOptions(options, "Cannot read results");
+  results<T = Out>(options?: ResultsOptions): AsyncIterableIterator<T> {
+    const { start, order } = resultsOptions(options, "Cannot read results");
+    if (order !== undefined && this.#groups !== undefined) {
+      checkOrderedGroups(this.#groups[0], this.#input, "Cannot read results");
+    }
     if (this.#reader === "results()") {
       throw new TypeError(
         "Cannot read results: results() was already called on this relay, and its output is read once; iterate the iterator that call returned (one loop reads everything)",
@@ -318,9 +373,10 @@ export class Relay<Out = unknown> {
     }
     this.#reader = "results()";
     this.#wantResults = true;
+    this.#ordered = order;
     const get = async (): Promise<Results<T>> => {
       if (this.#run === undefined) {
-        const started = this.start(options);
+        const started = this.start(start);
         started.catch(() => {});
         // Refused before it began (not connected, closed): say why.
         if (this.#results === undefined) await started;
@@ -345,7 +401,8 @@ export class Relay<Out = unknown> {
    * yields what the last group sends. Starts the relay; errors and aborts
    * travel through both sides. Call it once, instead of `start()` and
    * `results()`: it throws a `TypeError` after any of them, as for bad
-   * options.
+   * options. With `ordered: true`, `readable` yields in the order of what
+   * was written (see {@linkcode OrderOptions}).
    *
    * @example Upper-casing lines
    * ```ts
@@ -367,9 +424,13 @@ export class Relay<Out = unknown> {
    * ```
    */
   stream<I, O>(
-    options: Omit<StartOptions, "input"> = {},
+    options: StreamOptions = {},
   ): { writable: WritableStream<I>; readable: ReadableStream<O> } {
-    startOptions(options, "Cannot make a stream", false);
+    const { start, order } = resultsOptions(
+      options,
+      "Cannot make a stream",
+      false,
+    );
     if (!this.#input) {
       throw new TypeError(
         "Cannot make a stream: the relay's first group must be input(), as in connect(input(), ...)",
@@ -394,9 +455,11 @@ export class Relay<Out = unknown> {
     const pipe = new TransformStream<I, I>(undefined, { highWaterMark: 1 }, {
       highWaterMark: 0,
     });
-    const results = this.results<O>();
+    const results = this.results<O>(
+      order === undefined ? {} : { ordered: true, window: order.window },
+    );
     this.#reader = "stream()";
-    this.start({ ...options, input: pipe.readable }).catch((error) => {
+    this.start({ ...start, input: pipe.readable }).catch((error) => {
       // Refused before it read the input: the writes fail with the reason.
       if (!pipe.readable.locked) pipe.readable.cancel(error).catch(() => {});
     });

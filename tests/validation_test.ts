@@ -388,11 +388,11 @@ Deno.test("Relay.results() rejects with start()'s reason when the relay cannot s
   const relay = new Relay().connect(new Source(), new Tally());
   throwsTypeError(
     () => relay.results({ progres: true } as never),
-    'Cannot read results: unknown option "progres"; did you mean "progress"? use one of signal, onAbort, input, progress',
+    'Cannot read results: unknown option "progres"; did you mean "progress"? use one of signal, onAbort, input, progress, ordered, window',
   );
   const fed = new Relay().connect(input<Item>(), new Tally());
   throwsTypeError(
     () => fed.stream({ input: [1] } as never),
-    'Cannot make a stream: unknown option "input"; use one of signal, onAbort, progress',
+    'Cannot make a stream: unknown option "input"; use one of signal, onAbort, progress, ordered, window',
   );
 });

@@ -10,6 +10,7 @@
  */
 
 import type { LogLevel, LogRecord } from "@logtape/logtape";
+import type { OriginSpec } from "./order.ts";
 
 /** The phases of an actor's life, as named in errors. */
 export type Phase =
@@ -132,6 +133,12 @@ export interface InitMessage {
   readonly policy: Policy;
   /** Whether the group runs with its own permissions (for error hints). */
   readonly sandboxed: boolean;
+  /**
+   * Only when the main thread reads the results in order (`common/order.ts`):
+   * the origin's window, for the first group's one actor; `"stage"` for
+   * every later actor.
+   */
+  readonly order?: OriginSpec | "stage";
   /** The run's shared counters and this actor's slot in them (`stats.ts`). */
   readonly stats: {
     readonly buffer: SharedArrayBuffer;

@@ -47,7 +47,26 @@ function reasonText(error: unknown): string {
   }
 }
 
-const FRAME = /^\s*at new (\S+) \((.*):\d+:\d+\)$/;
+const FRAME = /^\s*at (new )?(\S+) \((.*):\d+:\d+\)$/;
+
+/** The names of the classes `actor` is an instance of, its own first. */
+function classNames(actor: object): Set<string> {
+  const names = new Set<string>();
+  try {
+    for (
+      let p = Object.getPrototypeOf(actor);
+      p !== null;
+      p = Object.getPrototypeOf(p)
+    ) {
+      const name = Object.getOwnPropertyDescriptor(p, "constructor")?.value
+        ?.name;
+      if (typeof name === "string") names.add(name);
+    }
+  } catch {
+    // A hostile prototype: the frames with "new" still say it.
+  }
+  return names;
+}
 
 /** The URL of the module that defines the actor's class. */
 export function classModule(actor: Actor<unknown, unknown>): string {
@@ -67,11 +86,17 @@ export function classModule(actor: Actor<unknown, unknown>): string {
   const stack = metaOf(actor)?.stack ?? "";
   // The top frames are the constructors, base first; the most derived one
   // with the class's name is the class itself.
+  // Once V8 optimizes the call site, the frame of a class without a
+  // constructor of its own reads `at Producer (...)`, without `new`: such a
+  // frame is a constructor's if it names one of the actor's classes.
+  const classes = classNames(actor);
   let found: string | undefined;
   for (const line of stack.split("\n").slice(1)) {
     const match = FRAME.exec(line);
     if (match === null) break;
-    if (match[1] === ctor.name) found = match[2];
+    const [, constructs, name, url] = match;
+    if (constructs === undefined && !classes.has(name)) break;
+    if (name === ctor.name) found = url;
   }
   if (found === undefined || found.startsWith("ext:")) {
     throw new TypeError(

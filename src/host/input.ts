@@ -25,7 +25,7 @@ export type InputSource<T> =
  */
 export async function feed<T>(
   source: InputSource<T>,
-  outlet: Outlet,
+  outlet: Pick<Outlet, "send" | "abort" | "close">,
   signal: AbortSignal,
 ): Promise<void> {
   const sync = !(Symbol.asyncIterator in source);

@@ -220,6 +220,101 @@ function checkInput(value: unknown, where: string): InputSource<unknown> {
   );
 }
 
+/**
+ * The largest window of ordered results: the window cell counts modulo
+ * 2^32 (`common/order.ts`), which is exact while the origin is less than
+ * 2^31 ahead.
+ */
+export const MAX_WINDOW = 2 ** 30;
+
+/** The order options of `results()` and `stream()`, checked. */
+export interface ResultsSettings {
+  /** The options that go to `start()`. */
+  readonly start: Record<string, unknown>;
+  /** With `ordered: true`: the window (undefined: the default). */
+  readonly order: { readonly window: number | undefined } | undefined;
+}
+
+/**
+ * Checks the options of `results()` (`stream()`, without `input`): those of
+ * `start()`, plus `ordered` and `window`.
+ */
+export function resultsOptions(
+  options: unknown,
+  where: string,
+  input = true,
+): ResultsSettings {
+  const o = checkOptions(
+    options,
+    input
+      ? ["signal", "onAbort", "input", "progress", "ordered", "window"]
+      : ["signal", "onAbort", "progress", "ordered", "window"],
+    where,
+    "{ ordered: true }",
+  );
+  const { ordered, window, ...start } = o;
+  startOptions(start, where, input);
+  if (ordered !== undefined && typeof ordered !== "boolean") {
+    throw new TypeError(
+      at(where, `ordered must be a boolean, received ${render(ordered)}`),
+    );
+  }
+  if (window !== undefined && ordered !== true) {
+    throw new TypeError(
+      at(
+        where,
+        `window bounds the reorder buffer of ordered results, received ${
+          render(window)
+        } without ordered: true; pass ordered: true with it, or leave window out`,
+      ),
+    );
+  }
+  if (
+    window !== undefined &&
+    !(typeof window === "number" && Number.isInteger(window) && window >= 1 &&
+      window <= MAX_WINDOW)
+  ) {
+    const Error = typeof window === "number" ? RangeError : TypeError;
+    throw new Error(
+      at(
+        where,
+        `window must be a whole number of messages from 1 to ${MAX_WINDOW}, received ${
+          render(window)
+        }; such as 256, or leave it out for the sum of the edges' maxsize`,
+      ),
+    );
+  }
+  return {
+    start,
+    order: ordered === true
+      ? { window: window as number | undefined }
+      : undefined,
+  };
+}
+
+/**
+ * Throws unless the first group can give ordered results their order: the
+ * main thread's input, or one actor (several senders have no one order).
+ */
+export function checkOrderedGroups(
+  first: {
+    readonly name: string;
+    readonly actors: readonly { name: string }[];
+  },
+  input: boolean,
+  where: string,
+): void {
+  if (input || first.actors.length === 1) return;
+  throw new TypeError(
+    at(
+      where,
+      `ordered results come in the order in which the first group sent, and its ${first.actors.length} actors (${
+        first.actors.map((a) => a.name).join(", ")
+      }, group ${first.name}) have no one order; make the first group one source actor, or input(), or read the results unordered`,
+    ),
+  );
+}
+
 /** The options of `close()`, checked. */
 export interface CloseSettings {
   readonly timeout: number | undefined;

@@ -10,6 +10,7 @@ import type { ReceiverEndSpec } from "../common/protocol.ts";
 import type { RelinkSpec } from "../common/protocol.ts";
 import { openReceiver, relinkEnd } from "../link/ends.ts";
 import type { Inlet } from "../link/inlet.ts";
+import type { Reorder } from "./reorder.ts";
 
 /**
  * The main thread as the receiver of the last edge: an async iterable of the
@@ -27,15 +28,19 @@ export class Results<T> implements AsyncIterableIterator<T> {
   #ended = false;
   #failed = false;
   #onReturn: () => void;
+  /** With ordered results: where messages wait for their turn. */
+  readonly #reorder: Reorder | undefined;
 
   constructor(
     end: ReceiverEndSpec,
     settled: Promise<unknown>,
     onReturn: () => void,
+    reorder?: Reorder,
   ) {
     this.#inlet = openReceiver(end);
     this.#settled = settled;
     this.#onReturn = onReturn;
+    this.#reorder = reorder;
     // A failed run must not leave a reader waiting.
     settled.catch((error) => {
       this.#failed = true;
@@ -45,7 +50,13 @@ export class Results<T> implements AsyncIterableIterator<T> {
 
   /** Starts taking messages off the wires; resolves after the last pill. */
   async run(): Promise<void> {
-    await this.#inlet.run((message) => this.#deliver(message as T), () => {});
+    const reorder = this.#reorder;
+    await this.#inlet.run(
+      reorder === undefined
+        ? (message) => this.#deliver(message as T)
+        : (envelope) => this.#reorderDeliver(reorder, envelope),
+      () => {},
+    );
     this.#ended = true;
     for (const reader of this.#waiting.splice(0)) {
       this.#finish().then(reader.resolve, reader.reject);
@@ -62,8 +73,24 @@ export class Results<T> implements AsyncIterableIterator<T> {
     return new Promise((take) => (this.#offer = { value, take }));
   }
 
+  /**
+   * Ordered: the message waits for its turn in the buffer, which never
+   * holds the inlet (the window holds the origin back instead).
+   */
+  #reorderDeliver(reorder: Reorder, envelope: unknown): void {
+    reorder.put(envelope);
+    while (reorder.ready && this.#waiting.length > 0) {
+      this.#waiting.shift()!.resolve({
+        value: reorder.take() as T,
+        done: false,
+      });
+    }
+  }
+
   async #finish(): Promise<IteratorResult<T>> {
     await this.#settled;
+    const leftover = this.#reorder?.leftover();
+    if (leftover !== undefined) throw leftover;
     return { value: undefined, done: true };
   }
 
@@ -74,6 +101,11 @@ export class Results<T> implements AsyncIterableIterator<T> {
       this.#offer = undefined;
       offer.take();
       return Promise.resolve({ value: offer.value, done: false });
+    }
+    // Ordered, there is never an offer: the buffer holds what came.
+    const reorder = this.#reorder;
+    if (reorder !== undefined && reorder.ready) {
+      return Promise.resolve({ value: reorder.take() as T, done: false });
     }
     if (this.#ended || this.#failed) return this.#finish();
     return new Promise((resolve, reject) => {
@@ -97,8 +129,9 @@ export class Results<T> implements AsyncIterableIterator<T> {
     relinkEnd(this.#inlet, spec);
   }
 
-  /** Closes the wires. */
+  /** Closes the wires (and the window: an origin waiting on it gives up). */
   close(): void {
     this.#inlet.close();
+    this.#reorder?.close();
   }
 }

@@ -35,6 +35,7 @@ import { feed, inputOutlet, type InputSource } from "./input.ts";
 import { emitLog, relayLogger } from "./log_replay.ts";
 import type { Member, MemberHost } from "./member.ts";
 import type { GroupPlan } from "./plan.ts";
+import { orderRun, type RunOrder } from "./reorder.ts";
 import { Results } from "./results.ts";
 import type { DeadLetter } from "./dead_letters.ts";
 import { reasonOf } from "./failure.ts";
@@ -67,6 +68,11 @@ export interface RunOptions {
   readonly input: boolean;
   /** The main thread reads what the last group sends. */
   readonly results: boolean;
+  /**
+   * It reads them in order (`host/reorder.ts`), within this window
+   * (undefined: the default).
+   */
+  readonly ordered?: { readonly window: number | undefined };
   /** Called with what actors pass to `report()`. */
   readonly onReport: (report: Report) => void;
   /**
@@ -90,6 +96,8 @@ export class Run {
   readonly #stats: SharedArrayBuffer;
   readonly #started = performance.now();
   #input: Outlet | undefined;
+  /** With ordered results. */
+  #order: RunOrder | undefined;
   /** The last group's output, when the main thread reads it. */
   results: Results<unknown> | undefined;
   readonly #errors: RelayError[] = [];
@@ -148,6 +156,10 @@ export class Run {
       this.#options,
     );
     this.#edges = wiring.edges;
+    const ordered = this.#options.ordered;
+    const order = this.#order = ordered === undefined
+      ? undefined
+      : orderRun(ordered.window, wiring.edges, this.#options.input);
     if (wiring.input !== undefined) {
       this.#input = inputOutlet(wiring.input, (e) => this.#failInput(e));
     }
@@ -163,6 +175,7 @@ export class Run {
             ),
             0,
           ),
+        order?.reorder,
       );
     }
 
@@ -171,7 +184,11 @@ export class Run {
       ...this.#options,
       stats: this.#stats,
       everything: this.#options.onLog !== undefined,
-    });
+    }).map((init, i) =>
+      order === undefined
+        ? init
+        : { ...init, order: order.part(this.#members[i]) }
+    );
     let spawned = 0;
     try {
       for (const [i, init] of plans.entries()) {
@@ -202,7 +219,8 @@ export class Run {
     }
     if (this.#input !== undefined && source !== undefined) {
       const signal = this.#abortInput.signal;
-      feed(source, this.#input, signal).catch((error) => {
+      const input = order?.input(this.#input) ?? this.#input;
+      feed(source, input, signal).catch((error) => {
         if (!signal.aborted) this.#failInput(error);
       });
     }
@@ -550,6 +568,7 @@ export class Run {
         this.#errors,
       ),
       edges: this.#edges.map(edgeState),
+      ...(this.#order && { order: this.#order.reorder.metrics() }),
     };
   }
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { RESOLVED } from "./outlet.ts";
+import { flushDue, RESOLVED } from "./outlet.ts";
 import {
   PILL,
   type ReceiverCredit,
@@ -63,6 +63,8 @@ export class Inlet {
         queue.length = 0;
         this.#head = 0;
         if (this.#pills === this.senders) return;
+        // Idle: what the actor sent need not wait for its flush.
+        flushDue();
         await new Promise<void>((resolve) => (this.#wake = resolve));
         continue;
       }

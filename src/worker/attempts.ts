@@ -53,6 +53,15 @@ export interface AttemptsHost {
   halted(): boolean;
   /** Reports a failure of the actor, as the run's failure. */
   fail(error: unknown, final?: FinalFailure): void;
+  /**
+   * Ordered results: wraps each message's whole handling when several are
+   * in flight (`worker/ordering.ts`); unwraps its envelope and passes a
+   * marker on without a call.
+   */
+  readonly around?: (
+    envelope: unknown,
+    handle: (message: unknown) => unknown,
+  ) => unknown;
   /** Posts a dead letter; resolves once the main thread has room for more. */
   deadLetter(
     message: unknown,
@@ -238,8 +247,12 @@ export class Attempts {
     this.#host.admit();
     if (this.#broken !== undefined) throw this.#broken.error;
     if (this.#stalled) return this.#wait(undefined);
-    this.#stats[this.#received]++;
-    const result = this.#first(message);
+    const around = this.#host.around;
+    let result: unknown;
+    if (around === undefined) {
+      this.#stats[this.#received]++;
+      result = this.#first(message);
+    } else result = around(message, this.#counted);
     if (!isPending(result)) return undefined;
     this.#inFlight++;
     result.then(this.#release, this.#break);
@@ -273,6 +286,17 @@ export class Attempts {
     }
     this.#release();
   };
+
+  /** Counts a message and makes its first attempt (ordered: no marker). */
+  readonly #counted = (message: unknown): unknown => {
+    this.#stats[this.#received]++;
+    return this.#first(message);
+  };
+
+  /** Whether several calls are in flight at once (`concurrency` above 1). */
+  get concurrent(): boolean {
+    return this.#storage !== undefined;
+  }
 
   /** The first attempt at a message, and what follows if it fails. */
   #first(message: unknown): unknown {

@@ -54,6 +54,7 @@ import {
   type FinalFailure,
   isDefaultPolicy,
 } from "./attempts.ts";
+import type { Ordering } from "./ordering.ts";
 import { watchRecv } from "./recv_watch.ts";
 
 /** What differs between a worker and the calling thread. */
@@ -361,7 +362,10 @@ export class ActorRunner {
     this.#open(init);
     this.#postOnFailure = init.inlet === undefined &&
       init.policy.onError === "restart";
-    const send = this.#sender(init);
+    const order = init.order === undefined
+      ? undefined
+      : await this.#ordering(init);
+    const send = order?.send ?? this.#sender(init);
     let attempts: Attempts | undefined;
     const attemptOf = () => attempts?.attempt ?? this.#attempt;
     const runtime: ActorRuntime = {
@@ -409,7 +413,7 @@ export class ActorRunner {
       watchRecv(init, actor);
       if (!isDefaultPolicy(init.policy)) {
         attempts = this.#attempts = await Attempts.create(
-          this.#attemptsHost(init, lifecycle),
+          { ...this.#attemptsHost(init, lifecycle), around: order?.around },
           actor,
         );
         if (this.#terminated) return;
@@ -418,12 +422,17 @@ export class ActorRunner {
       const stats = new Float64Array(init.stats.buffer);
       const received = init.stats.index * WIDTH + RECEIVED;
       this.#attempt = 1;
+      const handle = attempts?.handle ?? ((message: unknown) => {
+        if (this.#terminated) throw this.#controller.signal.reason;
+        stats[received]++;
+        return actor.recv(message);
+      });
+      // Ordered: around each message's whole handling. Where several are in
+      // flight, the attempts wrap each one themselves (AttemptsHost.around).
       await inlet.run(
-        attempts?.handle ?? ((message) => {
-          if (this.#terminated) throw this.#controller.signal.reason;
-          stats[received]++;
-          return actor.recv(message);
-        }),
+        attempts?.concurrent
+          ? handle
+          : order?.handler?.(inlet, handle) ?? handle,
         (got, expected) =>
           lifecycle.info(`received ${got}/${expected} poison pills`),
       );
@@ -489,7 +498,11 @@ export class ActorRunner {
       this.#outlet = openSender(init.outlet, (error, batch) => {
         // Found after the failure, never on the hot path.
         const bad = batch.find((m) => uncloneablePath(m) !== undefined);
-        this.fail(error, "send", uncloneablePath(bad));
+        // Ordered: the path inside the message, not inside [n, message].
+        const shown = init.order !== undefined && Array.isArray(bad)
+          ? bad[1]
+          : bad;
+        this.fail(error, "send", uncloneablePath(shown));
       });
     }
     if (init.inlet !== undefined) {
@@ -499,6 +512,15 @@ export class ActorRunner {
     const relinks = this.#relinks ?? [];
     this.#relinks = undefined;
     for (const spec of relinks) this.#relink(spec);
+  }
+
+  /** Ordered results: numbers through the actor (`ordering.ts`). */
+  async #ordering(init: InitMessage): Promise<Ordering> {
+    const { ordering } = await import("./ordering.ts");
+    return ordering(init, this.#sender(init), {
+      forward: (marker) => this.#outlet!.send(marker),
+      fail: (error) => this.fail(error),
+    });
   }
 
   /**

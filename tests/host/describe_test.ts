@@ -78,6 +78,22 @@ Deno.test("classModule() keeps URLs with spaces, parentheses and other schemes w
   );
 });
 
+Deno.test("classModule() takes the frame V8 writes without new once the call site is optimized", () => {
+  const actor = withStack([
+    ACTOR_FRAME,
+    "    at Producer (file:///app/actors.ts:16:8)",
+    "    at run (file:///app/main.ts:36:23)",
+  ]);
+  assert.equal(classModule(actor), "file:///app/actors.ts");
+  // A function of another name ends the constructors, as before.
+  assert.throws(() =>
+    classModule(withStack([
+      ACTOR_FRAME,
+      "    at Other (file:///app/other.ts:1:1)",
+      "    at Producer (file:///app/late.ts:1:1)",
+    ])), { name: "TypeError", message: NOT_FOUND });
+});
+
 Deno.test("classModule() reads only the constructor frames at the top of the stack", () => {
   // A frame that constructs nothing ends them: what follows is the caller's.
   const actor = withStack([

@@ -205,6 +205,7 @@ export const portTransport: Transport = {
       end.ports.map(portWire),
       new SharedSenderCredit(end.cells, grabSize(end.maxsize, end.senders)),
       onFailure,
+      { maxsize: end.maxsize, senders: end.senders },
     );
   },
   openReceiver(spec: ReceiverEndSpec): Inlet {

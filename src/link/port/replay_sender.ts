@@ -58,6 +58,15 @@ export class ReplaySendWire implements Wire {
     return Atomics.load(this.#cells, this.#handledAt);
   }
 
+  /**
+   * Resolves once the receiver counted more than `seen` handled, or after
+   * `ms` (a wait must not outlive a run).
+   */
+  whenHandled(seen: number, ms: number): Promise<unknown> {
+    const wait = Atomics.waitAsync(this.#cells, this.#handledAt, seen, ms);
+    return wait.async ? wait.value : Promise.resolve();
+  }
+
   post(item: WireItem, _transfer: Transferable[]): void {
     if (this.#fenced()) throw fenced();
     if (item === PILL) {

@@ -186,21 +186,23 @@ class ReceiverReplay {
     const sealed = this.#sealed;
     const wires = this.#downstream;
     let n = 0;
+    let blocked: { wire: ReplaySendWire; seen: number } | undefined;
     while (sealed.length > 0) {
       const { counts, total, marks } = sealed[0];
-      if (
-        wires !== undefined && !marks.every((m, j) => wires[j].handled >= m)
-      ) {
-        break;
+      if (wires !== undefined) {
+        const j = marks.findIndex((m, j) => wires[j].handled < m);
+        if (j >= 0) {
+          blocked = { wire: wires[j], seen: wires[j].handled };
+          break;
+        }
       }
       sealed.shift();
       for (let s = 0; s < counts.length; s++) {
         if (counts[s] > 0) {
-          Atomics.add(
-            this.#cells,
-            this.#layout.handled(s, this.#index),
-            counts[s],
-          );
+          const at = this.#layout.handled(s, this.#index);
+          Atomics.add(this.#cells, at, counts[s]);
+          // A restarting sender may wait for it (see below).
+          Atomics.notify(this.#cells, at);
         }
       }
       n += total;
@@ -211,12 +213,19 @@ class ReceiverReplay {
       clearTimeout(this.#timer);
       this.#timer = undefined;
       if (this.#pendingTotal === 0) this.#drained?.resolve();
-    } else if (this.#timer === undefined) {
-      // Downstream tells nobody when it handled: look again soon.
-      this.#timer = setTimeout(() => {
+    } else if (this.#timer === undefined && blocked !== undefined) {
+      // Waits for the receiver downstream to count more (it notifies), for
+      // 20 ms at most, then looks again.
+      let woken = false;
+      const again = () => {
+        if (woken) return;
+        woken = true;
+        clearTimeout(this.#timer);
         this.#timer = undefined;
         this.#count();
-      }, 1);
+      };
+      this.#timer = setTimeout(again, 25);
+      blocked.wire.whenHandled(blocked.seen, 20).then(again);
     }
   }
 

@@ -22,6 +22,7 @@ export class ReplaySendWire implements Wire {
   #port: MessagePort;
   readonly #cells: Int32Array;
   readonly #postedAt: number;
+  readonly #heldAt: number;
   readonly #handledAt: number;
   readonly #relinkedAt: number;
   readonly #fenced: () => boolean;
@@ -33,12 +34,13 @@ export class ReplaySendWire implements Wire {
   constructor(
     port: MessagePort,
     cells: Int32Array,
-    at: { posted: number; handled: number; relinked: number },
+    at: { posted: number; handled: number; relinked: number; held: number },
     isFenced: () => boolean,
   ) {
     this.#port = port;
     this.#cells = cells;
     this.#postedAt = at.posted;
+    this.#heldAt = at.held;
     this.#handledAt = at.handled;
     this.#relinkedAt = at.relinked;
     this.#fenced = isFenced;
@@ -56,6 +58,15 @@ export class ReplaySendWire implements Wire {
     return Atomics.load(this.#cells, this.#handledAt);
   }
 
+  /**
+   * Resolves once the receiver counted more than `seen` handled, or after
+   * `ms` (a wait must not outlive a run).
+   */
+  whenHandled(seen: number, ms: number): Promise<unknown> {
+    const wait = Atomics.waitAsync(this.#cells, this.#handledAt, seen, ms);
+    return wait.async ? wait.value : Promise.resolve();
+  }
+
   post(item: WireItem, _transfer: Transferable[]): void {
     if (this.#fenced()) throw fenced();
     if (item === PILL) {
@@ -64,8 +75,17 @@ export class ReplaySendWire implements Wire {
       return;
     }
     this.#trim(Atomics.load(this.#cells, this.#handledAt));
-    // Copied, not transferred: the batch is kept to be posted again.
-    this.#port.postMessage(item);
+    // No longer held once posted: counted off first, so that a worker
+    // killed from outside between the two steps returns too few credits,
+    // never more than the edge has (the receiver gives these back).
+    Atomics.sub(this.#cells, this.#heldAt, item.length);
+    try {
+      // Copied, not transferred: the batch is kept to be posted again.
+      this.#port.postMessage(item);
+    } catch (error) {
+      Atomics.add(this.#cells, this.#heldAt, item.length);
+      throw error;
+    }
     this.#log.push({ start: this.#posted, batch: item });
     this.#posted += item.length;
     Atomics.store(this.#cells, this.#postedAt, this.#posted);
@@ -141,12 +161,13 @@ export class ReplaySenderCredit implements SenderCredit {
   giveBack(): void {
     const reserve = this.#inner.reserve;
     if (reserve === 0) return;
-    this.#inner.giveBack();
+    // Counted off first, as in a post (see ReplaySendWire.post()).
     Atomics.sub(this.#cells, this.#heldAt, reserve);
+    this.#inner.giveBack();
   }
+  /** The wire counted the posted messages off what is held. */
   queued(index: number, n: number): void {
     this.#inner.queued(index, n);
-    Atomics.sub(this.#cells, this.#heldAt, n);
   }
   queueLength(index: number): number {
     return this.#inner.queueLength(index);
@@ -185,6 +206,7 @@ export function openReplaySender(
       posted: layout.posted(s, r),
       handled: layout.handled(s, r),
       relinked: layout.relinked(s, r),
+      held: layout.held(s),
     }, isFenced)
   );
   const outlet = make(

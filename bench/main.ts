@@ -302,6 +302,41 @@ const cases: Case[] = [
       bar: atLeast(0.95),
     }],
   })),
+  ...[true, false].map((sync): Case => ({
+    workload: `1→2→1 numbers, ${
+      sync ? "recv() returns send()" : "async recv()"
+    }, middle onError restart, no fault`,
+    unit: "msg/s",
+    baton: () =>
+      runStage({
+        count: half,
+        width: 2,
+        sync,
+        policy: { onError: "restart" },
+      }),
+    against: [{
+      name: "baton, default policy",
+      run: () => runStage({ count: half, width: 2, sync, policy: {} }),
+      bar: atLeast(0.95),
+    }],
+  })),
+  {
+    workload: "1→1→1 numbers, sink onError restart, no fault",
+    unit: "msg/s",
+    baton: () =>
+      runStage({
+        count: half,
+        width: 1,
+        sync: true,
+        policy: {},
+        sinkPolicy: { onError: "restart" },
+      }),
+    against: [{
+      name: "baton, default policy",
+      run: () => runStage({ count: half, width: 1, sync: true, policy: {} }),
+      bar: atLeast(0.95),
+    }],
+  },
   {
     workload: "1→1→1 recv() awaits a 5 ms timer, concurrency 16",
     unit: "msg/s",

@@ -32,6 +32,8 @@ export interface Stage {
    * instead of being `async` and awaiting it (`Pass`).
    */
   readonly sync?: boolean;
+  /** Given: the sink's group gets this failure policy too. */
+  readonly sinkPolicy?: GroupOptions;
 }
 
 /**
@@ -65,7 +67,9 @@ export async function runStage(stage: Stage): Promise<number> {
   relay.connect({
     source,
     middle: group(middle, stage.policy),
-    sink,
+    sink: stage.sinkPolicy === undefined
+      ? sink
+      : group([sink], stage.sinkPolicy),
   });
   await relay.start();
   const span = board.span();

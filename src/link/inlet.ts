@@ -6,7 +6,7 @@
  * @module
  */
 
-import { flushDue, RESOLVED } from "./outlet.ts";
+import { flushDue, RESOLVED, watchBacklog } from "./outlet.ts";
 import {
   PILL,
   type ReceiverCredit,
@@ -20,6 +20,8 @@ export class Inlet {
   readonly #queue: unknown[] = [];
   readonly #wires: Wire[];
   #head = 0;
+  /** Messages of the batch in hand after the one awaited (see `run`). */
+  #rest = 0;
   #pills = 0;
   #wake: (() => void) | null = null;
   /** The number of upstream senders, so of pills to wait for. */
@@ -67,9 +69,26 @@ export class Inlet {
     caught?: (error: unknown) => unknown,
   ): Promise<void> {
     const queue = this.#queue;
+    const unwatch = watchBacklog(() =>
+      this.#rest > 0 || this.#head < queue.length
+    );
+    try {
+      await this.#loop(handle, onPill, caught);
+    } finally {
+      unwatch();
+    }
+  }
+
+  async #loop(
+    handle: (message: unknown) => unknown,
+    onPill: (received: number, expected: number) => void,
+    caught: ((error: unknown) => unknown) | undefined,
+  ): Promise<void> {
+    const queue = this.#queue;
     const credit = this.#credit;
     for (;;) {
       if (this.#head === queue.length) {
+        this.#rest = 0;
         credit.flush();
         queue.length = 0;
         this.#head = 0;
@@ -96,6 +115,7 @@ export class Inlet {
           result !== undefined && result !== RESOLVED &&
           typeof (result as Promise<unknown>).then === "function"
         ) {
+          this.#rest = batch.length - 1 - i;
           if (caught === undefined) await result;
           else {
             // The handler's rejection, given to `caught` here rather than

@@ -101,6 +101,32 @@ interface Pending {
 /** Raised when a batch cannot be posted (most often a `DataCloneError`). */
 export type PostFailure = (error: unknown, batch: readonly unknown[]) => void;
 
+/**
+ * The inlets of this thread that are running, each telling whether it holds
+ * messages not yet handled (see {@linkcode watchBacklog}).
+ */
+const backlogs: (() => boolean)[] = [];
+
+/**
+ * Lets `backlog` tell this thread's outlets that the actor's task is not
+ * over while its inlet holds messages: a handler that awaits its sends
+ * (and the wrappers of a failure policy around it) leaves several microtask
+ * turns between one message's send and the next, which `#check` would take
+ * for a sender gone quiet and flush a post per message. Returns how to stop.
+ */
+export function watchBacklog(backlog: () => boolean): () => void {
+  backlogs.push(backlog);
+  return () => {
+    const at = backlogs.indexOf(backlog);
+    if (at >= 0) backlogs.splice(at, 1);
+  };
+}
+
+function anyBacklog(): boolean {
+  for (let i = 0; i < backlogs.length; i++) if (backlogs[i]()) return true;
+  return false;
+}
+
 /** The outlets of this thread with a flush due, in the order they asked. */
 const due: Outlet[] = [];
 
@@ -348,6 +374,13 @@ export class Outlet {
         return;
       }
     } else if (++this.#quiet >= QUIET) {
+      // Quiet only between two messages of the inlet's backlog: the next
+      // send comes once the handler settles. The message to itself (and its
+      // linger timer) decides, or the inlet running dry (`flushDue`).
+      if (anyBacklog()) {
+        this.#flushLater();
+        return;
+      }
       this.#streak = 0;
       this.flush();
       return;

@@ -160,7 +160,8 @@ export class ReplaySenderCredit implements SenderCredit {
   }
   giveBack(): void {
     const reserve = this.#inner.reserve;
-    if (reserve === 0) return;
+    // A fenced sender's reserve went back with its restart: not twice.
+    if (reserve === 0 || this.#fenced()) return;
     // Counted off first, as in a post (see ReplaySendWire.post()).
     Atomics.sub(this.#cells, this.#heldAt, reserve);
     this.#inner.giveBack();

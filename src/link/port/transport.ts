@@ -198,7 +198,13 @@ export const portTransport: Transport = {
     if (end.replay !== undefined) {
       return openReplaySender(
         { ...end, replay: end.replay },
-        (wires, credit) => new Outlet(wires, credit, onFailure),
+        // Sized as a plain edge's: without the bound, a batch filled the
+        // whole window and a replaying link ran stop-and-wait.
+        (wires, credit) =>
+          new Outlet(wires, credit, onFailure, {
+            maxsize: end.maxsize,
+            senders: end.senders,
+          }),
       );
     }
     return new Outlet(

@@ -370,3 +370,34 @@ Deno.test("new Relay() takes inline as a boolean only; per-group permissions are
     "group group-1 has its own permissions, which inline mode cannot apply",
   );
 });
+
+Deno.test("A recv() that returns null (plain JavaScript) is taken as done, under every handler that wraps it", async () => {
+  class NullSink extends Actor<number> {
+    seen = 0;
+    // What an untyped actor may return.
+    override recv(): Promise<void> {
+      this.seen++;
+      return null as unknown as Promise<void>;
+    }
+  }
+  const policies = [
+    {},
+    { retries: 1 },
+    { retries: 1, recvTimeoutMs: 1000 },
+    { concurrency: 2 },
+    { onError: "restart" as const },
+  ];
+  for (const policy of policies) {
+    const relay = new Relay({ inline: true });
+    relay.connect(input<number>(), group(new NullSink(), policy));
+    const { groups } = await relay.start({ input: [1, 2, 3] });
+    assert.equal(groups.at(-1)!.received, 3, JSON.stringify(policy));
+  }
+  const ordered = new Relay({ inline: true });
+  ordered.connect(input<number>(), new NullSink(), new NullSink());
+  const out = [];
+  for await (const x of ordered.results({ ordered: true, input: [1, 2] })) {
+    out.push(x);
+  }
+  assert.deepEqual(out, []);
+});

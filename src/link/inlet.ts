@@ -6,7 +6,7 @@
  * @module
  */
 
-import { flushDue, RESOLVED, watchBacklog } from "./outlet.ts";
+import { flushDue, isPending, watchBacklog } from "./outlet.ts";
 import {
   PILL,
   type ReceiverCredit,
@@ -111,10 +111,7 @@ export class Inlet {
         credit.took();
         const result = handle(message);
         // A send() that had room returns RESOLVED: no need to yield for it.
-        if (
-          result !== undefined && result !== RESOLVED &&
-          typeof (result as Promise<unknown>).then === "function"
-        ) {
+        if (isPending(result)) {
           this.#rest = batch.length - 1 - i;
           if (caught === undefined) await result;
           else {
@@ -124,10 +121,7 @@ export class Inlet {
               await result;
             } catch (error) {
               const again = caught(error);
-              if (
-                again !== undefined &&
-                typeof (again as Promise<unknown>).then === "function"
-              ) await again;
+              if (isPending(again)) await again;
             }
           }
         }

@@ -91,6 +91,16 @@ function weightOf(
 /** What `send()` returns when the edge had room: the inlet need not await it. */
 export const RESOLVED: Promise<void> = Promise.resolve();
 
+/**
+ * Whether what a handler (`recv()`, or a wrap of it) returned is a promise
+ * to await: not `undefined`, `null` or {@linkcode RESOLVED}, and thenable.
+ * The one test every layer that wraps a handler uses.
+ */
+export function isPending(result: unknown): result is Promise<unknown> {
+  return result !== undefined && result !== RESOLVED && result !== null &&
+    typeof (result as Promise<unknown>).then === "function";
+}
+
 interface Pending {
   readonly message: unknown;
   readonly transfer: Transferable[] | undefined;

@@ -14,7 +14,7 @@ import type { Actor } from "../actor.ts";
 import type { Policy } from "../common/protocol.ts";
 import { RECEIVED, RETRIES, SKIPPED, WIDTH } from "../common/stats.ts";
 import { render } from "../common/values.ts";
-import { RESOLVED } from "../link/outlet.ts";
+import { isPending, RESOLVED } from "../link/outlet.ts";
 
 /** Whether a policy is the default one: one attempt, fail, one call at once. */
 export function isDefaultPolicy(policy: Policy): boolean {
@@ -85,12 +85,6 @@ interface Storage {
 interface Wait {
   readonly reject: (reason: unknown) => void;
   readonly timer: ReturnType<typeof setTimeout> | undefined;
-}
-
-/** A value `recv()` returned that the inlet would await. */
-function isPending(result: unknown): result is Promise<unknown> {
-  return result !== undefined && result !== RESOLVED && result !== null &&
-    typeof (result as Promise<unknown>).then === "function";
 }
 
 /** `Name: message` of a thrown value; never throws. */

@@ -41,7 +41,7 @@ import {
 } from "../common/order.ts";
 import { render } from "../common/values.ts";
 import type { Inlet } from "../link/inlet.ts";
-import { RESOLVED } from "../link/outlet.ts";
+import { isPending } from "../link/outlet.ts";
 
 /** One message in hand: its number, and what was sent for it. */
 interface Slot {
@@ -187,11 +187,8 @@ class Stage {
         throw error;
       }
     }
-    if (
-      result === undefined || result === null || result === RESOLVED ||
-      typeof (result as Promise<unknown>).then !== "function"
-    ) return this.#finish(slot);
-    return (result as Promise<unknown>).then(
+    if (!isPending(result)) return this.#finish(slot);
+    return result.then(
       () => this.#finish(slot),
       (error) => {
         this.#end(slot);

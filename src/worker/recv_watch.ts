@@ -14,6 +14,7 @@
 import type { Actor } from "../actor.ts";
 import type { InitMessage } from "../common/protocol.ts";
 import { RECV_SINCE, WIDTH } from "../common/stats.ts";
+import { isPending } from "../link/outlet.ts";
 
 /** Makes each call of `actor.recv()` write its start and end, if asked. */
 export function watchRecv(
@@ -40,12 +41,7 @@ export function watchRecv(
         clear();
         throw error;
       }
-      if (
-        result !== null && typeof result === "object" &&
-        typeof (result as Promise<void>).then === "function"
-      ) {
-        return (result as Promise<void>).finally(clear);
-      }
+      if (isPending(result)) return result.finally(clear) as Promise<void>;
       clear();
       return result;
     },

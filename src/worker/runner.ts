@@ -41,7 +41,7 @@ import {
   relinkEnd,
 } from "../link/ends.ts";
 import type { Inlet } from "../link/inlet.ts";
-import { type Outlet, RESOLVED } from "../link/outlet.ts";
+import { isPending, type Outlet } from "../link/outlet.ts";
 import {
   cloneableCall,
   cloneableRecord,
@@ -614,13 +614,10 @@ function countHandled(
   };
   return (message) => {
     const result = handle(message);
-    if (
-      result === undefined || result === RESOLVED ||
-      typeof (result as Promise<void>)?.then !== "function"
-    ) {
+    if (!isPending(result)) {
       count();
       return result;
     }
-    return (result as Promise<void>).then(count);
+    return result.then(count);
   };
 }

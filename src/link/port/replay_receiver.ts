@@ -9,7 +9,7 @@
  */
 
 import { Inlet } from "../inlet.ts";
-import { type Outlet, RESOLVED } from "../outlet.ts";
+import { isPending, type Outlet } from "../outlet.ts";
 import {
   PILL,
   type ReceiverCredit,
@@ -112,11 +112,8 @@ class ReceiverReplay {
     // A plain store: read only by a later incarnation, after this one ended.
     this.#cells[this.#layout.touched(link, this.#index)] = seq + 1;
     const result = handler(message);
-    if (
-      result !== undefined && result !== RESOLVED &&
-      typeof (result as Promise<unknown>).then === "function"
-    ) {
-      return (result as Promise<unknown>).then(() => this.#done(link));
+    if (isPending(result)) {
+      return result.then(() => this.#done(link));
     }
     this.#done(link);
     return result;

@@ -102,5 +102,12 @@ export type {
   RelayMetrics,
 } from "./src/metrics.ts";
 export type { Phase } from "./src/common/protocol.ts";
-// LogTape's types that baton's API names: `Actor.log` and `plainFormatter`.
-export type { Logger, TextFormatter } from "@logtape/logtape";
+// LogTape's types that baton's API names (`Actor.log`, `plainFormatter`),
+// and those they name in turn.
+export type {
+  Logger,
+  LogLevel,
+  LogRecord,
+  SourceLocation,
+  TextFormatter,
+} from "@logtape/logtape";

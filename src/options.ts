@@ -1,17 +1,12 @@
 /**
- * The options of a {@linkcode Relay} and of its `start()` and `close()`,
- * with their defaults.
+ * The options of a {@linkcode Relay} and of its `start()` and `close()`:
+ * types only, so that no thread loads this module to run (the defaults,
+ * `DEFAULT_MAXSIZE` and `DEFAULT_SHUTDOWN_TIMEOUT`, are in `relay.ts`).
  *
  * @module
  */
 
 import type { InputSource } from "./host/input.ts";
-
-/** The default bound of messages in flight per edge. */
-export const DEFAULT_MAXSIZE = 1024;
-
-/** The default time an aborted relay gives its actors to drain, in ms. */
-export const DEFAULT_SHUTDOWN_TIMEOUT = 5000;
 
 /** Options of a {@linkcode Relay}. */
 export interface RelayOptions {

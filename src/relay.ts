@@ -29,29 +29,33 @@ import type { MemberHost } from "./host/member.ts";
 import type { Transport } from "./link/transport.ts";
 import type { RelayMetrics } from "./metrics.ts";
 import type { Chain, GroupLike, LastOut } from "./topology.ts";
-import {
-  type CloseOptions,
-  DEFAULT_MAXSIZE,
-  DEFAULT_SHUTDOWN_TIMEOUT,
-  type OpenedRun,
-  type OrderOptions,
-  type RelayOptions,
-  type RelayTransport,
-  type ResultsOptions,
-  type StartOptions,
-  type StreamOptions,
+// Types only: options.ts is documentation that an actor's worker, which
+// imports this module through mod.ts, need not load.
+import type {
+  CloseOptions,
+  OpenedRun,
+  OrderOptions,
+  RelayOptions,
+  RelayTransport,
+  ResultsOptions,
+  StartOptions,
+  StreamOptions,
 } from "./options.ts";
 
-export {
-  type CloseOptions,
-  DEFAULT_MAXSIZE,
-  DEFAULT_SHUTDOWN_TIMEOUT,
-  type OrderOptions,
-  type RelayOptions,
-  type ResultsOptions,
-  type StartOptions,
-  type StreamOptions,
+export type {
+  CloseOptions,
+  OrderOptions,
+  RelayOptions,
+  ResultsOptions,
+  StartOptions,
+  StreamOptions,
 };
+
+/** The default bound of messages in flight per edge. */
+export const DEFAULT_MAXSIZE = 1024;
+
+/** The default time an aborted relay gives its actors to drain, in ms. */
+export const DEFAULT_SHUTDOWN_TIMEOUT = 5000;
 
 /**
  * Runs groups of actors as a pipeline, one Web Worker per actor (or all in

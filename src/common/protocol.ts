@@ -171,12 +171,6 @@ export type ToWorker =
    */
   | { readonly kind: "deadAck" };
 
-/**
- * Dead letters an actor may post before the main thread acknowledged them:
- * past this many, an actor that skips a message waits for its reader.
- */
-export const DEAD_LETTER_WINDOW = 16;
-
 /** An error as data: Errors lose their class across threads, so we keep it. */
 export interface ErrorData {
   readonly name: string;

@@ -21,6 +21,7 @@ import {
 } from "../common/stats.ts";
 import { cloneableOrText, render } from "../common/values.ts";
 import { RelayAbortError, type RelayError } from "../errors.ts";
+import { defaultTransport } from "../link/ends.ts";
 import type { Outlet } from "../link/outlet.ts";
 import type { Transport } from "../link/transport.ts";
 import type { RelayMetrics } from "../metrics.ts";
@@ -143,6 +144,13 @@ export class Run {
     const specs = await preflight(this.#members, groups, host);
     // Aborted (or closed) while the actors were described: spawn nothing.
     if (this.#ending !== undefined) return;
+
+    // A restarting group's edges replay, which the port transport loads
+    // only now in an actor's worker (a relay started by an actor).
+    if (groups.some((g) => g.policy.onError === "restart")) {
+      await (this.#options.transport ?? defaultTransport).prepare?.();
+      if (this.#ending !== undefined) return;
+    }
 
     relayLogger().info(`relay: maintaining ${groups.length} groups`);
     relayLogger().info(

@@ -52,6 +52,14 @@ export function transportOf(spec: EdgeEnd | RelinkSpec): Transport {
   return transport;
 }
 
+/**
+ * Loads what opening `spec` needs in this thread, if its transport loads
+ * anything lazily (see `Transport.prepare`).
+ */
+export async function prepareEnd(spec: EdgeEnd | undefined): Promise<void> {
+  if (spec !== undefined) await transportOf(spec).prepare?.(spec);
+}
+
 /** Opens a sender's end, whatever transport made it. */
 export function openSender(
   spec: SenderEndSpec,

@@ -237,6 +237,14 @@ export interface Transport {
   /** Makes an edge: a wire from every sender to every receiver, and credits. */
   createEdge(shape: EdgeShape): EdgeHandle;
   /**
+   * Loads what this transport loads lazily and `spec` needs to open (with
+   * no spec: whatever any edge needs, restartable ones included), if this
+   * thread lacks it. The port transport's replay, in an actor's worker: the
+   * runner awaits it before it opens its ends, a run before it makes its
+   * edges.
+   */
+  prepare?(spec?: EdgeEnd): Promise<void>;
+  /**
    * Opens a sender's end in the calling thread, once: an outlet over one
    * wire per receiver, by receiver index, and the edge's credits.
    * `onFailure` is called when a batch cannot be posted, the outlet aborted

@@ -16,11 +16,8 @@ import { RECEIVED, RETRIES, SKIPPED, WIDTH } from "../common/stats.ts";
 import { render } from "../common/values.ts";
 import { isPending, RESOLVED } from "../link/outlet.ts";
 
-/** Whether a policy is the default one: one attempt, fail, one call at once. */
-export function isDefaultPolicy(policy: Policy): boolean {
-  return policy.retries === 0 && policy.onError === "fail" &&
-    policy.recvTimeoutMs === undefined && policy.concurrency === 1;
-}
+// Where the runner reads it, with the attempts not loaded yet.
+export { isDefaultPolicy } from "../common/policy.ts";
 
 /** How the last attempt at a message failed, for the runner's report. */
 export interface FinalFailure {

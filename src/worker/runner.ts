@@ -20,15 +20,15 @@ import {
   type SendOptions,
 } from "../actor.ts";
 import { toErrorData } from "../common/error_data.ts";
-import {
-  DEAD_LETTER_WINDOW,
-  type ErrorData,
-  type FromWorker,
-  type InitMessage,
-  type LogCall,
-  type Phase,
-  type RelinkSpec,
-  type ToWorker,
+import { DEAD_LETTER_WINDOW, isDefaultPolicy } from "../common/policy.ts";
+import type {
+  ErrorData,
+  FromWorker,
+  InitMessage,
+  LogCall,
+  Phase,
+  RelinkSpec,
+  ToWorker,
 } from "../common/protocol.ts";
 import { HANDLED, RECEIVED, SENT, WAITED_MS, WIDTH } from "../common/stats.ts";
 import { render, uncloneablePath } from "../common/values.ts";
@@ -38,6 +38,7 @@ import {
   isRedelivered,
   openReceiver,
   openSender,
+  prepareEnd,
   relinkEnd,
 } from "../link/ends.ts";
 import type { Inlet } from "../link/inlet.ts";
@@ -48,14 +49,9 @@ import {
   forwardingLogger,
 } from "./forwarding_logger.ts";
 import { loadActor, LoadFailure } from "./load.ts";
-import {
-  Attempts,
-  type AttemptsHost,
-  type FinalFailure,
-  isDefaultPolicy,
-} from "./attempts.ts";
+// Loaded only where a group's policy needs them (see #run).
+import type { Attempts, AttemptsHost, FinalFailure } from "./attempts.ts";
 import type { Ordering } from "./ordering.ts";
-import { watchRecv } from "./recv_watch.ts";
 
 /** What differs between a worker and the calling thread. */
 export interface RunnerEnvironment {
@@ -358,6 +354,9 @@ export class ActorRunner {
     const load = this.#environment.load;
     const actor = load === undefined ? await loadActor(init) : load(init);
     await ready();
+    // What the ends load lazily (a restartable edge's replay).
+    await prepareEnd(init.outlet);
+    await prepareEnd(init.inlet);
     if (this.#terminated) return;
     this.#open(init);
     this.#postOnFailure = init.inlet === undefined &&
@@ -410,8 +409,15 @@ export class ActorRunner {
     lifecycle.info("running loop");
     const inlet = this.#inlet;
     if (inlet !== undefined) {
-      watchRecv(init, actor);
+      if (
+        init.policy.onError === "restart" &&
+        init.policy.recvTimeoutMs !== undefined
+      ) {
+        const { watchRecv } = await import("./recv_watch.ts");
+        watchRecv(init, actor);
+      }
       if (!isDefaultPolicy(init.policy)) {
+        const { Attempts } = await import("./attempts.ts");
         attempts = this.#attempts = await Attempts.create(
           { ...this.#attemptsHost(init, lifecycle), around: order?.around },
           actor,

@@ -26,16 +26,34 @@ import {
   SharedSenderCredit,
   wakeSenders,
 } from "./credit.ts";
-import {
-  openReplayReceiver,
-  openReplaySender,
-  type PortRelink,
-  relinkEnd,
-  ReplayEdge,
-  type ReplayEnd,
-  ReplayInlet,
-  ReplayLayout,
-} from "./replay.ts";
+import type * as Replay from "./replay.ts";
+import type { PortRelink, ReplayEnd } from "./replay.ts";
+
+/**
+ * Replay (`replay.ts` and its three modules), which only the ends of a
+ * restartable edge use: loaded with this module, but in an actor's worker
+ * (marked by `worker/flag.ts` before any module of baton evaluates) only
+ * once an end needs it, by {@linkcode portTransport}'s `prepare()`, which
+ * the runner awaits before it opens its ends. So the worker of an actor on
+ * ordinary edges never loads it. No module of replay's graph may import
+ * this one: its evaluation waits for replay here, a cycle would never end
+ * (`tests/architecture_test.ts` checks).
+ */
+let replayCode: typeof Replay | undefined =
+  (globalThis as Record<symbol, unknown>)[Symbol.for("baton.actorWorker")] ===
+      true
+    ? undefined
+    : await import("./replay.ts");
+
+/** Replay's module; throws unless it is loaded. */
+function replayModule(): typeof Replay {
+  if (replayCode === undefined) {
+    throw new Error(
+      "the port transport's replay is not loaded in this thread: await portTransport.prepare() first",
+    );
+  }
+  return replayCode;
+}
 
 /** The port transport's name, in every end spec it makes. */
 export const PORT = "port";
@@ -84,6 +102,16 @@ export function portEnd(spec: EdgeEnd): PortEnd {
   return end;
 }
 
+function newReplayEdge(
+  senders: number,
+  receivers: number,
+  cells: SharedArrayBuffer,
+  maxsize: number,
+): Replay.ReplayEdge {
+  const { ReplayEdge, ReplayLayout } = replayModule();
+  return new ReplayEdge(new ReplayLayout(senders, receivers), cells, maxsize);
+}
+
 function createEdge(shape: EdgeShape): EdgeHandle {
   const { from, to, senders, receivers, maxsize } = shape;
   const cells = createCells(maxsize, receivers);
@@ -94,7 +122,7 @@ function createEdge(shape: EdgeShape): EdgeHandle {
   const restartable = shape.restartable !== undefined &&
     (shape.restartable.senders || shape.restartable.receivers);
   const replay = restartable
-    ? new ReplayEdge(new ReplayLayout(senders, receivers), cells, maxsize)
+    ? newReplayEdge(senders, receivers, cells, maxsize)
     : undefined;
   const base = {
     transport: PORT,
@@ -192,11 +220,16 @@ function createEdge(shape: EdgeShape): EdgeHandle {
 /** MessageChannels between threads, credits in shared memory. */
 export const portTransport: Transport = {
   name: PORT,
+  async prepare(spec) {
+    if (spec === undefined || portEnd(spec).replay !== undefined) {
+      replayCode ??= await import("./replay.ts");
+    }
+  },
   createEdge,
   openSender(spec: SenderEndSpec, onFailure: PostFailure): Outlet {
     const end = portEnd(spec);
     if (end.replay !== undefined) {
-      return openReplaySender(
+      return replayModule().openReplaySender(
         { ...end, replay: end.replay },
         // Sized as a plain edge's: without the bound, a batch filled the
         // whole window and a replaying link ran stop-and-wait.
@@ -217,7 +250,7 @@ export const portTransport: Transport = {
   openReceiver(spec: ReceiverEndSpec): Inlet {
     const end = portEnd(spec);
     if (end.replay !== undefined) {
-      return openReplayReceiver({ ...end, replay: end.replay });
+      return replayModule().openReplayReceiver({ ...end, replay: end.replay });
     }
     return new Inlet(
       end.ports.map(portWire),
@@ -242,14 +275,17 @@ export const portTransport: Transport = {
         `Not a relink of the port transport: ${String(spec.transport)}`,
       );
     }
-    relinkEnd(end, relink);
+    replayModule().relinkEnd(end, relink);
   },
+  // Without replay loaded, no inlet replays.
   chain(inlet, outlet) {
-    if (inlet instanceof ReplayInlet && outlet !== undefined) {
-      inlet.chain(outlet);
-    }
+    if (isReplayInlet(inlet) && outlet !== undefined) inlet.chain(outlet);
   },
-  redelivered: (inlet) => inlet instanceof ReplayInlet && inlet.redelivered,
+  redelivered: (inlet) => isReplayInlet(inlet) && inlet.redelivered,
   drained: (inlet) =>
-    inlet instanceof ReplayInlet ? inlet.drained() : Promise.resolve(),
+    isReplayInlet(inlet) ? inlet.drained() : Promise.resolve(),
 };
+
+function isReplayInlet(inlet: Inlet): inlet is Replay.ReplayInlet {
+  return replayCode !== undefined && inlet instanceof replayCode.ReplayInlet;
+}

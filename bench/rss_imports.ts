@@ -1,7 +1,8 @@
 /**
  * What an actor's worker holds, part by part: the RSS per worker of 32
  * workers that only import some modules (nothing, the worker's bootstrap,
- * then `mod.ts`, then the bench's actors), each sample in a fresh process.
+ * then `src/actor.ts` alone, which is what `mod.ts` adds for an actor, or
+ * `mod.ts`, then the bench's actors), each sample in a fresh process.
  * Prints one line per sample, in MB per worker.
  *
  *     deno run -A bench/rss_imports.ts
@@ -35,6 +36,7 @@ if (Deno.args[0] === "sample") {
   const samples: [string, string[]][] = [
     ["a bare worker", []],
     ["+ src/worker/bootstrap.ts", [boot]],
+    ["+ src/actor.ts alone", [boot, at("src/actor.ts")]],
     ["+ mod.ts", [boot, at("mod.ts")]],
     ["+ bench/actors.ts", [boot, at("bench/actors.ts")]],
   ];

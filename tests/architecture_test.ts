@@ -170,6 +170,13 @@ const RULES: readonly Rule[] = [
     allows: ({ to, kind }) => !LOGTAPE.test(to) || kind === "type",
   },
   {
+    name:
+      "replay's modules (src/link/port/replay*.ts) never import src/link/port/transport.ts but for types: it loads them with a top-level await, which a cycle would never end",
+    governs: (file) => /^src\/link\/port\/replay[^/]*\.ts$/.test(file),
+    allows: ({ to, kind }) =>
+      to !== "src/link/port/transport.ts" || kind === "type",
+  },
+  {
     name: "src/link/ imports only src/link/ and src/common/ of this repository",
     governs: inLink,
     allows: ({ to }) => !isFile(to) || inLink(to) || inCommon(to),
@@ -191,13 +198,17 @@ function violations(edges: readonly Edge[]): Map<string, Edge[]> {
  * imports, followed from `root`. Each module reached maps to the edge it
  * was first reached by.
  */
-function staticGraph(edges: readonly Edge[], root: string): Map<string, Edge> {
+function staticGraph(
+  edges: readonly Edge[],
+  root: string,
+  kinds: readonly Kind[] = ["static"],
+): Map<string, Edge> {
   const reached = new Map<string, Edge>();
   const queue = [root];
   while (queue.length > 0) {
     const from = queue.shift()!;
     for (const edge of edges) {
-      if (edge.from !== from || edge.kind !== "static") continue;
+      if (edge.from !== from || !kinds.includes(edge.kind)) continue;
       if (edge.to === root || reached.has(edge.to)) continue;
       reached.set(edge.to, edge);
       queue.push(edge.to);
@@ -220,24 +231,58 @@ function forbiddenIn(
   edges: readonly Edge[],
   root: string,
   forbidden: (module: string) => boolean,
+  kinds: readonly Kind[] = ["static"],
 ): string[] {
-  const reached = staticGraph(edges, root);
+  const reached = staticGraph(edges, root, kinds);
   return [...reached.keys()].filter(forbidden).map((m) => chain(reached, m));
 }
 
 /** The static graphs that must stay lean, and what must not be in them. */
+/**
+ * Modules an actor's worker loads only when its actor needs them (a group's
+ * policy, ordered results, a restartable edge), and modules of types only,
+ * which no thread evaluates: none may be in a worker's static graph.
+ */
+const ON_DEMAND = [
+  "src/worker/attempts.ts",
+  "src/worker/recv_watch.ts",
+  "src/worker/ordering.ts",
+  "src/common/protocol.ts",
+  "src/options.ts",
+];
+const onDemand = (m: string) =>
+  ON_DEMAND.includes(m) || /^src\/link\/port\/replay[^/]*\.ts$/.test(m);
+
+/**
+ * The packages only the main thread uses (progress bars, telemetry, the
+ * YAML layer, file sinks, the formats' libraries, Redis), which an actor's
+ * worker never loads, whatever its actor does but start a relay itself.
+ */
+const HOST_ONLY =
+  /^npm:\/?(cli-progress|@opentelemetry\/api|yaml|d3-time-format|sprintf-js|@logtape\/file|redis)@/;
+
 const LEAN: readonly [string, string, (module: string) => boolean][] = [
   [
     "src/worker/bootstrap.ts",
-    "no npm: or node: module, no file of src/host/ or src/config/",
-    (m) => isNpmOrNode(m) || inHost(m) || inConfig(m),
+    "no npm: or node: module, no file of src/host/ or src/config/, none of the modules loaded on demand or of types only",
+    (m) => isNpmOrNode(m) || inHost(m) || inConfig(m) || onDemand(m),
   ],
   [
     "mod.ts",
-    "no module but this repository's files, none of src/config/",
-    (m) => !isFile(m) || inConfig(m),
+    "no module but this repository's files, none of src/config/, src/worker/ or src/host/session.ts, none of the modules loaded on demand or of types only",
+    (m) =>
+      !isFile(m) || inConfig(m) || inWorker(m) ||
+      m === "src/host/session.ts" || onDemand(m),
   ],
 ];
+
+/**
+ * What the bootstrap may ever load, dynamic imports followed: nothing of
+ * the main thread's (its files or its packages).
+ */
+const WORKER_REACH = (m: string) =>
+  HOST_ONLY.test(m) || inHost(m) || inConfig(m) ||
+  /^src\/(relay|topology)\.ts$/.test(m) || m === "mod.ts";
 
 function report(found: Map<string, Edge[]>): string {
   return [...found].map(([rule, bad]) =>
@@ -311,6 +356,50 @@ Deno.test("The rules catch the imports they forbid (a synthetic graph)", () => {
   assert.deepEqual(forbiddenIn(lean, "src/actor.ts", LEAN[1][2]), [
     "src/actor.ts → src/host/run.ts → node:util",
   ]);
+
+  // What loads on demand, statically imported; a host-only package behind
+  // a dynamic import of the worker's; replay importing the port transport.
+  const eager = [
+    "src/worker/bootstrap.ts → src/worker/runner.ts (static)",
+    "src/worker/runner.ts → src/worker/attempts.ts (static)",
+    "src/worker/runner.ts → src/worker/ordering.ts (dynamic)",
+    "src/worker/runner.ts → src/common/protocol.ts (type)",
+    "src/worker/runner.ts → src/link/ends.ts (static)",
+    "src/link/ends.ts → src/link/port/transport.ts (static)",
+    "src/link/port/transport.ts → src/link/port/replay.ts (static)",
+    "src/link/port/replay.ts → src/link/port/replay_cells.ts (static)",
+    "src/worker/ordering.ts → npm:/yaml@2.9.1 (dynamic)",
+    "src/worker/ordering.ts → src/common/order.ts (static)",
+  ].map(edge);
+  assert.deepEqual(forbiddenIn(eager, "src/worker/bootstrap.ts", LEAN[0][2]), [
+    "src/worker/bootstrap.ts → src/worker/runner.ts → src/worker/attempts.ts",
+    "src/worker/bootstrap.ts → src/worker/runner.ts → src/link/ends.ts → src/link/port/transport.ts → src/link/port/replay.ts",
+    "src/worker/bootstrap.ts → src/worker/runner.ts → src/link/ends.ts → src/link/port/transport.ts → src/link/port/replay.ts → src/link/port/replay_cells.ts",
+  ]);
+  assert.deepEqual(
+    forbiddenIn(eager, "src/worker/bootstrap.ts", WORKER_REACH, [
+      "static",
+      "dynamic",
+    ]),
+    [
+      "src/worker/bootstrap.ts → src/worker/runner.ts → src/worker/ordering.ts → npm:/yaml@2.9.1",
+    ],
+  );
+  assert.deepEqual(
+    [
+      ...violations([
+        edge(
+          "src/link/port/replay_sender.ts → src/link/port/transport.ts (static)",
+        ),
+        edge("src/link/port/replay.ts → src/link/port/transport.ts (dynamic)"),
+        edge("src/link/port/replay.ts → src/link/port/transport.ts (type)"),
+      ]).values(),
+    ].flat().map(show),
+    [
+      "src/link/port/replay_sender.ts → src/link/port/transport.ts (static)",
+      "src/link/port/replay.ts → src/link/port/transport.ts (dynamic)",
+    ],
+  );
 });
 
 let graph: Promise<Edge[]> | undefined;
@@ -336,6 +425,25 @@ Deno.test("An actor's worker loads neither LogTape nor a node: module of its own
       assert.deepEqual(bad, [], `statically imported:\n  ${bad.join("\n  ")}`);
     });
   }
+  await t.step(
+    "the bootstrap, dynamic imports followed, reaches no file or package of the main thread's",
+    () => {
+      const reach = staticGraph(edges, "src/worker/bootstrap.ts", [
+        "static",
+        "dynamic",
+      ]);
+      assert.ok(
+        reach.has("src/worker/attempts.ts") &&
+          reach.has("src/link/port/replay.ts"),
+        "the walk follows the dynamic imports",
+      );
+      const bad = forbiddenIn(edges, "src/worker/bootstrap.ts", WORKER_REACH, [
+        "static",
+        "dynamic",
+      ]);
+      assert.deepEqual(bad, [], `reachable:\n  ${bad.join("\n  ")}`);
+    },
+  );
   await t.step(
     "LogTape's root logger never exists in it while it runs",
     () =>

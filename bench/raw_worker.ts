@@ -11,7 +11,15 @@
  */
 
 import { Board } from "./board.ts";
-import { apply, maker, type Payload, spin, type Work } from "./payloads.ts";
+import {
+  hash,
+  maker,
+  parse,
+  type Payload,
+  spin,
+  warmUp,
+  type Work,
+} from "./payloads.ts";
 
 /** What a raw worker is told to be. */
 export interface RawConfig {
@@ -50,6 +58,7 @@ scope.onmessage = (event: MessageEvent) => {
       void source(data, board);
       break;
     case "relay":
+      warmUp(data.work);
       relay(data, board);
       break;
     case "sink":
@@ -119,12 +128,21 @@ function relay(config: RawConfig, _board: Board): void {
       return;
     }
     let out = data;
-    if (work !== "none") {
+    // The work called straight from here, as baton's stages and Piscina's
+    // task call it (see `Pass` in actors.ts).
+    if (work === "hash") {
       if (Array.isArray(data)) {
         out = new Array(data.length);
-        for (let i = 0; i < data.length; i++) out[i] = apply(work, data[i]);
+        for (let i = 0; i < data.length; i++) out[i] = hash(data[i]);
       } else {
-        out = apply(work, data);
+        out = hash(data);
+      }
+    } else if (work === "parse") {
+      if (Array.isArray(data)) {
+        out = new Array(data.length);
+        for (let i = 0; i < data.length; i++) out[i] = parse(data[i]);
+      } else {
+        out = parse(data);
       }
     }
     outputs[j].postMessage(out);

@@ -2,9 +2,9 @@
  * A bare worker for `ceiling.ts`: warms the work up, then, when told, runs
  * Piscina's own task function (`piscina_task.ts`) on its share of the items,
  * 64 at a time, with no messages in between, and posts back how many it did
- * and when it started and finished. (A plain loop calling `hash` ran about
- * half as fast: V8 inlines `hash` into the loop's optimised code, which
- * runs it slower than `hash`'s own. See bench/README.md.)
+ * and when it started and finished. (A plain loop calling `hash` ran it at
+ * about half the speed for its first ten thousand calls or more, as a
+ * dispatching function did: see bench/README.md.)
  *
  * @module
  */

@@ -60,9 +60,9 @@ export class Source extends Actor<never, unknown> {
  * Passes every message on, after the run's work on it. The work is called
  * straight from `recv()`, as Piscina's task calls it (`piscina_task.ts`),
  * not through a dispatching function: called through one (`apply()`, as it
- * was), a fresh worker ran `hash` at 40–85 µs a call for its first ten
- * thousand calls or more, against 23–28 µs from `recv()` itself or through
- * `map` (bench/README.md, "Real work against Piscina").
+ * was), a fresh worker ran `hash` about half as fast for its first ten
+ * thousand calls or more (never below 40 µs a call, against 23–31 from
+ * `recv()` itself: bench/README.md, "Real work against Piscina").
  * The work is warmed up in `startup()`, before the clock starts, on as many
  * items as each of Piscina's threads is warmed up on.
  */

@@ -11,7 +11,7 @@
 // one is for tests and benchmarks only.
 // deno-lint-ignore no-import-prefix
 import { Piscina } from "npm:piscina@^5.3.2";
-import { maker, type Payload } from "./payloads.ts";
+import { maker, type Payload, WARMUP } from "./payloads.ts";
 
 const TASK = new URL("./piscina_task.ts", import.meta.url).href;
 
@@ -63,9 +63,12 @@ export async function runPiscinaWork(
   const name = perTask === 1 ? one : many;
   const pool = new Piscina({ filename: TASK, minThreads: 2, maxThreads: 2 });
   try {
-    // Both threads up, the task loaded and compiled before the clock starts.
+    // Both threads up, the task loaded and compiled before the clock
+    // starts: WARMUP items per thread, as each of baton's and raw's working
+    // stages is warmed up (`warmUp()` in payloads.ts).
+    const warm = Math.ceil(2 * WARMUP / perTask);
     await Promise.all(
-      tasks.slice(0, 64).map((task) => pool.run(task, { name })),
+      tasks.slice(0, warm).map((task) => pool.run(task, { name })),
     );
     const started = performance.now();
     const results = await Promise.all(

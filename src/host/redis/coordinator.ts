@@ -68,79 +68,13 @@ import {
   runKeys,
   type UpMessage,
 } from "./protocol.ts";
+import { checkRedisOptions, type RedisOptions } from "./options.ts";
 
-/** Options of `redis()`. */
-export interface RedisOptions {
-  /** The Redis to meet on: `redis://host:port`. */
-  readonly url: string;
-  /**
-   * The run's name: worker processes join it by name (`--run`). Letters,
-   * digits, `.`, `_` and `-`; one run of a name at a time on one Redis.
-   */
-  readonly run: string;
-  /**
-   * How long Redis may be unreachable before the run fails (ms). Default
-   * 10 000.
-   */
-  readonly unreachableMs?: number;
-  /**
-   * A process whose heartbeat is older than this is dead (ms). Default
-   * 3000; heartbeats go every third of it.
-   */
-  readonly heartbeatMs?: number;
-  /**
-   * How long `start()` waits for the worker processes to join (ms).
-   * Default 30 000.
-   */
-  readonly joinTimeoutMs?: number;
-  /**
-   * Most times an entry may be delivered (to a member that then died, and
-   * again): one more fails the run. Default 3.
-   */
-  readonly maxDeliveries?: number;
-  /** Slots (actors) per spawned worker process. Default: as many as needed. */
-  readonly slots?: number;
-  /**
-   * Most messages in one stream entry. Default 256: one message per entry
-   * costs a Redis round trip per message (about 10 k messages/s).
-   */
-  readonly batch?: number;
-}
-
-const RUN_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+export type { RedisOptions };
 
 /** Makes the `transport` of a relay across processes, on Redis. */
 export function redisPlacement(options: RedisOptions): RelayTransport {
-  const where = "Cannot use Redis";
-  if (typeof options?.url !== "string" || !/^rediss?:\/\//.test(options.url)) {
-    throw new TypeError(
-      `${where}: url must be a redis:// URL, received ${String(options?.url)}`,
-    );
-  }
-  if (typeof options.run !== "string" || !RUN_NAME.test(options.run)) {
-    throw new TypeError(
-      `${where}: run must be 1 to 100 letters, digits, ".", "_" or "-", received ${
-        String(options.run)
-      }`,
-    );
-  }
-  for (
-    const key of [
-      "unreachableMs",
-      "heartbeatMs",
-      "joinTimeoutMs",
-      "maxDeliveries",
-      "slots",
-      "batch",
-    ] as const
-  ) {
-    const v = options[key];
-    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) {
-      throw new RangeError(
-        `${where}: ${key} must be a whole number from 1, received ${String(v)}`,
-      );
-    }
-  }
+  checkRedisOptions(options);
   return {
     kind: "redis",
     open: (run) => new Coordinator(options, run).opened,

@@ -16,6 +16,9 @@
 import { Buffer } from "node:buffer";
 import { createClient, RESP_TYPES } from "redis";
 import { type Script, SCRIPTS } from "./scripts.ts";
+import { safeUrl } from "../../common/redis_url.ts";
+
+export { safeUrl };
 
 /** How a process connects. */
 export interface RedisLinkOptions {
@@ -43,17 +46,6 @@ export interface Blocking {
 /** The message of an error a command failed with, without node-redis' class. */
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** A Redis URL without its password, for messages. */
-export function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== "") u.password = "***";
-    return u.href;
-  } catch {
-    return "(an invalid Redis URL)";
-  }
 }
 
 /** One process's connections to one Redis. */

@@ -205,6 +205,20 @@ export class Relay<Out = unknown> {
         ),
       );
     }
+    // Not yet across processes: a Redis edge cannot replay to, or take the
+    // credits back from, an actor restarted in place.
+    const all = this.#groups ?? [];
+    const restarting = all.find((g, i) =>
+      g.policy.onError === "restart" &&
+      [all[i - 1], g, all[i + 1]].some((n) => n?.place === "workers")
+    );
+    if (placed.length > 0 && restarting !== undefined) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot start relay: group ${restarting.name} has onError "restart" and an edge across processes (it or a group next to it is placed on "workers"), which cannot restart an actor for now; use onError "fail" or "skip" there (a worker process that dies is replaced all the same), or place the groups here`,
+        ),
+      );
+    }
     if (this.#transport !== undefined && this.#ordered !== undefined) {
       return Promise.reject(
         new TypeError(

@@ -15,6 +15,7 @@ import {
   Keys,
   Mark,
   Numbers,
+  Picky,
 } from "./fixtures/redis_actors.ts";
 import { captureLogs } from "./_harness.ts";
 import { redisProxy, redisTest, uniqueRun } from "./_redis.ts";
@@ -22,6 +23,7 @@ import { redisProxy, redisTest, uniqueRun } from "./_redis.ts";
 interface Seen {
   keys: string[];
   pids: number[];
+  marks: number[];
   pid: number;
 }
 
@@ -362,6 +364,28 @@ Deno.test("A group placed on workers needs a relay across processes, and start({
     concurrent.start({ workers: { spawn: 1 } }),
     /group group-1 is placed on "workers" with concurrency 4, which runs across processes only with concurrency 1 for now/,
   );
+  for (const [i, where] of [[1, "workers"], [2, "here"]] as const) {
+    const restarting = new Relay({
+      transport: redis({ url: "redis://127.0.0.1:1", run: "x" }),
+    });
+    restarting.connect(
+      new Numbers(),
+      group([new Mark()], {
+        place: "workers",
+        ...(i === 1 ? { onError: "restart" } : {}),
+      }),
+      group([new Keys()], {
+        place: where === "here" ? "here" : undefined,
+        ...(i === 2 ? { onError: "restart" } : {}),
+      }),
+    );
+    await assert.rejects(
+      restarting.start({ workers: { spawn: 1 } }),
+      new RegExp(
+        `group group-${i} has onError "restart" and an edge across processes`,
+      ),
+    );
+  }
   const ordered = new Relay({
     transport: redis({ url: "redis://127.0.0.1:1", run: "x" }),
   });
@@ -440,5 +464,63 @@ redisTest(
       Array.from({ length: 500 }, (_, i) => `line ${i}`),
       "every record, once, in order, with its group and actor",
     );
+  },
+);
+
+redisTest(
+  'D17: across processes, retries and onError "skip" of a group on workers work as in one process: this.attempt, dead letters at the coordinator, retries and skipped counted',
+  async (url) => {
+    const run = uniqueRun("skip");
+    const count = 400;
+    const relay = new Relay({ maxsize: 32, transport: redis({ url, run }) });
+    relay.connect(
+      Object.assign(new Numbers(), { count }),
+      group([new Picky(), new Picky()], {
+        name: "picky",
+        place: "workers",
+        retries: 1,
+        onError: "skip",
+      }),
+      new Keys(),
+    );
+    const dead = Array.fromAsync(
+      relay.deadLetters<{ from: string; seq: number }>(),
+    );
+    const reports = Array.fromAsync(relay.reports<Seen>());
+    const summary = await within(
+      relay,
+      60_000,
+      relay.start({ workers: { spawn: 2 } }),
+    );
+    const letters = await dead;
+    const [seen] = (await reports).map((r) => r.value);
+    // Every seq ending in 3 fails twice: more than 16 per actor, the dead
+    // letters each may post before the coordinator took one.
+    const threes = Array.from({ length: count / 10 }, (_, i) => i * 10 + 3);
+    assert.deepEqual(
+      letters.map((l) => l.message.seq).sort((a, b) => a - b),
+      threes,
+    );
+    for (const letter of letters) {
+      assert.match(letter.actor, /^Picky-\d+$/);
+      assert.equal(letter.group, "picky");
+      assert.equal(letter.attempts, 2);
+      assert.ok(letter.error instanceof RangeError, String(letter.error));
+      assert.equal(letter.error.message, `no ${letter.message.seq}`);
+      assert.match(String(letter.error.stack), /redis_actors\.ts/);
+    }
+    assert.equal(seen.keys.length, count - threes.length);
+    seen.keys.forEach((key, i) => {
+      const seq = Number(key.split(":")[1]);
+      assert.notEqual(seq % 10, 3);
+      // The seqs ending in 5 were handled on their second attempt.
+      assert.equal(seen.marks[i], seq % 10 === 5 ? 2 : 1, key);
+    });
+    const g = summary.groups[1];
+    assert.equal(g.received, count);
+    assert.equal(g.retries, 2 * threes.length, "retries");
+    assert.equal(g.skipped, threes.length, "skipped");
+    assert.equal(g.attempts, count + g.retries);
+    assert.deepEqual(await keysOf(url, run), [], "every key deleted");
   },
 );

@@ -46,7 +46,8 @@ Deno.test("A pipeline file's transport: { redis } is refused at its keys with re
     '7:5 transport.redis: unknown key "colour"; use one of url, run, unreachableMs, heartbeatMs, joinTimeoutMs, maxDeliveries, slots, batch',
     "8:10 workers: workers must be { wait: n } or { spawn: n } with n a whole number of processes from 1, received { spawn: 0 }",
     '11:47 groups.double.place: place must be "workers" or "here", received "there"',
-    "12:67 groups.total.concurrency: group total is placed on workers with concurrency 4, which runs across processes only with concurrency 1 for now; leave concurrency out, or place the group here",
+    '12:64 groups.again.onError: group again is placed on workers with onError "restart", which cannot restart an actor across processes for now; use onError "fail" or "skip" (a worker process that dies is replaced all the same), or place the group here',
+    "13:67 groups.total.concurrency: group total is placed on workers with concurrency 4, which runs across processes only with concurrency 1 for now; leave concurrency out, or place the group here",
   ]);
   const text = (line: string) => line.replace(/^\S+ \S+: /, "");
   assert.equal(

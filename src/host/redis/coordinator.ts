@@ -104,6 +104,10 @@ interface Remote {
   handle: RemoteMember;
   /** Consumers of the earlier attempts, for a restarted receiver. */
   readonly consumers: string[];
+  /** Counters of the earlier attempts, summed (cells from RECEIVED on). */
+  base: number[];
+  /** Counters of this attempt, as last heard. */
+  last: readonly number[];
 }
 
 /** One run's coordinator. */
@@ -373,6 +377,8 @@ class Coordinator {
       over: false,
       handle: undefined!,
       consumers: [],
+      base: [],
+      last: [],
     };
     remote.handle = new RemoteMember(this, remote);
     this.#stats ??= spec.init.stats.buffer;
@@ -387,8 +393,16 @@ class Coordinator {
     if (!isRedisEnd(init.inlet) && !isRedisEnd(init.outlet)) {
       return workerHost.spawn(spec, events);
     }
+    // Dead letters of entries delivered too often (never to a member here,
+    // which reads new entries only), acknowledged by the run as its
+    // actor's would be.
+    let letters = 0;
     const bridged = bridge(init, this.#transport!, (error) => {
       events.failure(error);
+    }, (dead) => {
+      letters += dead.length;
+      for (const letter of dead) events.message(letter);
+      return Promise.resolve();
     });
     this.#local.set(spec.name, bridged);
     this.#localEvents.set(spec.name, events);
@@ -398,7 +412,10 @@ class Coordinator {
       transfer: bridged.transfer,
     }, events);
     return {
-      post: (message) => member.post(message),
+      post: (message) => {
+        if (message.kind === "deadAck" && letters > 0) letters--;
+        else member.post(message);
+      },
       terminate: () => {
         member.terminate();
         bridged.close();
@@ -540,7 +557,9 @@ class Coordinator {
         ) return;
         const cells = new Float64Array(this.#stats);
         const base = remote.spec.init.stats.index * WIDTH;
-        m.values.forEach((v, i) => (cells[base + i] = v));
+        // An actor started again counts on from its earlier attempts.
+        remote.last = m.values;
+        m.values.forEach((v, i) => cells[base + i] = (remote.base[i] ?? 0) + v);
         return;
       }
       case "member": {
@@ -657,6 +676,8 @@ class Coordinator {
       if (inlet !== undefined) {
         r.consumers.push(consumerOf(inlet.index, r.attempt));
       }
+      r.base = r.last.map((v, i) => (r.base[i] ?? 0) + v);
+      r.last = [];
       r.attempt++;
       w.members.delete(r.spec.name);
       this.#place(r, to);

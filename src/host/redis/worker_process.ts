@@ -21,7 +21,7 @@ import { RedisTransport } from "../../link/redis/transport.ts";
 import { KEY_TTL_MS } from "../../link/redis/scripts.ts";
 import type { Member } from "../member.ts";
 import { workerHost } from "../worker_member.ts";
-import { bridge, type Bridged } from "./bridge.ts";
+import { bridge, type Bridged, type BridgedDeadLetter } from "./bridge.ts";
 import {
   codeHash,
   type DownMessage,
@@ -54,6 +54,11 @@ interface Running {
   readonly bridged: Bridged;
   readonly stats: SharedArrayBuffer;
   last: string;
+  /**
+   * Dead letters its bridge posted (not its actor) that the run has not
+   * acknowledged yet: their acknowledgements are not the actor's.
+   */
+  bridgeLetters: number;
 }
 
 /** Runs a worker process until its run ends; resolves to its exit code. */
@@ -118,7 +123,15 @@ export async function runWorkerProcess(
 
   const stats = (name: string, running: Running, force = false) => {
     const s = readStats(running.stats, 0);
-    const values = [s.received, s.sent, s.waitedMs];
+    // In the order of the cells (RECEIVED, SENT, WAITED_MS, RETRIES,
+    // SKIPPED): the coordinator copies them so.
+    const values = [
+      s.received,
+      s.sent,
+      s.waitedMs,
+      s.retries,
+      s.skipped + running.bridged.skipped(),
+    ];
     const text = values.join(",");
     if (!force && text === running.last) return;
     running.last = text;
@@ -205,6 +218,20 @@ export async function runWorkerProcess(
       module,
       stats: { buffer, index: 0 },
     };
+    // Set below, before any entry is read.
+    // deno-lint-ignore prefer-const
+    let running: Running;
+    const deadLetters = async (letters: readonly BridgedDeadLetter[]) => {
+      running.bridgeLetters += letters.length;
+      // In Redis before the entry is acknowledged (a failure fails it).
+      const batch: UpMessage[] = letters.map((data) => ({
+        kind: "member",
+        member: m.member,
+        attempt: m.attempt,
+        data,
+      }));
+      await link.command(["XADD", keys.up, "*", "m", encode(batch)]);
+    };
     const bridged = bridge(init, transport, (error) => {
       if (/FENCED/.test(error.message)) {
         say(
@@ -220,13 +247,14 @@ export async function runWorkerProcess(
         message: error.message,
         exited: false,
       });
-    });
-    const running: Running = {
+    }, deadLetters);
+    running = {
       attempt: m.attempt,
       member: undefined!,
       bridged,
       stats: buffer,
       last: "",
+      bridgeLetters: 0,
     };
     const member = workerHost.spawn({
       name: m.member,
@@ -272,9 +300,16 @@ export async function runWorkerProcess(
       case "spawn":
         spawn(m);
         return;
-      case "post":
-        members.get(m.member)?.member.post(m.message);
+      case "post": {
+        const running = members.get(m.member);
+        if (running === undefined) return;
+        if (m.message.kind === "deadAck" && running.bridgeLetters > 0) {
+          running.bridgeLetters--;
+          return;
+        }
+        running.member.post(m.message);
         return;
+      }
       case "terminate": {
         const running = members.get(m.member);
         if (running === undefined) return;

@@ -194,7 +194,10 @@ function loadOptions(options: unknown): Required<LoadPipelineOptions> {
  * Importing a module runs its top-level code; modules other than local
  * files are refused unless `options.allowRemoteActors`. Throws a
  * `TypeError` for bad options. The file is held to
- * {@linkcode CONFIG_LIMITS}.
+ * {@linkcode CONFIG_LIMITS}. A file with `transport: { redis: … }` (a run
+ * across processes; `workers:` and a group's `place: workers` go with it)
+ * loads the Redis client, and connects to nothing until `start()`; no
+ * other file loads it.
  *
  * @example Loading a pipeline file
  * ```ts

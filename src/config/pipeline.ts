@@ -352,6 +352,25 @@ export async function loadPipeline(
       } is placed on workers; say which worker processes run it with workers: { spawn: n } (started here) or workers: { wait: n } (started with cli.ts worker)`,
     );
   }
+  // A group here that restarts next to one on workers (one on workers is
+  // refused in its own checks): its edge across processes cannot restart.
+  planned.forEach((g, i) => {
+    if (g === undefined || g.place === "workers" || source.failed) return;
+    if (g.policy.onError !== "restart") return;
+    const near = [planned[i - 1], planned[i + 1]].find((n) =>
+      n?.place === "workers"
+    );
+    if (near === undefined) return;
+    const onError = source.entries(entries[i].value, entries[i].path)
+      ?.find((e) => e.key === "onError");
+    source.report(
+      onError?.value,
+      onError?.path ?? entries[i].path,
+      `group ${g.name} has onError "restart" next to group ${
+        near!.name
+      }, which is placed on workers: an edge across processes cannot restart an actor for now; use onError "fail" or "skip" (a worker process that dies is replaced all the same), or place both here`,
+    );
+  });
   let loggingError: unknown;
   if (logging !== undefined) {
     try {

@@ -76,6 +76,9 @@ Deno.test("A pipeline file places groups on workers only with a transport, and s
   assert.deepEqual(await problems("no_workers.yaml"), [
     "2:1 transport: group double is placed on workers; say which worker processes run it with workers: { spawn: n } (started here) or workers: { wait: n } (started with cli.ts worker)",
   ]);
+  assert.deepEqual(await problems("restart_near_workers.yaml"), [
+    '8:47 groups.total.onError: group total has onError "restart" next to group double, which is placed on workers: an edge across processes cannot restart an actor for now; use onError "fail" or "skip" (a worker process that dies is replaced all the same), or place both here',
+  ]);
   assert.deepEqual(await problems("bad_transport.yaml"), [
     '2:14 transport: unknown key "kafka"; use one of redis',
   ]);

@@ -12,6 +12,7 @@ import { redis } from "../redis.ts";
 import {
   Chatty,
   FailAt,
+  FailOnce,
   Keys,
   Mark,
   Numbers,
@@ -364,28 +365,29 @@ Deno.test("A group placed on workers needs a relay across processes, and start({
     concurrent.start({ workers: { spawn: 1 } }),
     /group group-1 is placed on "workers" with concurrency 4, which runs across processes only with concurrency 1 for now/,
   );
-  for (const [i, where] of [[1, "workers"], [2, "here"]] as const) {
-    const restarting = new Relay({
-      transport: redis({ url: "redis://127.0.0.1:1", run: "x" }),
-    });
-    restarting.connect(
-      new Numbers(),
-      group([new Mark()], {
-        place: "workers",
-        ...(i === 1 ? { onError: "restart" } : {}),
-      }),
-      group([new Keys()], {
-        place: where === "here" ? "here" : undefined,
-        ...(i === 2 ? { onError: "restart" } : {}),
-      }),
-    );
-    await assert.rejects(
-      restarting.start({ workers: { spawn: 1 } }),
-      new RegExp(
-        `group group-${i} has onError "restart" and an edge across processes`,
-      ),
-    );
-  }
+  const source = new Relay({
+    transport: redis({ url: "redis://127.0.0.1:1", run: "x" }),
+  });
+  source.connect(
+    group([new Numbers()], { place: "workers", onError: "restart" }),
+    new Keys(),
+  );
+  await assert.rejects(
+    source.start({ workers: { spawn: 1 } }),
+    /group group-0 is a group of sources placed on "workers" with onError "restart", which cannot restart across processes for now/,
+  );
+  const here = new Relay({
+    transport: redis({ url: "redis://127.0.0.1:1", run: "x" }),
+  });
+  here.connect(
+    new Numbers(),
+    group([new Mark()], { place: "workers" }),
+    group([new Keys()], { onError: "restart" }),
+  );
+  await assert.rejects(
+    here.start({ workers: { spawn: 1 } }),
+    /group group-2 has onError "restart" next to a group placed on "workers", and an actor here cannot restart on an edge across processes for now/,
+  );
   const ordered = new Relay({
     transport: redis({ url: "redis://127.0.0.1:1", run: "x" }),
   });
@@ -521,6 +523,47 @@ redisTest(
     assert.equal(g.retries, 2 * threes.length, "retries");
     assert.equal(g.skipped, threes.length, "skipped");
     assert.equal(g.attempts, count + g.retries);
+    assert.deepEqual(await keysOf(url, run), [], "every key deleted");
+  },
+);
+
+redisTest(
+  'D21: across processes, onError "restart" on workers restarts a failed actor on a worker process: it takes over what it had in hand, flagged, nothing lost, the restart counted',
+  async (url) => {
+    const run = uniqueRun("restart");
+    const count = 3000;
+    const relay = new Relay({ maxsize: 64, transport: redis({ url, run }) });
+    const source = Object.assign(new Numbers(), { count });
+    Object.defineProperty(source, "name", { value: "Numbers-src" });
+    relay.connect(
+      source,
+      group([
+        Object.assign(new FailOnce(), { at: 700, delayMs: 1 }),
+        Object.assign(new FailOnce(), { at: 700, delayMs: 1 }),
+      ], { name: "flaky", place: "workers", onError: "restart" }),
+      new Keys(),
+    );
+    const reports = Array.fromAsync(relay.reports<Seen>());
+    const summary = await within(
+      relay,
+      60_000,
+      relay.start({ workers: { spawn: 2 } }),
+    );
+    const [seen] = (await reports).map((r) => r.value);
+    const times = new Map<string, number>();
+    for (const k of seen.keys) times.set(k, (times.get(k) ?? 0) + 1);
+    for (let seq = 0; seq < count; seq++) {
+      assert.ok(times.has(`Numbers-src:${seq}`), `${seq} lost`);
+    }
+    const doubled = seen.keys.length - times.size;
+    assert.ok(doubled <= 64, `${doubled} doubled, more than the bound`);
+    // What the failed incarnation had in hand came again, flagged.
+    const flagged = seen.marks.filter((m) => m < 0).length;
+    assert.ok(flagged >= 1 && flagged >= doubled, `${flagged} flagged`);
+    const at = seen.keys.indexOf("Numbers-src:700");
+    assert.ok(seen.marks[at] <= -2, "700 came again, on attempt 2 or more");
+    assert.equal(summary.groups[1].restarts, 1);
+    assert.ok(summary.groups[1].received >= count);
     assert.deepEqual(await keysOf(url, run), [], "every key deleted");
   },
 );

@@ -368,7 +368,7 @@ export async function loadPipeline(
       onError?.path ?? entries[i].path,
       `group ${g.name} has onError "restart" next to group ${
         near!.name
-      }, which is placed on workers: an edge across processes cannot restart an actor for now; use onError "fail" or "skip" (a worker process that dies is replaced all the same), or place both here`,
+      }, which is placed on workers: an actor here cannot restart on an edge across processes for now; use onError "fail" or "skip", or place it on workers too`,
     );
   });
   let loggingError: unknown;

@@ -203,12 +203,12 @@ export async function planGroup(
       `group ${entry.key} is placed on workers, which needs transport: { redis: { url: redis://10.0.0.5:6379, run: nightly-1201 } } at the top of the file; or leave place out, to run it in this process`,
     );
   }
-  if (placed === "workers" && policy.onError === "restart") {
+  if (placed === "workers" && policy.onError === "restart" && place.source) {
     const e = given.onError!;
     source.report(
       e.value,
       e.path,
-      `group ${entry.key} is placed on workers with onError "restart", which cannot restart an actor across processes for now; use onError "fail" or "skip" (a worker process that dies is replaced all the same), or place the group here`,
+      `group ${entry.key} is a group of sources placed on workers with onError "restart", which cannot restart across processes for now; use onError "fail", or place it here`,
     );
   }
   if (placed === "workers" && (policy.concurrency ?? 1) > 1) {

@@ -45,8 +45,8 @@ Deno.test("A pipeline file's transport: { redis } is refused at its keys with re
     "6:18 transport.redis.heartbeatMs: heartbeatMs must be a whole number from 1, received 0",
     '7:5 transport.redis: unknown key "colour"; use one of url, run, unreachableMs, heartbeatMs, joinTimeoutMs, maxDeliveries, slots, batch',
     "8:10 workers: workers must be { wait: n } or { spawn: n } with n a whole number of processes from 1, received { spawn: 0 }",
+    '10:67 groups.numbers.onError: group numbers is a group of sources placed on workers with onError "restart", which cannot restart across processes for now; use onError "fail", or place it here',
     '11:47 groups.double.place: place must be "workers" or "here", received "there"',
-    '12:64 groups.again.onError: group again is placed on workers with onError "restart", which cannot restart an actor across processes for now; use onError "fail" or "skip" (a worker process that dies is replaced all the same), or place the group here',
     "13:67 groups.total.concurrency: group total is placed on workers with concurrency 4, which runs across processes only with concurrency 1 for now; leave concurrency out, or place the group here",
   ]);
   const text = (line: string) => line.replace(/^\S+ \S+: /, "");
@@ -77,7 +77,7 @@ Deno.test("A pipeline file places groups on workers only with a transport, and s
     "2:1 transport: group double is placed on workers; say which worker processes run it with workers: { spawn: n } (started here) or workers: { wait: n } (started with cli.ts worker)",
   ]);
   assert.deepEqual(await problems("restart_near_workers.yaml"), [
-    '8:47 groups.total.onError: group total has onError "restart" next to group double, which is placed on workers: an edge across processes cannot restart an actor for now; use onError "fail" or "skip" (a worker process that dies is replaced all the same), or place both here',
+    '8:47 groups.total.onError: group total has onError "restart" next to group double, which is placed on workers: an actor here cannot restart on an edge across processes for now; use onError "fail" or "skip", or place it on workers too',
   ]);
   assert.deepEqual(await problems("bad_transport.yaml"), [
     '2:14 transport: unknown key "kafka"; use one of redis',

@@ -17,9 +17,11 @@
  * then on), its members' credit reserves are given back, and its members
  * are started again on live processes, where they take over its
  * unacknowledged entries (at least once for those). A dead member of the
- * first group fails the run: its source would start over. Every key of
- * the run expires unless the coordinator keeps refreshing it, and is
- * deleted when the run settles.
+ * first group fails the run: its source would start over. An actor on
+ * workers that fails under `onError: "restart"` is fenced alone (each
+ * member's ends have a process id of their own) and started again the same
+ * way. Every key of the run expires unless the coordinator keeps
+ * refreshing it, and is deleted when the run settles.
  *
  * @module
  */
@@ -42,6 +44,7 @@ import type {
   EdgeShape,
   ReceiverEndSpec,
   RelinkSpec,
+  Restarted,
   SenderEndSpec,
   Transport,
 } from "../../link/transport.ts";
@@ -64,6 +67,7 @@ import {
   type DownMessage,
   encode,
   entriesOf,
+  memberProcess,
   moduleHash,
   runKeys,
   type UpMessage,
@@ -95,8 +99,8 @@ interface Joined {
 
 /** A member placed on a worker process. */
 interface Remote {
-  readonly spec: MemberSpec;
-  readonly events: MemberEvents;
+  spec: MemberSpec;
+  events: MemberEvents;
   worker: Joined;
   attempt: number;
   /** The member ended (done, stopped, failed) or was terminated. */
@@ -104,10 +108,11 @@ interface Remote {
   handle: RemoteMember;
   /** Consumers of the earlier attempts, for a restarted receiver. */
   readonly consumers: string[];
-  /** Counters of the earlier attempts, summed (cells from RECEIVED on). */
-  base: number[];
-  /** Counters of this attempt, as last heard. */
-  last: readonly number[];
+  /**
+   * Each attempt's counters as last heard (cells from RECEIVED on): the
+   * member's are their sums, so an actor started again counts on.
+   */
+  readonly counts: Map<number, readonly number[]>;
 }
 
 /** One run's coordinator. */
@@ -185,7 +190,44 @@ class Coordinator {
     const edge = this.#transport!.createEdge(shape);
     const id = (edge.senders[0] as SenderEndSpec & RedisEnd).edge;
     this.#edges.push({ edge: id, shape });
-    return edge;
+    return {
+      ...edge,
+      state: () => edge.state(),
+      close: () => edge.close(),
+      restartReceiver: (index) =>
+        this.#restartEnd(id, shape.to, "inlet", edge.receivers[index]),
+      restartSender: (index) =>
+        this.#restartEnd(id, shape.from, "outlet", edge.senders[index]),
+    };
+  }
+
+  /**
+   * An actor on workers restarts (`onError: "restart"`): its incarnation's
+   * own process id is fenced (nothing it does afterwards counts) and, for a
+   * sender, the credits it held go back to the edge. Its new incarnation
+   * takes over what its receiving end had in hand (`#spawn` adopts it), and
+   * needs no relink: a Redis edge's peers do not know who is at the end.
+   */
+  #restartEnd<E extends ReceiverEndSpec | SenderEndSpec>(
+    edge: string,
+    group: string,
+    side: "inlet" | "outlet",
+    spec: E,
+  ): Restarted<E> {
+    const r = [...this.#remotes.values()].find((r) =>
+      r.spec.init.group === group && r.spec.init[side]?.index === spec.index
+    );
+    if (r === undefined) {
+      throw new Error(
+        `an actor of group ${group} cannot restart here: its edge runs across processes`,
+      );
+    }
+    this.#transport!.fence(
+      edge,
+      memberProcess(r.worker.id, r.spec.name, r.attempt),
+      side === "outlet" ? [spec.index] : [],
+    ).catch(() => {});
+    return { end: spec, peers: [], lost: 0 };
   }
 
   /** Connects, joins the worker processes, and assigns the members. */
@@ -368,6 +410,8 @@ class Coordinator {
     if (!this.#remoteGroups.has(spec.init.group)) {
       return this.#spawnHere(spec, events);
     }
+    const again = this.#remotes.get(spec.name);
+    if (again !== undefined) return this.#respawn(again, spec, events);
     const worker = this.#pick()!;
     const remote: Remote = {
       spec,
@@ -377,14 +421,50 @@ class Coordinator {
       over: false,
       handle: undefined!,
       consumers: [],
-      base: [],
-      last: [],
+      counts: new Map(),
     };
     remote.handle = new RemoteMember(this, remote);
     this.#stats ??= spec.init.stats.buffer;
     this.#remotes.set(spec.name, remote);
     this.#place(remote, worker);
     return remote.handle;
+  }
+
+  /**
+   * An actor on workers restarted (`onError: "restart"`; its old
+   * incarnation is terminated and fenced): its new one starts on a live
+   * worker process with a free slot and adopts what the old one's
+   * receiving end had in hand.
+   */
+  #respawn(remote: Remote, spec: MemberSpec, events: MemberEvents): Member {
+    this.#next(remote);
+    remote.spec = spec;
+    remote.events = events;
+    remote.over = false;
+    remote.handle = new RemoteMember(this, remote);
+    const to = this.#pick();
+    if (to === undefined) {
+      remote.over = true;
+      queueMicrotask(() =>
+        events.failure(
+          new Error(
+            "it restarted, and no live worker process has a free slot to start it again",
+          ),
+          true,
+        )
+      );
+    } else this.#place(remote, to);
+    return remote.handle;
+  }
+
+  /** Makes a remote member's next attempt: its counters and consumers go on. */
+  #next(r: Remote): void {
+    const inlet = r.spec.init.inlet as ReceiverEndSpec | undefined;
+    if (inlet !== undefined) {
+      r.consumers.push(consumerOf(inlet.index, r.attempt));
+    }
+    r.attempt++;
+    r.worker.members.delete(r.spec.name);
   }
 
   /** A member of a group here: a Web Worker, its Redis ends bridged. */
@@ -553,13 +633,18 @@ class Coordinator {
         const remote = this.#remotes.get(m.member);
         if (
           remote === undefined || this.#stats === undefined ||
-          m.attempt !== remote.attempt
+          m.attempt > remote.attempt
         ) return;
         const cells = new Float64Array(this.#stats);
         const base = remote.spec.init.stats.index * WIDTH;
-        // An actor started again counts on from its earlier attempts.
-        remote.last = m.values;
-        m.values.forEach((v, i) => cells[base + i] = (remote.base[i] ?? 0) + v);
+        // An actor started again counts on from its earlier attempts (a
+        // terminated one's last report may come after its successor's).
+        remote.counts.set(m.attempt, m.values);
+        m.values.forEach((_, i) => {
+          let sum = 0;
+          for (const values of remote.counts.values()) sum += values[i] ?? 0;
+          cells[base + i] = sum;
+        });
         return;
       }
       case "member": {
@@ -650,10 +735,19 @@ class Coordinator {
       r.worker === w && !r.over
     );
     const transport = this.#transport!;
+    // The process (which it checks for itself), and each member's ends
+    // (which every script checks), with the credits they held.
+    if (this.#edges.length > 0) {
+      await transport.fence(this.#edges[0].edge, w.id, []);
+    }
     for (const { edge, shape } of this.#edges) {
-      const senders = gone.filter((r) => r.spec.init.group === shape.from)
-        .map((r) => (r.spec.init.outlet as SenderEndSpec).index);
-      await transport.fence(edge, w.id, senders);
+      for (const r of gone) {
+        const own = memberProcess(w.id, r.spec.name, r.attempt);
+        const senders = r.spec.init.group === shape.from
+          ? [(r.spec.init.outlet as SenderEndSpec).index]
+          : [];
+        await transport.fence(edge, own, senders);
+      }
     }
     const why =
       `its worker process on ${w.host} pid ${w.pid} stopped sending heartbeats for ${this.#heartbeatMs} ms`;
@@ -672,14 +766,7 @@ class Coordinator {
         );
         continue;
       }
-      const inlet = r.spec.init.inlet as ReceiverEndSpec | undefined;
-      if (inlet !== undefined) {
-        r.consumers.push(consumerOf(inlet.index, r.attempt));
-      }
-      r.base = r.last.map((v, i) => (r.base[i] ?? 0) + v);
-      r.last = [];
-      r.attempt++;
-      w.members.delete(r.spec.name);
+      this.#next(r);
       this.#place(r, to);
     }
   }
@@ -770,14 +857,19 @@ class Coordinator {
 class RemoteMember implements Member {
   readonly #coordinator: Coordinator;
   readonly #remote: Remote;
+  /** The attempt it stands for: a restarted member has a new handle. */
+  readonly #attempt: number;
   constructor(coordinator: Coordinator, remote: Remote) {
     this.#coordinator = coordinator;
     this.#remote = remote;
+    this.#attempt = remote.attempt;
   }
   post(message: ToWorker): void {
+    if (this.#remote.attempt !== this.#attempt) return;
     this.#coordinator.post(this.#remote, message);
   }
   terminate(): void {
+    if (this.#remote.attempt !== this.#attempt) return;
     this.#coordinator.terminate(this.#remote);
   }
 }

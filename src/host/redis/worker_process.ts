@@ -27,6 +27,7 @@ import {
   type DownMessage,
   encode,
   entriesOf,
+  memberProcess,
   moduleHash,
   runKeys,
   type UpMessage,
@@ -50,6 +51,8 @@ export interface WorkerProcessOptions {
 
 interface Running {
   readonly attempt: number;
+  /** The member's own transport: its ends are fenced apart. */
+  readonly transport: RedisTransport;
   readonly member: Member;
   readonly bridged: Bridged;
   readonly stats: SharedArrayBuffer;
@@ -83,7 +86,6 @@ export async function runWorkerProcess(
     ? Deno.hostname()
     : "worker";
   const id = `${host}-${Deno.pid}-${crypto.randomUUID().slice(0, 6)}`;
-  const transport = new RedisTransport(link, { run: o.run, process: id });
   const members = new Map<string, Running>();
   const ended = Promise.withResolvers<number>();
   let over = false;
@@ -156,10 +158,10 @@ export async function runWorkerProcess(
     for (const [name, running] of members) {
       running.member.terminate();
       running.bridged.close();
+      running.transport.closeAll();
       stats(name, running, true);
     }
     members.clear();
-    transport.closeAll();
     up({ kind: "bye", worker: id, reason });
     await flushUp();
     await link.quit();
@@ -172,8 +174,8 @@ export async function runWorkerProcess(
     for (const running of members.values()) {
       running.member.terminate();
       running.bridged.close();
+      running.transport.closeAll();
     }
-    transport.closeAll();
     link.close();
     ended.resolve(1);
   });
@@ -232,7 +234,12 @@ export async function runWorkerProcess(
       }));
       await link.command(["XADD", keys.up, "*", "m", encode(batch)]);
     };
+    const own = memberProcess(id, m.member, m.attempt);
+    const transport = new RedisTransport(link, { run: o.run, process: own });
     const bridged = bridge(init, transport, (error) => {
+      // This member alone was fenced: it is restarting, and this
+      // incarnation is being terminated.
+      if (/FENCED/.test(error.message) && error.message.includes(own)) return;
       if (/FENCED/.test(error.message)) {
         say(
           `baton worker: this process was declared dead (its heartbeat lapsed) and is fenced: leaving`,
@@ -250,6 +257,7 @@ export async function runWorkerProcess(
     }, deadLetters);
     running = {
       attempt: m.attempt,
+      transport,
       member: undefined!,
       bridged,
       stats: buffer,
@@ -317,6 +325,7 @@ export async function runWorkerProcess(
         stats(m.member, running, true);
         running.member.terminate();
         running.bridged.close();
+        running.transport.closeAll();
         return;
       }
       case "end":

@@ -66,6 +66,21 @@ Paths are relative to the file; actor modules are local files unless
 --allow-remote-actors. A group may also set permissions (inherit, none or a
 mapping, as Deno's worker permissions; needs --unstable-worker-options).
 
+Across processes, on Redis (loaded only for such a file):
+
+  transport:
+    redis: { url: redis://10.0.0.5:6379, run: nightly-1201 }
+  workers: { spawn: 2 }            # or { wait: 2 }: started with baton worker
+  groups:
+    prod: { actor: ./actors.ts#Producer }
+    work: { actor: ./actors.ts#Worker, count: 8, place: workers }
+    cons: { actor: ./actors.ts#Consumer }
+
+needs --allow-net=<redis host:port> --allow-env=REDIS_DEBUG_MAINTENANCE, and
+with spawn --allow-run for Deno's executable. The redis mapping may also set
+unreachableMs, heartbeatMs, joinTimeoutMs, maxDeliveries, slots and batch.
+On every machine that takes a share: baton worker --redis URL --run NAME.
+
 With input: lines, the main thread is the first group: each line of
 standard input is one message to the first group in the file (whose actors
 recv()), and what the last group sends is printed, one line per message
@@ -278,11 +293,15 @@ async function run(
   options: { signal: AbortSignal; onAbort: "drain"; progress: boolean },
 ): Promise<RelayMetrics | undefined> {
   const { relay } = pipeline;
+  // Across processes: the worker processes the file names.
+  const started = pipeline.workers === undefined
+    ? options
+    : { ...options, workers: pipeline.workers };
   // One progress bar per group when standard error is a terminal.
-  if (pipeline.input === undefined) return await relay.start(options);
+  if (pipeline.input === undefined) return await relay.start(started);
   const results = relay.results();
   const done = relay.start({
-    ...options,
+    ...started,
     input: Deno.stdin.readable
       .pipeThrough(new TextDecoderStream())
       .pipeThrough(lineSplitter()),

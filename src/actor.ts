@@ -159,7 +159,9 @@ export abstract class Actor<In = never, Out = never> {
    * Whether the message being handled may have been handled before: an
    * earlier incarnation of this actor took it (it was in hand when that one
    * failed, or handled and not yet counted), and it is delivered again to
-   * this one (see `onError: "restart"`). A sink that must be idempotent
+   * this one (see `onError: "restart"`). Across processes, it is also true
+   * while an actor handles a message of an entry that a dead worker process
+   * had in hand (`@baton/relay/redis`). A sink that must be idempotent
    * checks it. False outside `recv()`.
    */
   get redelivered(): boolean {
@@ -186,7 +188,9 @@ export abstract class Actor<In = never, Out = never> {
    * failure (with `group(actors, { retries })`), and so on. An actor can tell
    * a message it sees again by `this.attempt > 1` (to make a side effect
    * idempotent). With `concurrency` above 1 each call in flight sees its
-   * own. 0 outside `recv()`.
+   * own. Across processes it counts the earlier deliveries of the message
+   * too: 2 on the first call at a message that a dead worker process had in
+   * hand. 0 outside `recv()`.
    *
    * @example Failing the first attempt only
    * ```ts

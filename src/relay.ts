@@ -209,6 +209,24 @@ export class Relay<Out = unknown> {
         ),
       );
     }
+    // Not yet across processes: an actor here cannot restart on a Redis
+    // edge, and a source on workers could lose what its send() accepted.
+    const all = this.#groups ?? [];
+    const restarting = all.find((g, i) =>
+      g.policy.onError === "restart" &&
+      (g.place === "workers"
+        ? i === 0 && !this.#input
+        : [all[i - 1], all[i + 1]].some((n) => n?.place === "workers"))
+    );
+    if (placed.length > 0 && restarting !== undefined) {
+      return Promise.reject(
+        new TypeError(
+          restarting.place === "workers"
+            ? `Cannot start relay: group ${restarting.name} is a group of sources placed on "workers" with onError "restart", which cannot restart across processes for now; use onError "fail", or place it here`
+            : `Cannot start relay: group ${restarting.name} has onError "restart" next to a group placed on "workers", and an actor here cannot restart on an edge across processes for now; use onError "fail" or "skip" there, or place it on "workers" too`,
+        ),
+      );
+    }
     if (this.#transport !== undefined && this.#ordered !== undefined) {
       return Promise.reject(
         new TypeError(

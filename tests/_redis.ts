@@ -113,3 +113,73 @@ export function redisProxy(url: string): { url: string; cut: () => void } {
     },
   };
 }
+
+/** A redis-server a test started itself (to kill it), on a free port. */
+export interface OwnRedis {
+  readonly url: string;
+  readonly port: number;
+  /** Kills it (SIGKILL): what it held is gone (`--save ''`). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port, empty; resolves once it answers. */
+  restart(): Promise<void>;
+}
+
+/**
+ * Starts a redis-server of the test's own (`redis-server` on the PATH, as
+ * where `BATON_REDIS_URL` is set) on a free port of 127.0.0.1, without
+ * persistence; resolves once it accepts connections.
+ */
+export async function ownRedis(): Promise<OwnRedis & AsyncDisposable> {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  let child: Deno.ChildProcess | undefined;
+  const start = async () => {
+    child = new Deno.Command("redis-server", {
+      args: [
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const deadline = performance.now() + 10_000;
+    for (;;) {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+        return;
+      } catch {
+        if (performance.now() > deadline) {
+          throw new Error(`redis-server did not listen on port ${port}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+  };
+  const kill = async () => {
+    const c = child;
+    child = undefined;
+    if (c === undefined) return;
+    try {
+      c.kill("SIGKILL");
+    } catch {
+      // exited
+    }
+    await c.status;
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    kill,
+    restart: start,
+    [Symbol.asyncDispose]: kill,
+  };
+}

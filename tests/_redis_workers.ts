@@ -24,6 +24,7 @@ export function startWorkers(
   o: {
     slots?: number;
     heartbeatMs?: number;
+    unreachableMs?: number;
     allowRun?: boolean;
     cwd?: string;
   } = {},
@@ -47,6 +48,9 @@ export function startWorkers(
         String(o.slots ?? 1),
         "--heartbeat-ms",
         String(o.heartbeatMs ?? 1500),
+        ...(o.unreachableMs === undefined
+          ? []
+          : ["--unreachable-ms", String(o.unreachableMs)]),
       ],
       cwd: o.cwd,
       stdin: "null",

@@ -157,11 +157,13 @@ const RULES: readonly Rule[] = [
   },
   {
     name:
-      "src/config/ imports only the public files src/*.ts, src/common/, host/validate.ts, host/plan.ts and src/config/",
+      "src/config/ imports only the public files src/*.ts, src/common/, host/validate.ts, host/plan.ts, host/redis/options.ts, src/config/, and host/redis/coordinator.ts dynamically",
     governs: inConfig,
-    allows: ({ to }) =>
+    allows: ({ to, kind }) =>
       !isFile(to) || isPublic(to) || inCommon(to) || inConfig(to) ||
-      to === "src/host/validate.ts" || to === "src/host/plan.ts",
+      to === "src/host/validate.ts" || to === "src/host/plan.ts" ||
+      to === "src/host/redis/options.ts" ||
+      to === "src/host/redis/coordinator.ts" && kind === "dynamic",
   },
   {
     name:
@@ -274,6 +276,16 @@ const LEAN: readonly [string, string, (module: string) => boolean][] = [
       !isFile(m) || inConfig(m) || inWorker(m) ||
       m === "src/host/session.ts" || onDemand(m),
   ],
+  // A pipeline file loads the Redis client only when it asks for Redis.
+  ...["config.ts", "cli.ts"].map((root): [
+    string,
+    string,
+    (module: string) => boolean,
+  ] => [
+    root,
+    "no Redis client (npm:redis, src/link/redis/link.ts)",
+    (m) => /^npm:\/?@?redis/.test(m) || m === "src/link/redis/link.ts",
+  ]),
 ];
 
 /**

@@ -11,14 +11,42 @@ import { group, Relay, RelayError } from "../mod.ts";
 import { redis } from "../redis.ts";
 import { RedisLink } from "../src/link/redis/link.ts";
 import { Keys, KillAt, Mark, Numbers } from "./fixtures/redis_actors.ts";
-import { redisTest, uniqueRun } from "./_redis.ts";
+import { ownRedis, redisTest, uniqueRun } from "./_redis.ts";
 import { startWorkers, stopAll, until } from "./_redis_workers.ts";
 
 interface Seen {
   keys: string[];
   pids: number[];
   via: number[];
+  /** `this.attempt` in the middle, negative where it was redelivered. */
+  marks: number[];
   pid: number;
+}
+
+/**
+ * How the middle marked what it handled after `killed` died holding
+ * entries: each key's copy that came again is flagged redelivered, with
+ * `this.attempt` 2 (its second delivery), and came through another
+ * process; nothing else is flagged, and attempts are 1 elsewhere. Returns
+ * the flagged copies.
+ */
+function flagged(seen: Seen, killed: number): number {
+  const times = new Map<string, number>();
+  let flags = 0;
+  seen.keys.forEach((key, i) => {
+    const n = (times.get(key) ?? 0) + 1;
+    times.set(key, n);
+    const mark = seen.marks[i];
+    if (mark < 0) {
+      flags++;
+      assert.equal(-mark, 2, `${key} redelivered with this.attempt ${-mark}`);
+      assert.notEqual(seen.via[i], killed, `${key} redelivered to the dead`);
+    } else {
+      assert.equal(mark, 1, `${key} delivered once, this.attempt ${mark}`);
+      assert.equal(n, 1, `${key} came again without this.redelivered`);
+    }
+  });
+  return flags;
 }
 
 /**
@@ -128,6 +156,13 @@ redisTest(
         seen.pids.includes(workers[1].pid),
         "the live process carried the rest",
       );
+      // What it had in hand came again, flagged at the member that took it
+      // over: at least the copies that came twice, at most the edge's bound.
+      const flags = flagged(seen, workers[0].pid);
+      assert.ok(
+        flags >= doubled && flags > 0 && flags <= 256,
+        `${flags} flagged redelivered, ${doubled} doubled`,
+      );
     } finally {
       await stopAll(workers);
     }
@@ -224,6 +259,8 @@ redisTest(
         [],
         "only what the paused process had in hand came twice",
       );
+      const flags = flagged(seen, workers[0].pid);
+      assert.ok(flags >= doubled, `${flags} flagged, ${doubled} doubled`);
     } finally {
       await stopAll(workers);
     }
@@ -273,6 +310,71 @@ redisTest(
 );
 
 redisTest(
+  'D18: across processes, with onError "skip" an entry delivered more than maxDeliveries times goes to the dead letters; delivered and dead letters make what was sent',
+  async (url) => {
+    const run = uniqueRun("deliveries-skip");
+    const workers = startWorkers(url, run, 3, { slots: 1, allowRun: true });
+    try {
+      const count = 100;
+      const relay = new Relay({
+        maxsize: 16,
+        transport: redis({
+          url,
+          run,
+          heartbeatMs: HEARTBEAT_MS,
+          maxDeliveries: 2,
+        }),
+      });
+      relay.connect(
+        Object.assign(new Numbers(), { count }),
+        group([Object.assign(new KillAt(), { at: 50 })], {
+          name: "killer",
+          place: "workers",
+          onError: "skip",
+        }),
+        new Keys(),
+      );
+      const dead = Array.fromAsync(
+        relay.deadLetters<{ from: string; seq: number }>(),
+      );
+      const reports = Array.fromAsync(relay.reports<Seen>());
+      const summary = await guarded(
+        relay,
+        relay.start({ workers: { wait: 3 } }),
+      );
+      const letters = await dead;
+      const [seen] = (await reports).map((r) => r.value);
+      assert.ok(letters.length > 0, "dead letters");
+      for (const letter of letters) {
+        assert.match(letter.actor, /^KillAt-\d+$/);
+        assert.equal(letter.group, "killer");
+        assert.equal(letter.attempts, 3, "delivered 3 times");
+        assert.match(
+          letter.error.message,
+          /was delivered 3 times, more than maxDeliveries \(2\)/,
+        );
+      }
+      const skipped = letters.map((l) => l.message.seq);
+      assert.ok(skipped.includes(50), "the entry that kills is skipped");
+      const delivered = seen.keys.map((k) => Number(k.split(":")[1]));
+      assert.ok(!delivered.includes(50), "and never handled");
+      // Delivered ∪ dead letters = sent: count and checksum.
+      const all = new Set([...delivered, ...skipped]);
+      assert.equal(all.size, count, "every message delivered or dead");
+      assert.equal(
+        [...all].reduce((a, b) => a + b, 0),
+        count * (count - 1) / 2,
+        "checksum",
+      );
+      assert.equal(new Set(skipped).size, skipped.length, "each dead once");
+      assert.equal(summary.groups[1].skipped, letters.length);
+    } finally {
+      await stopAll(workers);
+    }
+  },
+);
+
+redisTest(
   "D7: across processes, a dead source fails the run",
   async (url) => {
     const run = uniqueRun("source");
@@ -302,6 +404,118 @@ redisTest(
       assert.ok(error instanceof RelayError, String(error));
       assert.equal(error.group, "source");
       assert.match(error.message, /a source cannot start again/);
+    } finally {
+      await stopAll(workers);
+    }
+  },
+);
+
+redisTest(
+  "D19: across processes, a Redis that restarts mid-run (its data gone) fails the run cleanly, naming it, and every worker process leaves",
+  async () => {
+    // A server of this test's own: it kills it.
+    await using own = await ownRedis();
+    const url = own.url;
+    const run = uniqueRun("restart");
+    const workers = startWorkers(url, run, 2, { slots: 1 });
+    try {
+      const relay = new Relay({
+        maxsize: 64,
+        transport: redis({
+          url,
+          run,
+          heartbeatMs: HEARTBEAT_MS,
+          // Back long before this: it is the restart that fails the run.
+          unreachableMs: 20_000,
+        }),
+      });
+      relay.connect(
+        Object.assign(new Numbers(), { count: 1e9 }),
+        group([
+          Object.assign(new Mark(), { delayMs: 1 }),
+          Object.assign(new Mark(), { delayMs: 1 }),
+        ], { name: "mark", place: "workers" }),
+        new Keys(),
+      );
+      const done = relay.start({ workers: { wait: 2 } }).then(
+        () => assert.fail("the run succeeded"),
+        (e) => e,
+      );
+      await until(
+        () => (relay.metrics()?.groups[2].received ?? 0) >= 300,
+        "the sink to receive 300 messages",
+      );
+      await own.kill();
+      await own.restart();
+      const error = await guarded(relay, done, 30_000);
+      assert.ok(error instanceof RelayError, String(error));
+      assert.match(
+        error.message,
+        new RegExp(
+          `Redis at redis://127\\.0\\.0\\.1:${own.port}/? restarted during the run`,
+        ),
+      );
+      for (const w of workers) {
+        const status = await w.status;
+        const said = await w.stderr;
+        assert.equal(status.code, 1, said);
+        assert.match(said, /restarted during the run|coordinator .* stopped/);
+      }
+    } finally {
+      await stopAll(workers);
+    }
+  },
+);
+
+redisTest(
+  "D20: across processes, a Redis killed mid-run that stays down fails the run after unreachableMs, naming it, and every worker process leaves",
+  async () => {
+    await using own = await ownRedis();
+    const url = own.url;
+    const run = uniqueRun("down");
+    const workers = startWorkers(url, run, 1, {
+      slots: 1,
+      unreachableMs: 1500,
+    });
+    try {
+      const relay = new Relay({
+        maxsize: 64,
+        transport: redis({
+          url,
+          run,
+          heartbeatMs: HEARTBEAT_MS,
+          unreachableMs: 1500,
+        }),
+      });
+      relay.connect(
+        Object.assign(new Numbers(), { count: 1e9 }),
+        group([Object.assign(new Mark(), { delayMs: 1 })], {
+          name: "mark",
+          place: "workers",
+        }),
+        new Keys(),
+      );
+      const done = relay.start({ workers: { wait: 1 } }).then(
+        () => assert.fail("the run succeeded"),
+        (e) => e,
+      );
+      await until(
+        () => (relay.metrics()?.groups[2].received ?? 0) >= 300,
+        "the sink to receive 300 messages",
+      );
+      await own.kill();
+      const error = await guarded(relay, done, 30_000);
+      assert.ok(error instanceof RelayError, String(error));
+      assert.match(
+        error.message,
+        new RegExp(
+          `Redis at redis://127\\.0\\.0\\.1:${own.port}/? was unreachable for more than 1500 ms`,
+        ),
+      );
+      const status = await workers[0].status;
+      const said = await workers[0].stderr;
+      assert.equal(status.code, 1, said);
+      assert.match(said, /unreachable for more than/);
     } finally {
       await stopAll(workers);
     }

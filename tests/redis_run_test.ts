@@ -12,9 +12,11 @@ import { redis } from "../redis.ts";
 import {
   Chatty,
   FailAt,
+  FailOnce,
   Keys,
   Mark,
   Numbers,
+  Picky,
 } from "./fixtures/redis_actors.ts";
 import { captureLogs } from "./_harness.ts";
 import { redisProxy, redisTest, uniqueRun } from "./_redis.ts";
@@ -22,6 +24,7 @@ import { redisProxy, redisTest, uniqueRun } from "./_redis.ts";
 interface Seen {
   keys: string[];
   pids: number[];
+  marks: number[];
   pid: number;
 }
 
@@ -362,6 +365,29 @@ Deno.test("A group placed on workers needs a relay across processes, and start({
     concurrent.start({ workers: { spawn: 1 } }),
     /group group-1 is placed on "workers" with concurrency 4, which runs across processes only with concurrency 1 for now/,
   );
+  const source = new Relay({
+    transport: redis({ url: "redis://127.0.0.1:1", run: "x" }),
+  });
+  source.connect(
+    group([new Numbers()], { place: "workers", onError: "restart" }),
+    new Keys(),
+  );
+  await assert.rejects(
+    source.start({ workers: { spawn: 1 } }),
+    /group group-0 is a group of sources placed on "workers" with onError "restart", which cannot restart across processes for now/,
+  );
+  const here = new Relay({
+    transport: redis({ url: "redis://127.0.0.1:1", run: "x" }),
+  });
+  here.connect(
+    new Numbers(),
+    group([new Mark()], { place: "workers" }),
+    group([new Keys()], { onError: "restart" }),
+  );
+  await assert.rejects(
+    here.start({ workers: { spawn: 1 } }),
+    /group group-2 has onError "restart" next to a group placed on "workers", and an actor here cannot restart on an edge across processes for now/,
+  );
   const ordered = new Relay({
     transport: redis({ url: "redis://127.0.0.1:1", run: "x" }),
   });
@@ -440,5 +466,104 @@ redisTest(
       Array.from({ length: 500 }, (_, i) => `line ${i}`),
       "every record, once, in order, with its group and actor",
     );
+  },
+);
+
+redisTest(
+  'D17: across processes, retries and onError "skip" of a group on workers work as in one process: this.attempt, dead letters at the coordinator, retries and skipped counted',
+  async (url) => {
+    const run = uniqueRun("skip");
+    const count = 400;
+    const relay = new Relay({ maxsize: 32, transport: redis({ url, run }) });
+    relay.connect(
+      Object.assign(new Numbers(), { count }),
+      group([new Picky(), new Picky()], {
+        name: "picky",
+        place: "workers",
+        retries: 1,
+        onError: "skip",
+      }),
+      new Keys(),
+    );
+    const dead = Array.fromAsync(
+      relay.deadLetters<{ from: string; seq: number }>(),
+    );
+    const reports = Array.fromAsync(relay.reports<Seen>());
+    const summary = await within(
+      relay,
+      60_000,
+      relay.start({ workers: { spawn: 2 } }),
+    );
+    const letters = await dead;
+    const [seen] = (await reports).map((r) => r.value);
+    // Every seq ending in 3 fails twice: more than 16 per actor, the dead
+    // letters each may post before the coordinator took one.
+    const threes = Array.from({ length: count / 10 }, (_, i) => i * 10 + 3);
+    assert.deepEqual(
+      letters.map((l) => l.message.seq).sort((a, b) => a - b),
+      threes,
+    );
+    for (const letter of letters) {
+      assert.match(letter.actor, /^Picky-\d+$/);
+      assert.equal(letter.group, "picky");
+      assert.equal(letter.attempts, 2);
+      assert.ok(letter.error instanceof RangeError, String(letter.error));
+      assert.equal(letter.error.message, `no ${letter.message.seq}`);
+      assert.match(String(letter.error.stack), /redis_actors\.ts/);
+    }
+    assert.equal(seen.keys.length, count - threes.length);
+    seen.keys.forEach((key, i) => {
+      const seq = Number(key.split(":")[1]);
+      assert.notEqual(seq % 10, 3);
+      // The seqs ending in 5 were handled on their second attempt.
+      assert.equal(seen.marks[i], seq % 10 === 5 ? 2 : 1, key);
+    });
+    const g = summary.groups[1];
+    assert.equal(g.received, count);
+    assert.equal(g.retries, 2 * threes.length, "retries");
+    assert.equal(g.skipped, threes.length, "skipped");
+    assert.equal(g.attempts, count + g.retries);
+    assert.deepEqual(await keysOf(url, run), [], "every key deleted");
+  },
+);
+
+redisTest(
+  'D21: across processes, onError "restart" on workers restarts a failed actor on a worker process: it takes over what it had in hand, flagged, nothing lost, the restart counted',
+  async (url) => {
+    const run = uniqueRun("restart");
+    const count = 3000;
+    const relay = new Relay({ maxsize: 64, transport: redis({ url, run }) });
+    const source = Object.assign(new Numbers(), { count });
+    Object.defineProperty(source, "name", { value: "Numbers-src" });
+    relay.connect(
+      source,
+      group([
+        Object.assign(new FailOnce(), { at: 700, delayMs: 1 }),
+        Object.assign(new FailOnce(), { at: 700, delayMs: 1 }),
+      ], { name: "flaky", place: "workers", onError: "restart" }),
+      new Keys(),
+    );
+    const reports = Array.fromAsync(relay.reports<Seen>());
+    const summary = await within(
+      relay,
+      60_000,
+      relay.start({ workers: { spawn: 2 } }),
+    );
+    const [seen] = (await reports).map((r) => r.value);
+    const times = new Map<string, number>();
+    for (const k of seen.keys) times.set(k, (times.get(k) ?? 0) + 1);
+    for (let seq = 0; seq < count; seq++) {
+      assert.ok(times.has(`Numbers-src:${seq}`), `${seq} lost`);
+    }
+    const doubled = seen.keys.length - times.size;
+    assert.ok(doubled <= 64, `${doubled} doubled, more than the bound`);
+    // What the failed incarnation had in hand came again, flagged.
+    const flagged = seen.marks.filter((m) => m < 0).length;
+    assert.ok(flagged >= 1 && flagged >= doubled, `${flagged} flagged`);
+    const at = seen.keys.indexOf("Numbers-src:700");
+    assert.ok(seen.marks[at] <= -2, "700 came again, on attempt 2 or more");
+    assert.equal(summary.groups[1].restarts, 1);
+    assert.ok(summary.groups[1].received >= count);
+    assert.deepEqual(await keysOf(url, run), [], "every key deleted");
   },
 );

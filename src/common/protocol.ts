@@ -136,6 +136,13 @@ export interface InitMessage {
    * whose ends a process bridges to Redis, which acknowledges only those.
    */
   readonly countHandled?: boolean;
+  /**
+   * Set where a process bridges the actor's inlet to Redis: a message
+   * delivered before (an entry a dead process had in hand) arrives as
+   * `{ [redelivery]: deliveries, m: message }`, which the runner unwraps,
+   * and `this.redelivered` and `this.attempt` say so.
+   */
+  readonly redelivery?: string;
   /** Whether the group runs with its own permissions (for error hints). */
   readonly sandboxed: boolean;
   /**

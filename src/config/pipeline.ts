@@ -22,9 +22,20 @@ import {
   checkMaxsize,
   checkOptions,
   checkShutdownTimeout,
+  checkWorkers,
 } from "../host/validate.ts";
 import { render } from "../common/values.ts";
 import { type PipelineGroup, planGroup } from "./pipeline_group.ts";
+import {
+  checkRedisCount,
+  checkRedisUrl,
+  checkRunName,
+  REDIS_KEYS,
+  type RedisOptions,
+} from "../host/redis/options.ts";
+import type { WorkersOption } from "../options.ts";
+import type { Entry } from "./source.ts";
+import { safeUrl } from "../common/redis_url.ts";
 
 export type { PipelineGroup };
 
@@ -43,6 +54,16 @@ export interface Pipeline {
    * the pipeline's output (the command line prints them, one per line).
    */
   readonly input: "lines" | undefined;
+  /**
+   * The file's `transport: { redis: … }`, checked: the options of `redis()`
+   * (`@baton/relay/redis`), whose transport is in `options.transport`.
+   */
+  readonly redis: Readonly<RedisOptions> | undefined;
+  /**
+   * The worker processes to wait for or start (the file's `workers:`), for
+   * `relay.start({ workers })`, with a `transport`.
+   */
+  readonly workers: WorkersOption | undefined;
   /** The groups, in order. */
   readonly groups: readonly PipelineGroup[];
   /** The relay, connected; `start()` runs the pipeline. */
@@ -55,8 +76,86 @@ const TOP_KEYS = [
   "shutdownTimeout",
   "logging",
   "input",
+  "transport",
+  "workers",
   "groups",
 ];
+
+const TRANSPORTS = ["redis"];
+const REDIS_EXAMPLE = "{ url: redis://10.0.0.5:6379, run: nightly-1201 }";
+
+/**
+ * The file's `transport: { redis: … }`, checked at its keys with the rules
+ * of `redis()`; undefined (reported) when it has problems. Loads no Redis
+ * code.
+ */
+function planTransport(
+  source: ConfigSource,
+  entry: Entry,
+): RedisOptions | undefined {
+  const kinds = source.entries(
+    entry.value,
+    entry.path,
+    TRANSPORTS,
+    `a mapping such as { redis: ${REDIS_EXAMPLE} }`,
+  );
+  if (kinds === undefined) return undefined;
+  const r = kinds.find((e) => e.key === "redis");
+  if (r === undefined) {
+    const given = source.toJS(entry.value) as Record<string, unknown>;
+    if (Object.keys(given).length === 0) {
+      source.report(
+        entry.value,
+        entry.path,
+        `transport names no transport; use { redis: ${REDIS_EXAMPLE} }, or leave transport out to run every actor in this process`,
+      );
+    }
+    return undefined;
+  }
+  const keys = source.entries(
+    r.value,
+    r.path,
+    REDIS_KEYS,
+    `a mapping such as ${REDIS_EXAMPLE}`,
+  );
+  if (keys === undefined) return undefined;
+  const get = (key: string) => keys.find((e) => e.key === key);
+  const out: Record<string, unknown> = {};
+  let ok = true;
+  for (const key of ["url", "run"] as const) {
+    const e = get(key);
+    if (e === undefined) {
+      source.report(
+        r.keyNode,
+        r.path,
+        `redis needs ${key}, as in ${REDIS_EXAMPLE}`,
+      );
+      ok = false;
+      continue;
+    }
+    const value = source.validate(
+      e.value,
+      e.path,
+      (where) =>
+        key === "url"
+          ? checkRedisUrl(source.toJS(e.value), where)
+          : checkRunName(source.toJS(e.value), where),
+    );
+    if (value === undefined) ok = false;
+    else out[key] = value;
+  }
+  for (const e of keys) {
+    if (e.key === "url" || e.key === "run") continue;
+    const value = source.validate(
+      e.value,
+      e.path,
+      (where) => checkRedisCount(e.key, source.toJS(e.value), where),
+    );
+    if (value === undefined) ok = false;
+    else out[e.key] = value;
+  }
+  return ok ? out as unknown as RedisOptions : undefined;
+}
 
 /** Options of {@linkcode loadPipeline}. */
 export interface LoadPipelineOptions {
@@ -95,7 +194,10 @@ function loadOptions(options: unknown): Required<LoadPipelineOptions> {
  * Importing a module runs its top-level code; modules other than local
  * files are refused unless `options.allowRemoteActors`. Throws a
  * `TypeError` for bad options. The file is held to
- * {@linkcode CONFIG_LIMITS}.
+ * {@linkcode CONFIG_LIMITS}. A file with `transport: { redis: … }` (a run
+ * across processes; `workers:` and a group's `place: workers` go with it)
+ * loads the Redis client, and connects to nothing until `start()`; no
+ * other file loads it.
  *
  * @example Loading a pipeline file
  * ```ts
@@ -180,6 +282,26 @@ export async function loadPipeline(
       );
     }
   }
+  const transportKey = get("transport");
+  const redisOptions = transportKey === undefined
+    ? undefined
+    : planTransport(source, transportKey);
+  const workersKey = get("workers");
+  let workers: WorkersOption | undefined;
+  if (workersKey !== undefined) {
+    workers = source.validate(
+      workersKey.value,
+      workersKey.path,
+      (where) => checkWorkers(source.toJS(workersKey.value), where),
+    );
+    if (transportKey === undefined) {
+      source.report(
+        workersKey.keyNode,
+        workersKey.path,
+        `workers are the worker processes of a run across processes, which needs transport: { redis: ${REDIS_EXAMPLE} }; or leave workers out`,
+      );
+    }
+  }
   const groups = get("groups");
   if (groups === undefined) {
     source.report(
@@ -209,12 +331,46 @@ export async function loadPipeline(
   for (const [i, entry] of entries.entries()) {
     const g = await planGroup(source, entry, {
       source: i === 0 && !fedByMain,
+      across: transportKey !== undefined,
       allowRemoteActors,
       actorsBefore,
     });
     actorsBefore += g?.count ?? 0;
     planned.push(g);
   }
+  // Where groups run: on workers only across processes, and then the file
+  // says which worker processes.
+  const placed = planned.filter((g) => g?.place === "workers");
+  if (
+    placed.length > 0 && workersKey === undefined && redisOptions !== undefined
+  ) {
+    source.report(
+      transportKey!.keyNode,
+      transportKey!.path,
+      `group ${
+        placed[0]!.name
+      } is placed on workers; say which worker processes run it with workers: { spawn: n } (started here) or workers: { wait: n } (started with cli.ts worker)`,
+    );
+  }
+  // A group here that restarts next to one on workers (one on workers is
+  // refused in its own checks): its edge across processes cannot restart.
+  planned.forEach((g, i) => {
+    if (g === undefined || g.place === "workers" || source.failed) return;
+    if (g.policy.onError !== "restart") return;
+    const near = [planned[i - 1], planned[i + 1]].find((n) =>
+      n?.place === "workers"
+    );
+    if (near === undefined) return;
+    const onError = source.entries(entries[i].value, entries[i].path)
+      ?.find((e) => e.key === "onError");
+    source.report(
+      onError?.value,
+      onError?.path ?? entries[i].path,
+      `group ${g.name} has onError "restart" next to group ${
+        near!.name
+      }, which is placed on workers: an actor here cannot restart on an edge across processes for now; use onError "fail" or "skip", or place it on workers too`,
+    );
+  });
   let loggingError: unknown;
   if (logging !== undefined) {
     try {
@@ -240,6 +396,11 @@ export async function loadPipeline(
   source.check();
   if (loggingError !== undefined) throw loggingError;
   const built = planned as PipelineGroup[];
+  if (redisOptions !== undefined) {
+    // Only a file that asks for Redis loads npm:redis.
+    const { redisPlacement } = await import("../host/redis/coordinator.ts");
+    relayOptions.transport = redisPlacement(redisOptions);
+  }
   let relay: Relay;
   try {
     relay = new Relay(relayOptions);
@@ -248,6 +409,7 @@ export async function loadPipeline(
         name: g.name,
         maxsize: g.maxsize,
         permissions: g.permissions,
+        ...(g.place === undefined ? {} : { place: g.place }),
         ...g.policy,
       })
     );
@@ -263,6 +425,8 @@ export async function loadPipeline(
     options: relayOptions,
     logging,
     input: fed,
+    redis: redisOptions,
+    workers,
     groups: built,
     relay,
   };
@@ -320,6 +484,7 @@ export function describePipeline(pipeline: Pipeline): string {
         })
       }`;
     }
+    if (g.place === "workers") line += "  on workers";
     lines.push(line.trimEnd());
   });
   const logger = options.logger === undefined
@@ -328,6 +493,20 @@ export function describePipeline(pipeline: Pipeline): string {
   lines.push(`logger: ${logger}`);
   if (pipeline.logging !== undefined) {
     lines.push(`logging: ${displayPath(pipeline.logging)}`);
+  }
+  if (pipeline.redis !== undefined) {
+    const w = pipeline.workers;
+    lines.push(
+      `transport: redis ${
+        safeUrl(pipeline.redis.url)
+      }, run ${pipeline.redis.run}${
+        w === undefined
+          ? ""
+          : "spawn" in w
+          ? `, ${w.spawn} worker processes started here`
+          : `, waits for ${w.wait} worker processes`
+      }`,
+    );
   }
   lines.push(
     `shutdown timeout: ${

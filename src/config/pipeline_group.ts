@@ -13,6 +13,7 @@ import {
   checkMaxsize,
   checkPermission,
   checkPermissions,
+  checkPlace,
   checkPolicyOption,
   checkRole,
   PERMISSION_KINDS,
@@ -44,6 +45,11 @@ export interface PipelineGroup {
   /** The permissions of the group's workers, if the file sets them. */
   readonly permissions: Deno.PermissionOptions | undefined;
   /**
+   * Where the group runs with a `transport` (`"workers"`: in the worker
+   * processes of the run), if the file says.
+   */
+  readonly place: "workers" | "here" | undefined;
+  /**
    * The group's failure policy as the file sets it (`retries`, `backoffMs`,
    * `onError`, `restarts`, `recvTimeoutMs`, `concurrency`), as `group()`
    * takes it.
@@ -59,6 +65,7 @@ const GROUP_KEYS = [
   "with",
   "maxsize",
   "permissions",
+  "place",
   ...POLICY_KEYS,
 ];
 const PATH_PERMISSIONS = ["ffi", "read", "write"];
@@ -77,6 +84,8 @@ const ACTOR_MEMBERS: ReadonlySet<string> = new Set(
 export interface GroupPlace {
   /** Whether the group's actors are sources (the pipeline's first group). */
   readonly source: boolean;
+  /** Whether the file has a `transport` (groups may run on workers). */
+  readonly across: boolean;
   /** Whether actor modules may be other than local files. */
   readonly allowRemoteActors: boolean;
   /** The actors the groups before this one have. */
@@ -181,6 +190,35 @@ export async function planGroup(
       `group ${entry.key} ${problem.text}; ${problem.fix}`,
     );
   }
+  const p = get("place");
+  const placed = p === undefined ? undefined : source.validate(
+    p.value,
+    p.path,
+    (where) => checkPlace(source.toJS(p.value), where),
+  );
+  if (placed === "workers" && !place.across) {
+    source.report(
+      p!.value,
+      p!.path,
+      `group ${entry.key} is placed on workers, which needs transport: { redis: { url: redis://10.0.0.5:6379, run: nightly-1201 } } at the top of the file; or leave place out, to run it in this process`,
+    );
+  }
+  if (placed === "workers" && policy.onError === "restart" && place.source) {
+    const e = given.onError!;
+    source.report(
+      e.value,
+      e.path,
+      `group ${entry.key} is a group of sources placed on workers with onError "restart", which cannot restart across processes for now; use onError "fail", or place it here`,
+    );
+  }
+  if (placed === "workers" && (policy.concurrency ?? 1) > 1) {
+    const e = given.concurrency!;
+    source.report(
+      e.value,
+      e.path,
+      `group ${entry.key} is placed on workers with concurrency ${policy.concurrency}, which runs across processes only with concurrency 1 for now; leave concurrency out, or place the group here`,
+    );
+  }
   const perm = get("permissions");
   const permissions = perm === undefined
     ? undefined
@@ -251,6 +289,7 @@ export async function planGroup(
     with: assigned,
     maxsize,
     permissions,
+    place: placed,
     policy,
     actors,
   };

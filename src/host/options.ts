@@ -18,8 +18,10 @@ import {
   checkMaxsize,
   checkOptions,
   checkPermissions,
+  checkPlace,
   checkPolicyOption,
   checkShutdownTimeout,
+  checkWorkers,
   DEFAULT_RESTARTS,
   POLICY_KEYS,
 } from "./validate.ts";
@@ -117,17 +119,7 @@ export function groupOptions(options: unknown): Readonly<GroupOptions> {
       );
     }
   }
-  if (o.place !== undefined) {
-    if (o.place !== "workers" && o.place !== "here") {
-      throw new TypeError(
-        at(
-          where,
-          `place must be "workers" or "here", received ${render(o.place)}`,
-        ),
-      );
-    }
-    out.place = o.place;
-  }
+  if (o.place !== undefined) out.place = checkPlace(o.place, where);
   return Object.freeze(out);
 }
 
@@ -191,28 +183,6 @@ export function startOptions(
       ? undefined
       : checkWorkers(o.workers, where),
   };
-}
-
-function checkWorkers(value: unknown, where: string): WorkersOption {
-  const keys = isPlainObject(value) ? Object.keys(value) : [];
-  const key = keys[0];
-  const n = key === undefined
-    ? undefined
-    : (value as Record<string, unknown>)[key];
-  if (
-    keys.length !== 1 || (key !== "wait" && key !== "spawn") ||
-    !Number.isSafeInteger(n) || (n as number) < 1
-  ) {
-    throw new TypeError(
-      at(
-        where,
-        `workers must be { wait: n } or { spawn: n } with n a whole number of processes from 1, received ${
-          render(value)
-        }`,
-      ),
-    );
-  }
-  return key === "wait" ? { wait: n as number } : { spawn: n as number };
 }
 
 function checkOnAbort(value: unknown, where: string): "cancel" | "drain" {

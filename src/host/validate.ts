@@ -11,6 +11,7 @@
 
 import { type Actor, hasLoop, hasRecv } from "../actor.ts";
 import { isPlainObject, render } from "../common/values.ts";
+import type { WorkersOption } from "../options.ts";
 
 /** The kinds of permission a worker's `permissions` option may name. */
 export const PERMISSION_KINDS: readonly string[] = [
@@ -443,4 +444,43 @@ function checkRestarts(
       ? DEFAULT_RESTARTS.withinMs
       : checkDelay(o.withinMs, where, "restarts.withinMs", true),
   };
+}
+
+/** Throws a `TypeError` unless `value` is a group's place. */
+export function checkPlace(value: unknown, where: string): "workers" | "here" {
+  if (value !== "workers" && value !== "here") {
+    throw new TypeError(
+      at(
+        where,
+        `place must be "workers" or "here", received ${render(value)}`,
+      ),
+    );
+  }
+  return value;
+}
+
+/** Throws a `TypeError` unless `value` is `{ wait: n }` or `{ spawn: n }`. */
+export function checkWorkers(
+  value: unknown,
+  where: string,
+): WorkersOption {
+  const keys = isPlainObject(value) ? Object.keys(value) : [];
+  const key = keys[0];
+  const n = key === undefined
+    ? undefined
+    : (value as Record<string, unknown>)[key];
+  if (
+    keys.length !== 1 || (key !== "wait" && key !== "spawn") ||
+    !Number.isSafeInteger(n) || (n as number) < 1
+  ) {
+    throw new TypeError(
+      at(
+        where,
+        `workers must be { wait: n } or { spawn: n } with n a whole number of processes from 1, received ${
+          render(value)
+        }`,
+      ),
+    );
+  }
+  return key === "wait" ? { wait: n as number } : { spawn: n as number };
 }

@@ -366,7 +366,13 @@ export class ActorRunner {
       : await this.#ordering(init);
     const send = order?.send ?? this.#sender(init);
     let attempts: Attempts | undefined;
-    const attemptOf = () => attempts?.attempt ?? this.#attempt;
+    // Across processes: how many times the message in hand was delivered
+    // to an actor before (0: never), from the envelope of a redelivery.
+    let before = 0;
+    const attemptOf = () => {
+      const attempt = attempts?.attempt ?? this.#attempt;
+      return attempt > 0 ? attempt + before : 0;
+    };
     const runtime: ActorRuntime = {
       name: init.name,
       group: init.group,
@@ -378,8 +384,9 @@ export class ActorRunner {
       send,
       restarts: init.restarts ?? 0,
       redelivered: () =>
+        before > 0 ||
         init.inlet !== undefined && this.#inlet !== undefined &&
-        isRedelivered(init.inlet, this.#inlet),
+          isRedelivered(init.inlet, this.#inlet),
       report: (value) => {
         try {
           this.#port.postMessage({ kind: "report", value });
@@ -428,11 +435,14 @@ export class ActorRunner {
       const stats = new Float64Array(init.stats.buffer);
       const received = init.stats.index * WIDTH + RECEIVED;
       this.#attempt = 1;
-      const plain = attempts?.handle ?? ((message: unknown) => {
+      const direct = attempts?.handle ?? ((message: unknown) => {
         if (this.#terminated) throw this.#controller.signal.reason;
         stats[received]++;
         return actor.recv(message);
       });
+      const plain = init.redelivery === undefined
+        ? direct
+        : unwrapping(direct, init.redelivery, (n) => (before = n));
       const handle = init.countHandled === true
         ? countHandled(plain, stats, init.stats.index * WIDTH + HANDLED)
         : plain;
@@ -603,6 +613,38 @@ function surfaceDue(): Promise<void> {
     };
     port2.postMessage(null);
   });
+}
+
+/**
+ * Across processes: unwraps a message delivered before from its envelope
+ * (`InitMessage.redelivery`), telling `delivered` how many times it was
+ * delivered before while it is handled (one call at a time: a group placed
+ * on workers has concurrency 1).
+ */
+function unwrapping(
+  handle: (message: unknown) => unknown,
+  mark: string,
+  delivered: (before: number) => void,
+): (message: unknown) => unknown {
+  const reset = () => delivered(0);
+  return (message) => {
+    if (
+      typeof message !== "object" || message === null ||
+      !Object.hasOwn(message, mark)
+    ) return handle(message);
+    const envelope = message as Record<string, unknown>;
+    delivered(Number(envelope[mark]) - 1);
+    let result: unknown;
+    try {
+      result = handle(envelope.m);
+    } catch (error) {
+      reset();
+      throw error;
+    }
+    if (!isPending(result)) reset();
+    else result.then(reset, reset);
+    return result;
+  };
 }
 
 /**

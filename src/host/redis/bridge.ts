@@ -23,10 +23,12 @@
  */
 
 import type {
+  ErrorData,
   InitMessage,
   ReceiverEndSpec,
   SenderEndSpec,
 } from "../../common/protocol.ts";
+import { toErrorData } from "../../common/error_data.ts";
 import { Outlet } from "../../link/outlet.ts";
 import { portTransport } from "../../link/port/transport.ts";
 import type { RedisTransport } from "../../link/redis/transport.ts";
@@ -46,6 +48,11 @@ export interface Bridged {
   readonly transfer: Transferable[];
   /** Messages redelivered to this actor (adopted from a dead member). */
   redelivered(): number;
+  /**
+   * Messages sent to the dead letters here, never delivered to the actor:
+   * those of entries delivered more than `maxDeliveries` times.
+   */
+  skipped(): number;
   /** Closes both legs: stops reading, wakes a send waiting for credit. */
   close(): void;
 }
@@ -55,20 +62,43 @@ export function isRedisEnd(end: { transport: string } | undefined): boolean {
   return end !== undefined && end.transport.startsWith("redis");
 }
 
+/** A message the bridge sends to the dead letters, as an actor's runner does. */
+export interface BridgedDeadLetter {
+  readonly kind: "dead";
+  readonly message: unknown;
+  readonly error: ErrorData;
+  readonly attempts: number;
+}
+
+/**
+ * Posts dead letters to the run (as if the actor had); resolves once they
+ * are safe there (in Redis, or in the coordinator's hands).
+ */
+export type DeadLetterPost = (
+  letters: readonly BridgedDeadLetter[],
+) => Promise<void>;
+
 /**
  * Bridges the Redis ends of `init` (if any) over port links; `onFailure`
  * hears a leg that fails (fenced, Redis lost, a message it cannot carry).
+ * With `deadLetters`, a group whose `onError` is `"skip"` sends the
+ * messages of an entry delivered more than `maxDeliveries` times there
+ * instead of failing.
  */
 export function bridge(
   init: InitMessage,
   transport: RedisTransport,
   onFailure: (error: Error, phase: "recv" | "send") => void,
+  deadLetters?: DeadLetterPost,
 ): Bridged {
   const closers: (() => void)[] = [];
   const transfer: Transferable[] = [];
   let inlet = init.inlet;
   let outlet = init.outlet;
   let redelivered = () => 0;
+  let skipped = () => 0;
+  // The envelope of a message delivered again: a key no message has.
+  const mark = `baton.redelivered.${crypto.randomUUID()}`;
   // Without a Redis sending leg, what the actor sends stays in this
   // process, which the run cannot outlive: nothing to wait for.
   let confirmed: (() => number) | undefined;
@@ -104,17 +134,27 @@ export function bridge(
       transport,
       ackable,
       (e) => onFailure(e, "recv"),
+      mark,
+      init.policy.onError === "skip" ? deadLetters : undefined,
     );
     inlet = leg.end;
     closers.push(leg.close);
     transfer.push(...portTransport.transferables(leg.end));
     redelivered = leg.redelivered;
+    skipped = leg.skipped;
   }
   return {
     // The ends' acknowledgements wait for the actor's count of handled ones.
-    init: { ...init, inlet, outlet, countHandled: true },
+    init: {
+      ...init,
+      inlet,
+      outlet,
+      countHandled: true,
+      ...(isRedisEnd(init.inlet) ? { redelivery: mark } : {}),
+    },
     transfer,
     redelivered: () => redelivered(),
+    skipped: () => skipped(),
     close: () => {
       for (const close of closers.splice(0)) close();
     },
@@ -126,7 +166,14 @@ function receiving(
   transport: RedisTransport,
   ackable: () => number,
   onFailure: (error: Error) => void,
-): { end: ReceiverEndSpec; close: () => void; redelivered: () => number } {
+  mark: string,
+  deadLetters: DeadLetterPost | undefined,
+): {
+  end: ReceiverEndSpec;
+  close: () => void;
+  redelivered: () => number;
+  skipped: () => number;
+} {
   const end = redisEnd(spec);
   const local: EdgeHandle = portTransport.createEdge({
     from: "redis",
@@ -148,6 +195,19 @@ function receiving(
     onFailure(error instanceof Error ? error : new Error(String(error)));
   };
   side.onFailure(fail);
+  let skipped = 0;
+  if (deadLetters !== undefined) {
+    side.onOverDelivered((batch, error, deliveries) => {
+      skipped += batch.length;
+      const data = toErrorData(error);
+      return deadLetters(batch.map((message) => ({
+        kind: "dead",
+        message,
+        error: data,
+        attempts: deliveries,
+      })));
+    });
+  }
   /** Acknowledges what the actor took since the last look. */
   const look = () => {
     timer = undefined;
@@ -164,21 +224,26 @@ function receiving(
       timer = setTimeout(look, CONSUMED_POLL_MS);
     }
   };
-  // One queue for every wire, in arrival order, forwarded one at a time.
-  const queue: [number, unknown][] = [];
+  // One queue for every wire, in arrival order, forwarded one at a time,
+  // with the times each batch was delivered.
+  const queue: [number, unknown, number][] = [];
   let pumping = false;
   const pump = async () => {
     if (pumping) return;
     pumping = true;
     try {
       while (queue.length > 0 && !closed) {
-        const [s, item] = queue.shift()!;
+        const [s, item, deliveries] = queue.shift()!;
         if (item === PILL) {
           outlets[s].close().catch(() => {});
           continue;
         }
         for (const message of item as unknown[]) {
-          const sent = outlets[s].send(message);
+          // Delivered before: the actor's runner unwraps it, and its
+          // this.redelivered and this.attempt say so.
+          const sent = outlets[s].send(
+            deliveries > 1 ? { [mark]: deliveries, m: message } : message,
+          );
           // A send with room resolves at once; only a full edge waits.
           await sent;
         }
@@ -193,7 +258,7 @@ function receiving(
   };
   side.wires.forEach((wire, s) =>
     wire.listen((item) => {
-      queue.push([s, item]);
+      queue.push([s, item, side.deliveries]);
       pump();
     })
   );
@@ -210,6 +275,7 @@ function receiving(
     end: local.receivers[0],
     close,
     redelivered: () => side.redelivered,
+    skipped: () => skipped,
   };
 }
 

@@ -17,9 +17,11 @@
  * then on), its members' credit reserves are given back, and its members
  * are started again on live processes, where they take over its
  * unacknowledged entries (at least once for those). A dead member of the
- * first group fails the run: its source would start over. Every key of
- * the run expires unless the coordinator keeps refreshing it, and is
- * deleted when the run settles.
+ * first group fails the run: its source would start over. An actor on
+ * workers that fails under `onError: "restart"` is fenced alone (each
+ * member's ends have a process id of their own) and started again the same
+ * way. Every key of the run expires unless the coordinator keeps
+ * refreshing it, and is deleted when the run settles.
  *
  * @module
  */
@@ -42,6 +44,7 @@ import type {
   EdgeShape,
   ReceiverEndSpec,
   RelinkSpec,
+  Restarted,
   SenderEndSpec,
   Transport,
 } from "../../link/transport.ts";
@@ -64,83 +67,18 @@ import {
   type DownMessage,
   encode,
   entriesOf,
+  memberProcess,
   moduleHash,
   runKeys,
   type UpMessage,
 } from "./protocol.ts";
+import { checkRedisOptions, type RedisOptions } from "./options.ts";
 
-/** Options of `redis()`. */
-export interface RedisOptions {
-  /** The Redis to meet on: `redis://host:port`. */
-  readonly url: string;
-  /**
-   * The run's name: worker processes join it by name (`--run`). Letters,
-   * digits, `.`, `_` and `-`; one run of a name at a time on one Redis.
-   */
-  readonly run: string;
-  /**
-   * How long Redis may be unreachable before the run fails (ms). Default
-   * 10 000.
-   */
-  readonly unreachableMs?: number;
-  /**
-   * A process whose heartbeat is older than this is dead (ms). Default
-   * 3000; heartbeats go every third of it.
-   */
-  readonly heartbeatMs?: number;
-  /**
-   * How long `start()` waits for the worker processes to join (ms).
-   * Default 30 000.
-   */
-  readonly joinTimeoutMs?: number;
-  /**
-   * Most times an entry may be delivered (to a member that then died, and
-   * again): one more fails the run. Default 3.
-   */
-  readonly maxDeliveries?: number;
-  /** Slots (actors) per spawned worker process. Default: as many as needed. */
-  readonly slots?: number;
-  /**
-   * Most messages in one stream entry. Default 256: one message per entry
-   * costs a Redis round trip per message (about 10 k messages/s).
-   */
-  readonly batch?: number;
-}
-
-const RUN_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+export type { RedisOptions };
 
 /** Makes the `transport` of a relay across processes, on Redis. */
 export function redisPlacement(options: RedisOptions): RelayTransport {
-  const where = "Cannot use Redis";
-  if (typeof options?.url !== "string" || !/^rediss?:\/\//.test(options.url)) {
-    throw new TypeError(
-      `${where}: url must be a redis:// URL, received ${String(options?.url)}`,
-    );
-  }
-  if (typeof options.run !== "string" || !RUN_NAME.test(options.run)) {
-    throw new TypeError(
-      `${where}: run must be 1 to 100 letters, digits, ".", "_" or "-", received ${
-        String(options.run)
-      }`,
-    );
-  }
-  for (
-    const key of [
-      "unreachableMs",
-      "heartbeatMs",
-      "joinTimeoutMs",
-      "maxDeliveries",
-      "slots",
-      "batch",
-    ] as const
-  ) {
-    const v = options[key];
-    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) {
-      throw new RangeError(
-        `${where}: ${key} must be a whole number from 1, received ${String(v)}`,
-      );
-    }
-  }
+  checkRedisOptions(options);
   return {
     kind: "redis",
     open: (run) => new Coordinator(options, run).opened,
@@ -161,8 +99,8 @@ interface Joined {
 
 /** A member placed on a worker process. */
 interface Remote {
-  readonly spec: MemberSpec;
-  readonly events: MemberEvents;
+  spec: MemberSpec;
+  events: MemberEvents;
   worker: Joined;
   attempt: number;
   /** The member ended (done, stopped, failed) or was terminated. */
@@ -170,6 +108,11 @@ interface Remote {
   handle: RemoteMember;
   /** Consumers of the earlier attempts, for a restarted receiver. */
   readonly consumers: string[];
+  /**
+   * Each attempt's counters as last heard (cells from RECEIVED on): the
+   * member's are their sums, so an actor started again counts on.
+   */
+  readonly counts: Map<number, readonly number[]>;
 }
 
 /** One run's coordinator. */
@@ -247,7 +190,44 @@ class Coordinator {
     const edge = this.#transport!.createEdge(shape);
     const id = (edge.senders[0] as SenderEndSpec & RedisEnd).edge;
     this.#edges.push({ edge: id, shape });
-    return edge;
+    return {
+      ...edge,
+      state: () => edge.state(),
+      close: () => edge.close(),
+      restartReceiver: (index) =>
+        this.#restartEnd(id, shape.to, "inlet", edge.receivers[index]),
+      restartSender: (index) =>
+        this.#restartEnd(id, shape.from, "outlet", edge.senders[index]),
+    };
+  }
+
+  /**
+   * An actor on workers restarts (`onError: "restart"`): its incarnation's
+   * own process id is fenced (nothing it does afterwards counts) and, for a
+   * sender, the credits it held go back to the edge. Its new incarnation
+   * takes over what its receiving end had in hand (`#spawn` adopts it), and
+   * needs no relink: a Redis edge's peers do not know who is at the end.
+   */
+  #restartEnd<E extends ReceiverEndSpec | SenderEndSpec>(
+    edge: string,
+    group: string,
+    side: "inlet" | "outlet",
+    spec: E,
+  ): Restarted<E> {
+    const r = [...this.#remotes.values()].find((r) =>
+      r.spec.init.group === group && r.spec.init[side]?.index === spec.index
+    );
+    if (r === undefined) {
+      throw new Error(
+        `an actor of group ${group} cannot restart here: its edge runs across processes`,
+      );
+    }
+    this.#transport!.fence(
+      edge,
+      memberProcess(r.worker.id, r.spec.name, r.attempt),
+      side === "outlet" ? [spec.index] : [],
+    ).catch(() => {});
+    return { end: spec, peers: [], lost: 0 };
   }
 
   /** Connects, joins the worker processes, and assigns the members. */
@@ -430,6 +410,8 @@ class Coordinator {
     if (!this.#remoteGroups.has(spec.init.group)) {
       return this.#spawnHere(spec, events);
     }
+    const again = this.#remotes.get(spec.name);
+    if (again !== undefined) return this.#respawn(again, spec, events);
     const worker = this.#pick()!;
     const remote: Remote = {
       spec,
@@ -439,6 +421,7 @@ class Coordinator {
       over: false,
       handle: undefined!,
       consumers: [],
+      counts: new Map(),
     };
     remote.handle = new RemoteMember(this, remote);
     this.#stats ??= spec.init.stats.buffer;
@@ -447,14 +430,59 @@ class Coordinator {
     return remote.handle;
   }
 
+  /**
+   * An actor on workers restarted (`onError: "restart"`; its old
+   * incarnation is terminated and fenced): its new one starts on a live
+   * worker process with a free slot and adopts what the old one's
+   * receiving end had in hand.
+   */
+  #respawn(remote: Remote, spec: MemberSpec, events: MemberEvents): Member {
+    this.#next(remote);
+    remote.spec = spec;
+    remote.events = events;
+    remote.over = false;
+    remote.handle = new RemoteMember(this, remote);
+    const to = this.#pick();
+    if (to === undefined) {
+      remote.over = true;
+      queueMicrotask(() =>
+        events.failure(
+          new Error(
+            "it restarted, and no live worker process has a free slot to start it again",
+          ),
+          true,
+        )
+      );
+    } else this.#place(remote, to);
+    return remote.handle;
+  }
+
+  /** Makes a remote member's next attempt: its counters and consumers go on. */
+  #next(r: Remote): void {
+    const inlet = r.spec.init.inlet as ReceiverEndSpec | undefined;
+    if (inlet !== undefined) {
+      r.consumers.push(consumerOf(inlet.index, r.attempt));
+    }
+    r.attempt++;
+    r.worker.members.delete(r.spec.name);
+  }
+
   /** A member of a group here: a Web Worker, its Redis ends bridged. */
   #spawnHere(spec: MemberSpec, events: MemberEvents): Member {
     const { init } = spec;
     if (!isRedisEnd(init.inlet) && !isRedisEnd(init.outlet)) {
       return workerHost.spawn(spec, events);
     }
+    // Dead letters of entries delivered too often (never to a member here,
+    // which reads new entries only), acknowledged by the run as its
+    // actor's would be.
+    let letters = 0;
     const bridged = bridge(init, this.#transport!, (error) => {
       events.failure(error);
+    }, (dead) => {
+      letters += dead.length;
+      for (const letter of dead) events.message(letter);
+      return Promise.resolve();
     });
     this.#local.set(spec.name, bridged);
     this.#localEvents.set(spec.name, events);
@@ -464,7 +492,10 @@ class Coordinator {
       transfer: bridged.transfer,
     }, events);
     return {
-      post: (message) => member.post(message),
+      post: (message) => {
+        if (message.kind === "deadAck" && letters > 0) letters--;
+        else member.post(message);
+      },
       terminate: () => {
         member.terminate();
         bridged.close();
@@ -602,11 +633,18 @@ class Coordinator {
         const remote = this.#remotes.get(m.member);
         if (
           remote === undefined || this.#stats === undefined ||
-          m.attempt !== remote.attempt
+          m.attempt > remote.attempt
         ) return;
         const cells = new Float64Array(this.#stats);
         const base = remote.spec.init.stats.index * WIDTH;
-        m.values.forEach((v, i) => (cells[base + i] = v));
+        // An actor started again counts on from its earlier attempts (a
+        // terminated one's last report may come after its successor's).
+        remote.counts.set(m.attempt, m.values);
+        m.values.forEach((_, i) => {
+          let sum = 0;
+          for (const values of remote.counts.values()) sum += values[i] ?? 0;
+          cells[base + i] = sum;
+        });
         return;
       }
       case "member": {
@@ -697,10 +735,19 @@ class Coordinator {
       r.worker === w && !r.over
     );
     const transport = this.#transport!;
+    // The process (which it checks for itself), and each member's ends
+    // (which every script checks), with the credits they held.
+    if (this.#edges.length > 0) {
+      await transport.fence(this.#edges[0].edge, w.id, []);
+    }
     for (const { edge, shape } of this.#edges) {
-      const senders = gone.filter((r) => r.spec.init.group === shape.from)
-        .map((r) => (r.spec.init.outlet as SenderEndSpec).index);
-      await transport.fence(edge, w.id, senders);
+      for (const r of gone) {
+        const own = memberProcess(w.id, r.spec.name, r.attempt);
+        const senders = r.spec.init.group === shape.from
+          ? [(r.spec.init.outlet as SenderEndSpec).index]
+          : [];
+        await transport.fence(edge, own, senders);
+      }
     }
     const why =
       `its worker process on ${w.host} pid ${w.pid} stopped sending heartbeats for ${this.#heartbeatMs} ms`;
@@ -719,12 +766,7 @@ class Coordinator {
         );
         continue;
       }
-      const inlet = r.spec.init.inlet as ReceiverEndSpec | undefined;
-      if (inlet !== undefined) {
-        r.consumers.push(consumerOf(inlet.index, r.attempt));
-      }
-      r.attempt++;
-      w.members.delete(r.spec.name);
+      this.#next(r);
       this.#place(r, to);
     }
   }
@@ -815,14 +857,19 @@ class Coordinator {
 class RemoteMember implements Member {
   readonly #coordinator: Coordinator;
   readonly #remote: Remote;
+  /** The attempt it stands for: a restarted member has a new handle. */
+  readonly #attempt: number;
   constructor(coordinator: Coordinator, remote: Remote) {
     this.#coordinator = coordinator;
     this.#remote = remote;
+    this.#attempt = remote.attempt;
   }
   post(message: ToWorker): void {
+    if (this.#remote.attempt !== this.#attempt) return;
     this.#coordinator.post(this.#remote, message);
   }
   terminate(): void {
+    if (this.#remote.attempt !== this.#attempt) return;
     this.#coordinator.terminate(this.#remote);
   }
 }

@@ -77,6 +77,17 @@ export type DownMessage =
   | { readonly kind: "refuse"; readonly reason: string };
 
 /** The keys of a run's control plane. */
+/**
+ * The process id a member's Redis ends use in a worker process (what a
+ * fence names): its own, so that one member can be fenced alone when it
+ * restarts, and the process's members all when the process dies.
+ */
+export const memberProcess = (
+  worker: string,
+  member: string,
+  attempt: number,
+): string => `${worker}/${member}/${attempt}`;
+
 export function runKeys(run: string): {
   prefix: string;
   up: string;

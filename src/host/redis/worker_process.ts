@@ -21,12 +21,13 @@ import { RedisTransport } from "../../link/redis/transport.ts";
 import { KEY_TTL_MS } from "../../link/redis/scripts.ts";
 import type { Member } from "../member.ts";
 import { workerHost } from "../worker_member.ts";
-import { bridge, type Bridged } from "./bridge.ts";
+import { bridge, type Bridged, type BridgedDeadLetter } from "./bridge.ts";
 import {
   codeHash,
   type DownMessage,
   encode,
   entriesOf,
+  memberProcess,
   moduleHash,
   runKeys,
   type UpMessage,
@@ -50,10 +51,17 @@ export interface WorkerProcessOptions {
 
 interface Running {
   readonly attempt: number;
+  /** The member's own transport: its ends are fenced apart. */
+  readonly transport: RedisTransport;
   readonly member: Member;
   readonly bridged: Bridged;
   readonly stats: SharedArrayBuffer;
   last: string;
+  /**
+   * Dead letters its bridge posted (not its actor) that the run has not
+   * acknowledged yet: their acknowledgements are not the actor's.
+   */
+  bridgeLetters: number;
 }
 
 /** Runs a worker process until its run ends; resolves to its exit code. */
@@ -78,7 +86,6 @@ export async function runWorkerProcess(
     ? Deno.hostname()
     : "worker";
   const id = `${host}-${Deno.pid}-${crypto.randomUUID().slice(0, 6)}`;
-  const transport = new RedisTransport(link, { run: o.run, process: id });
   const members = new Map<string, Running>();
   const ended = Promise.withResolvers<number>();
   let over = false;
@@ -118,7 +125,15 @@ export async function runWorkerProcess(
 
   const stats = (name: string, running: Running, force = false) => {
     const s = readStats(running.stats, 0);
-    const values = [s.received, s.sent, s.waitedMs];
+    // In the order of the cells (RECEIVED, SENT, WAITED_MS, RETRIES,
+    // SKIPPED): the coordinator copies them so.
+    const values = [
+      s.received,
+      s.sent,
+      s.waitedMs,
+      s.retries,
+      s.skipped + running.bridged.skipped(),
+    ];
     const text = values.join(",");
     if (!force && text === running.last) return;
     running.last = text;
@@ -143,10 +158,10 @@ export async function runWorkerProcess(
     for (const [name, running] of members) {
       running.member.terminate();
       running.bridged.close();
+      running.transport.closeAll();
       stats(name, running, true);
     }
     members.clear();
-    transport.closeAll();
     up({ kind: "bye", worker: id, reason });
     await flushUp();
     await link.quit();
@@ -159,8 +174,8 @@ export async function runWorkerProcess(
     for (const running of members.values()) {
       running.member.terminate();
       running.bridged.close();
+      running.transport.closeAll();
     }
-    transport.closeAll();
     link.close();
     ended.resolve(1);
   });
@@ -205,7 +220,26 @@ export async function runWorkerProcess(
       module,
       stats: { buffer, index: 0 },
     };
+    // Set below, before any entry is read.
+    // deno-lint-ignore prefer-const
+    let running: Running;
+    const deadLetters = async (letters: readonly BridgedDeadLetter[]) => {
+      running.bridgeLetters += letters.length;
+      // In Redis before the entry is acknowledged (a failure fails it).
+      const batch: UpMessage[] = letters.map((data) => ({
+        kind: "member",
+        member: m.member,
+        attempt: m.attempt,
+        data,
+      }));
+      await link.command(["XADD", keys.up, "*", "m", encode(batch)]);
+    };
+    const own = memberProcess(id, m.member, m.attempt);
+    const transport = new RedisTransport(link, { run: o.run, process: own });
     const bridged = bridge(init, transport, (error) => {
+      // This member alone was fenced: it is restarting, and this
+      // incarnation is being terminated.
+      if (/FENCED/.test(error.message) && error.message.includes(own)) return;
       if (/FENCED/.test(error.message)) {
         say(
           `baton worker: this process was declared dead (its heartbeat lapsed) and is fenced: leaving`,
@@ -220,13 +254,15 @@ export async function runWorkerProcess(
         message: error.message,
         exited: false,
       });
-    });
-    const running: Running = {
+    }, deadLetters);
+    running = {
       attempt: m.attempt,
+      transport,
       member: undefined!,
       bridged,
       stats: buffer,
       last: "",
+      bridgeLetters: 0,
     };
     const member = workerHost.spawn({
       name: m.member,
@@ -272,9 +308,16 @@ export async function runWorkerProcess(
       case "spawn":
         spawn(m);
         return;
-      case "post":
-        members.get(m.member)?.member.post(m.message);
+      case "post": {
+        const running = members.get(m.member);
+        if (running === undefined) return;
+        if (m.message.kind === "deadAck" && running.bridgeLetters > 0) {
+          running.bridgeLetters--;
+          return;
+        }
+        running.member.post(m.message);
         return;
+      }
       case "terminate": {
         const running = members.get(m.member);
         if (running === undefined) return;
@@ -282,6 +325,7 @@ export async function runWorkerProcess(
         stats(m.member, running, true);
         running.member.terminate();
         running.bridged.close();
+        running.transport.closeAll();
         return;
       }
       case "end":

@@ -16,6 +16,9 @@
 import { Buffer } from "node:buffer";
 import { createClient, RESP_TYPES } from "redis";
 import { type Script, SCRIPTS } from "./scripts.ts";
+import { safeUrl } from "../../common/redis_url.ts";
+
+export { safeUrl };
 
 /** How a process connects. */
 export interface RedisLinkOptions {
@@ -45,17 +48,6 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** A Redis URL without its password, for messages. */
-export function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== "") u.password = "***";
-    return u.href;
-  } catch {
-    return "(an invalid Redis URL)";
-  }
-}
-
 /** One process's connections to one Redis. */
 export class RedisLink {
   readonly url: string;
@@ -67,8 +59,13 @@ export class RedisLink {
   readonly #listeners = new Set<(error: Error) => void>();
   #failure: Error | undefined;
   #closed = false;
-  /** Resolves when the command connection is ready again. */
+  /**
+   * Resolves when the command connection is ready again, with the same
+   * Redis server; commands wait for it.
+   */
   #ready: PromiseWithResolvers<void> | undefined;
+  /** The server's `run_id` at the first connection. */
+  #server: string | undefined;
 
   private constructor(command: Client, options: RedisLinkOptions) {
     this.url = options.url;
@@ -106,8 +103,32 @@ export class RedisLink {
       link.#ready ??= Promise.withResolvers();
     });
     command.on("ready", () => {
-      link.#ready?.resolve();
-      link.#ready = undefined;
+      const ready = link.#ready;
+      if (ready === undefined) return;
+      if (link.#server === undefined) {
+        // The first connection, after retries: connect() reads the server.
+        link.#ready = undefined;
+        ready.resolve();
+        return;
+      }
+      // Back: the same Redis, or one that restarted (and so lost, or
+      // rolled back, what the run holds there), which fails the link.
+      RedisLink.#serverOf(command).then((server) => {
+        if (server !== link.#server) {
+          link.#fail(
+            new Error(
+              `Redis at ${
+                safeUrl(options.url)
+              } restarted during the run (its run_id changed): the streams, credits and pending entries of the run it held may be lost or older, so the run cannot go on`,
+            ),
+          );
+          return;
+        }
+        if (link.#ready === ready) link.#ready = undefined;
+        ready.resolve();
+      }, () => {
+        // Dropped again: the next "ready" looks again.
+      });
     });
     try {
       await command.connect();
@@ -119,8 +140,15 @@ export class RedisLink {
         }`,
       );
     }
+    link.#server = await RedisLink.#serverOf(command);
     await link.#load();
     return link;
+  }
+
+  /** The `run_id` of the Redis server: a new one each time it starts. */
+  static async #serverOf(command: Client): Promise<string> {
+    const info = String(await command.sendCommand(["INFO", "server"]));
+    return /run_id:(\w+)/.exec(info)?.[1] ?? "";
   }
 
   static #client(
@@ -195,6 +223,8 @@ export class RedisLink {
   async command(args: readonly (string | Buffer)[]): Promise<Reply> {
     for (;;) {
       if (this.#failure !== undefined) throw this.#failure;
+      // Reconnected, not yet known to be the same server: wait.
+      if (this.#ready !== undefined) await this.#ready.promise;
       try {
         return await this.#command.sendCommand(args);
       } catch (error) {

@@ -235,6 +235,17 @@ export interface RedisTransportOptions {
 /** A receiver's end failed (fenced, Redis lost, too many deliveries). */
 export type ReceiverFailure = (error: Error) => void;
 
+/**
+ * Takes the messages of an entry delivered more than `maxDeliveries` times
+ * instead of failing the receiver; the entry is acknowledged once the
+ * promise it returns resolves (its messages are safe elsewhere).
+ */
+export type OverDelivered = (
+  batch: unknown[],
+  error: Error,
+  deliveries: number,
+) => Promise<void>;
+
 /** The Redis transport, over one process's {@linkcode RedisLink}. */
 export class RedisTransport implements Transport {
   /** `redis:<run>`: two runs of one process open each their own ends. */
@@ -597,6 +608,12 @@ export class RedisReceiver {
   delivered = 0;
   /** Entries that were delivered before (adopted from a dead member). */
   redelivered = 0;
+  /**
+   * How many times the batch being delivered was (1 the first time): read
+   * it while a wire's listener runs.
+   */
+  deliveries = 1;
+  #overDelivered: OverDelivered | undefined;
   readonly #t: RedisTransport;
   readonly #end: RedisEnd;
   readonly #keys: EdgeKeys;
@@ -665,6 +682,14 @@ export class RedisReceiver {
   /** Calls `listener` if the receiver fails (it then delivers nothing more). */
   onFailure(listener: ReceiverFailure): void {
     this.#failures.push(listener);
+  }
+
+  /**
+   * Hands entries delivered more than `maxDeliveries` times to `listener`
+   * (then acknowledges them) instead of failing.
+   */
+  onOverDelivered(listener: OverDelivered): void {
+    this.#overDelivered = listener;
   }
 
   /** How many entries to read now. */
@@ -739,15 +764,33 @@ export class RedisReceiver {
     }
     const limit = this.#end.maxDeliveries;
     if (limit > 0 && deliveries > limit) {
-      throw new Error(
+      const error = new Error(
         `an entry of ${n} messages from sender ${sender} of the edge into ${this.#end.group} was delivered ${deliveries} times, more than maxDeliveries (${limit})`,
       );
+      const over = this.#overDelivered;
+      if (over === undefined) throw error;
+      // Never delivered: acknowledged once its messages are elsewhere.
+      const k = this.#keys;
+      over(deserialize(bytes!), error, deliveries).then(() =>
+        this.#t.link.eval(ACK, [k.fenced, k.s, k.t, k.n, k.w, k.k], [
+          this.#t.process,
+          this.#end.group,
+          text(id),
+          sender,
+          n,
+        ])
+      ).then(
+        (free) => (this.#opened.free = Number(free)),
+        (e) => this.#fail(e),
+      );
+      return;
     }
     const batch = deserialize(bytes!);
     this.#held.push({ id: text(id), sender, n });
     this.#heldMessages += n;
     this.delivered += batch.length;
     if (deliveries > 1) this.redelivered += batch.length;
+    this.deliveries = deliveries;
     this.#deliver[Number(sender)]?.(batch);
   }
 

@@ -29,7 +29,11 @@ import type {
 } from "../../common/protocol.ts";
 import { Outlet } from "../../link/outlet.ts";
 import { portTransport } from "../../link/port/transport.ts";
-import type { RedisTransport } from "../../link/redis/transport.ts";
+import type {
+  Acks,
+  RedisSender,
+  RedisTransport,
+} from "../../link/redis/transport.ts";
 import { redisEnd } from "../../link/redis/transport.ts";
 import type { EdgeHandle } from "../../link/transport.ts";
 import { PILL } from "../../link/transport.ts";
@@ -71,13 +75,13 @@ export function bridge(
   let redelivered = () => 0;
   // Without a Redis sending leg, what the actor sends stays in this
   // process, which the run cannot outlive: nothing to wait for.
-  let confirmed: (() => number) | undefined;
+  let sender: RedisSender | undefined;
   if (isRedisEnd(outlet)) {
     const leg = sending(outlet!, transport, (e) => onFailure(e, "send"));
     outlet = leg.end;
     closers.push(leg.close);
     transfer.push(...portTransport.transferables(leg.end));
-    confirmed = leg.confirmed;
+    sender = leg.side;
   }
   if (isRedisEnd(inlet)) {
     const cells = new Float64Array(init.stats.buffer);
@@ -86,14 +90,17 @@ export function bridge(
     // Redis, what was handled by then may be acknowledged.
     const marks: [number, number][] = [];
     let safe = 0;
-    const ackable = () => {
+    /**
+     * What was handled and may be acknowledged once `posted` of what the
+     * actor sent are in Redis (by default: those Redis answered).
+     */
+    const ackable = (posted = sender?.confirmed) => {
       const handled = cells[base + HANDLED];
-      if (confirmed === undefined) return handled;
+      if (posted === undefined) return handled;
       if (handled > (marks[marks.length - 1]?.[0] ?? safe)) {
         // Read after HANDLED: it counts at least what those messages sent.
         marks.push([handled, cells[base + SENT]]);
       }
-      const posted = confirmed();
       while (marks.length > 0 && marks[0][1] <= posted) {
         safe = marks.shift()![0];
       }
@@ -105,6 +112,12 @@ export function bridge(
       ackable,
       (e) => onFailure(e, "recv"),
     );
+    if (sender !== undefined) {
+      // Each post acknowledges what it completes, in the same script; what
+      // a post's answer completes is acknowledged at once.
+      sender.piggyback(leg.settle);
+      sender.onConfirmed(leg.look);
+    }
     inlet = leg.end;
     closers.push(leg.close);
     transfer.push(...portTransport.transferables(leg.end));
@@ -124,9 +137,15 @@ export function bridge(
 function receiving(
   spec: ReceiverEndSpec,
   transport: RedisTransport,
-  ackable: () => number,
+  ackable: (posted?: number) => number,
   onFailure: (error: Error) => void,
-): { end: ReceiverEndSpec; close: () => void; redelivered: () => number } {
+): {
+  end: ReceiverEndSpec;
+  close: () => void;
+  redelivered: () => number;
+  settle: (posted: number) => Acks | undefined;
+  look: () => void;
+} {
   const end = redisEnd(spec);
   const local: EdgeHandle = portTransport.createEdge({
     from: "redis",
@@ -148,8 +167,9 @@ function receiving(
     onFailure(error instanceof Error ? error : new Error(String(error)));
   };
   side.onFailure(fail);
-  /** Acknowledges what the actor took since the last look. */
+  /** Acknowledges what the actor handled since the last look. */
   const look = () => {
+    clearTimeout(timer);
     timer = undefined;
     if (closed) return;
     const safe = ackable();
@@ -158,6 +178,15 @@ function receiving(
       counted = safe;
     }
     if (side.held > 0) timer = setTimeout(look, CONSUMED_POLL_MS);
+  };
+  /** What a post that puts `posted` messages in Redis may acknowledge. */
+  const settle = (posted: number): Acks | undefined => {
+    if (closed) return undefined;
+    const safe = ackable(posted);
+    if (safe <= counted) return undefined;
+    const acks = side.settle(safe - counted);
+    counted = safe;
+    return acks;
   };
   const watch = () => {
     if (timer === undefined && !closed) {
@@ -210,6 +239,8 @@ function receiving(
     end: local.receivers[0],
     close,
     redelivered: () => side.redelivered,
+    settle,
+    look,
   };
 }
 
@@ -217,7 +248,7 @@ function sending(
   spec: SenderEndSpec,
   transport: RedisTransport,
   onFailure: (error: Error) => void,
-): { end: SenderEndSpec; close: () => void; confirmed: () => number } {
+): { end: SenderEndSpec; close: () => void; side: RedisSender } {
   const end = redisEnd(spec);
   const local: EdgeHandle = portTransport.createEdge({
     from: "actor",
@@ -251,5 +282,5 @@ function sending(
     inlet.close();
     local.close();
   };
-  return { end: local.senders[0], close, confirmed: () => side.confirmed };
+  return { end: local.senders[0], close, side };
 }

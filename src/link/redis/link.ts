@@ -132,6 +132,7 @@ export class RedisLink {
     return createClient({
       url,
       disableOfflineQueue: true,
+      commandOptions: { timeout: 0 },
       socket: {
         connectTimeout: Math.min(unreachableMs, 5000),
         reconnectStrategy: (retries: number, cause: Error) => {

@@ -37,10 +37,21 @@ import type {
 import { redisEnd } from "../../link/redis/transport.ts";
 import type { EdgeHandle } from "../../link/transport.ts";
 import { PILL } from "../../link/transport.ts";
-import { HANDLED, SENT, WIDTH } from "../../common/stats.ts";
+import {
+  HANDLED,
+  HANDLED_BELL,
+  HANDLED_TARGET,
+  int32Cell,
+  SENT,
+  WIDTH,
+} from "../../common/stats.ts";
 
-/** How often a receiving leg looks whether its actor took more (ms). */
-const CONSUMED_POLL_MS = 1;
+/**
+ * How long a receiving leg waits for its actor's bell (see `HANDLED_TARGET`)
+ * before it looks anyway (ms): a backstop, the bell or a post's answer
+ * comes first.
+ */
+const CONSUMED_POLL_MS = 50;
 
 /** An actor's init message with its Redis ends bridged. */
 export interface Bridged {
@@ -106,10 +117,21 @@ export function bridge(
       }
       return safe;
     };
+    // Rings once the actor handled `target` messages (see HANDLED_TARGET).
+    const bells = new Int32Array(init.stats.buffer);
+    const bell = int32Cell(base + HANDLED_BELL);
+    const handledBy = (target: number) => {
+      cells[base + HANDLED_TARGET] = target;
+      const rung = Atomics.load(bells, bell);
+      if (cells[base + HANDLED] >= target) return undefined;
+      const wait = Atomics.waitAsync(bells, bell, rung, CONSUMED_POLL_MS);
+      return wait.async ? wait.value.then(() => {}) : undefined;
+    };
     const leg = receiving(
       inlet!,
       transport,
       ackable,
+      handledBy,
       (e) => onFailure(e, "recv"),
     );
     if (sender !== undefined) {
@@ -138,6 +160,7 @@ function receiving(
   spec: ReceiverEndSpec,
   transport: RedisTransport,
   ackable: (posted?: number) => number,
+  handledBy: (target: number) => Promise<void> | undefined,
   onFailure: (error: Error) => void,
 ): {
   end: ReceiverEndSpec;
@@ -161,23 +184,45 @@ function receiving(
   let closed = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let counted = 0;
+  let ringing = false;
   const fail = (error: unknown) => {
     if (closed) return;
     close();
     onFailure(error instanceof Error ? error : new Error(String(error)));
   };
   side.onFailure(fail);
-  /** Acknowledges what the actor handled since the last look. */
+  /**
+   * Acknowledges what the actor handled since the last look, then waits for
+   * the actor to handle the oldest entry held (its bell rings), or for at
+   * most CONSUMED_POLL_MS. An entry handled whose messages' sends are not
+   * in Redis yet waits for the answer of the post (`onConfirmed` looks),
+   * or goes with the next post (`settle`).
+   */
   const look = () => {
     clearTimeout(timer);
     timer = undefined;
-    if (closed) return;
-    const safe = ackable();
-    if (safe > counted) {
-      side.consume(safe - counted);
-      counted = safe;
+    for (;;) {
+      if (closed) return;
+      const safe = ackable();
+      if (safe > counted) {
+        side.consume(safe - counted);
+        counted = safe;
+      }
+      if (side.held === 0 || ringing) return;
+      const bell = handledBy(counted + side.toNext);
+      if (bell === undefined) {
+        // Handled already: acknowledge it now, or once it is in Redis.
+        if (ackable() > counted) continue;
+        timer = setTimeout(look, CONSUMED_POLL_MS);
+        return;
+      }
+      ringing = true;
+      bell.then(() => {
+        ringing = false;
+        look();
+      });
+      return;
     }
-    if (side.held > 0) timer = setTimeout(look, CONSUMED_POLL_MS);
   };
   /** What a post that puts `posted` messages in Redis may acknowledge. */
   const settle = (posted: number): Acks | undefined => {
@@ -187,11 +232,6 @@ function receiving(
     const acks = side.settle(safe - counted);
     counted = safe;
     return acks;
-  };
-  const watch = () => {
-    if (timer === undefined && !closed) {
-      timer = setTimeout(look, CONSUMED_POLL_MS);
-    }
   };
   // One queue for every wire, in arrival order, forwarded one at a time.
   const queue: [number, unknown][] = [];
@@ -212,7 +252,7 @@ function receiving(
           await sent;
         }
         outlets[s].flush();
-        watch();
+        if (!ringing && timer === undefined) look();
       }
     } catch (error) {
       fail(error);

@@ -874,6 +874,11 @@ export class RedisReceiver {
     return this.#held.length;
   }
 
+  /** Messages to consume before the oldest entry held is done (0: none). */
+  get toNext(): number {
+    return this.#held.length === 0 ? 0 : this.#held[0].n - this.#consumed;
+  }
+
   /**
    * Records that `n` more messages, in delivery order, were consumed:
    * every entry whose messages all were is acknowledged, and its tokens
@@ -1002,7 +1007,8 @@ export class RedisReceiver {
           if (this.#grace !== undefined) this.close();
           return;
         }
-        if (entries.length > 0) continue;
+        // Fewer than asked for: the stream had no more, block from here.
+        if (entries.length > 0 && entries.length >= want) continue;
         if (this.#want() <= 0) {
           this.#demand = Promise.withResolvers();
           await this.#demand.promise;

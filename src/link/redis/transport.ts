@@ -2,10 +2,15 @@
  * The Redis transport: an edge is one Redis stream whose consumer group
  * (named after the receiving group) its receivers compete in; each entry
  * carries a batch of at most {@linkcode ENTRY} messages, v8-serialised.
- * Credits are tokens in a list, taken and given back by Lua scripts
- * (`scripts.ts`), so the bound holds across hosts: a sender takes a token
- * per message, the tokens move into the entry it posts, and come back to
- * the list when a receiver acknowledges the entry. A sender is done when
+ * Credits are a count of tokens, changed only by Lua scripts (`scripts.ts`),
+ * so the bound holds across hosts: a sender takes tokens in bulk (ahead,
+ * while it still has some), a token per message moves into the entry it
+ * posts, and comes back when a receiver acknowledges the entry: to the
+ * senders waiting for tokens first (granted in that script, see GRANT), the
+ * rest to the free count. A post is one script for all the entries of its
+ * batch, which also acknowledges the entries upstream whose messages the
+ * batch completes (`bridge.ts`: a middle process forwards and acknowledges
+ * in one step). A sender is done when
  * it is in the edge's set of senders done; a receiver sees a sender's end
  * once that sender is done and none of its entries is left in the stream
  * (none in another receiver's hands either): there is no pill in the

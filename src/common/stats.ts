@@ -30,8 +30,21 @@ export const RECV_SINCE = 6;
  * run across processes: it acknowledges to Redis only what was handled.
  */
 export const HANDLED = 7;
+/**
+ * The count of `HANDLED` that the main thread waits for (0: none): the
+ * actor's runtime then rings {@linkcode HANDLED_BELL} once it is reached,
+ * so a worker process acknowledges an entry as soon as its last message
+ * was handled instead of looking every millisecond or two.
+ */
+export const HANDLED_TARGET = 8;
+/** A 32-bit counter (the low half of this double) to `Atomics.waitAsync` on. */
+export const HANDLED_BELL = 9;
 /** Doubles per actor. */
-export const WIDTH = 8;
+export const WIDTH = 10;
+
+/** The index of actor cell `cell` as a 32-bit cell, for `Atomics`. */
+export const int32Cell = (cell: number): number =>
+  cell * (Float64Array.BYTES_PER_ELEMENT / Int32Array.BYTES_PER_ELEMENT);
 
 /** Creates the counters of `actors` actors (and the main thread's two ends). */
 export function createStats(actors: number): SharedArrayBuffer {

@@ -30,7 +30,16 @@ import type {
   RelinkSpec,
   ToWorker,
 } from "../common/protocol.ts";
-import { HANDLED, RECEIVED, SENT, WAITED_MS, WIDTH } from "../common/stats.ts";
+import {
+  HANDLED,
+  HANDLED_BELL,
+  HANDLED_TARGET,
+  int32Cell,
+  RECEIVED,
+  SENT,
+  WAITED_MS,
+  WIDTH,
+} from "../common/stats.ts";
 import { render, uncloneablePath } from "../common/values.ts";
 import {
   chainEnds,
@@ -657,8 +666,18 @@ function countHandled(
   stats: Float64Array,
   cell: number,
 ): (message: unknown) => unknown {
+  const target = cell - HANDLED + HANDLED_TARGET;
+  const bells = new Int32Array(stats.buffer);
+  const bell = int32Cell(cell - HANDLED + HANDLED_BELL);
   const count = () => {
-    stats[cell]++;
+    const handled = ++stats[cell];
+    const wanted = stats[target];
+    if (wanted > 0 && handled >= wanted) {
+      // Unless the main thread asked for the next one meanwhile.
+      if (stats[target] === wanted) stats[target] = 0;
+      Atomics.add(bells, bell, 1);
+      Atomics.notify(bells, bell);
+    }
   };
   return (message) => {
     const result = handle(message);

@@ -31,14 +31,29 @@ import type {
 import { toErrorData } from "../../common/error_data.ts";
 import { Outlet } from "../../link/outlet.ts";
 import { portTransport } from "../../link/port/transport.ts";
-import type { RedisTransport } from "../../link/redis/transport.ts";
+import type {
+  Acks,
+  RedisSender,
+  RedisTransport,
+} from "../../link/redis/transport.ts";
 import { redisEnd } from "../../link/redis/transport.ts";
 import type { EdgeHandle } from "../../link/transport.ts";
 import { PILL } from "../../link/transport.ts";
-import { HANDLED, SENT, WIDTH } from "../../common/stats.ts";
+import {
+  HANDLED,
+  HANDLED_BELL,
+  HANDLED_TARGET,
+  int32Cell,
+  SENT,
+  WIDTH,
+} from "../../common/stats.ts";
 
-/** How often a receiving leg looks whether its actor took more (ms). */
-const CONSUMED_POLL_MS = 1;
+/**
+ * How long a receiving leg waits for its actor's bell (see `HANDLED_TARGET`)
+ * before it looks anyway (ms): a backstop, the bell or a post's answer
+ * comes first.
+ */
+const CONSUMED_POLL_MS = 50;
 
 /** An actor's init message with its Redis ends bridged. */
 export interface Bridged {
@@ -101,13 +116,13 @@ export function bridge(
   const mark = `baton.redelivered.${crypto.randomUUID()}`;
   // Without a Redis sending leg, what the actor sends stays in this
   // process, which the run cannot outlive: nothing to wait for.
-  let confirmed: (() => number) | undefined;
+  let sender: RedisSender | undefined;
   if (isRedisEnd(outlet)) {
     const leg = sending(outlet!, transport, (e) => onFailure(e, "send"));
     outlet = leg.end;
     closers.push(leg.close);
     transfer.push(...portTransport.transferables(leg.end));
-    confirmed = leg.confirmed;
+    sender = leg.side;
   }
   if (isRedisEnd(inlet)) {
     const cells = new Float64Array(init.stats.buffer);
@@ -116,27 +131,47 @@ export function bridge(
     // Redis, what was handled by then may be acknowledged.
     const marks: [number, number][] = [];
     let safe = 0;
-    const ackable = () => {
+    /**
+     * What was handled and may be acknowledged once `posted` of what the
+     * actor sent are in Redis (by default: those Redis answered).
+     */
+    const ackable = (posted = sender?.confirmed) => {
       const handled = cells[base + HANDLED];
-      if (confirmed === undefined) return handled;
+      if (posted === undefined) return handled;
       if (handled > (marks[marks.length - 1]?.[0] ?? safe)) {
         // Read after HANDLED: it counts at least what those messages sent.
         marks.push([handled, cells[base + SENT]]);
       }
-      const posted = confirmed();
       while (marks.length > 0 && marks[0][1] <= posted) {
         safe = marks.shift()![0];
       }
       return safe;
     };
+    // Rings once the actor handled `target` messages (see HANDLED_TARGET).
+    const bells = new Int32Array(init.stats.buffer);
+    const bell = int32Cell(base + HANDLED_BELL);
+    const handledBy = (target: number) => {
+      cells[base + HANDLED_TARGET] = target;
+      const rung = Atomics.load(bells, bell);
+      if (cells[base + HANDLED] >= target) return undefined;
+      const wait = Atomics.waitAsync(bells, bell, rung, CONSUMED_POLL_MS);
+      return wait.async ? wait.value.then(() => {}) : undefined;
+    };
     const leg = receiving(
       inlet!,
       transport,
       ackable,
+      handledBy,
       (e) => onFailure(e, "recv"),
       mark,
       init.policy.onError === "skip" ? deadLetters : undefined,
     );
+    if (sender !== undefined) {
+      // Each post acknowledges what it completes, in the same script; what
+      // a post's answer completes is acknowledged at once.
+      sender.piggyback(leg.settle);
+      sender.onConfirmed(leg.look);
+    }
     inlet = leg.end;
     closers.push(leg.close);
     transfer.push(...portTransport.transferables(leg.end));
@@ -164,7 +199,8 @@ export function bridge(
 function receiving(
   spec: ReceiverEndSpec,
   transport: RedisTransport,
-  ackable: () => number,
+  ackable: (posted?: number) => number,
+  handledBy: (target: number) => Promise<void> | undefined,
   onFailure: (error: Error) => void,
   mark: string,
   deadLetters: DeadLetterPost | undefined,
@@ -173,6 +209,8 @@ function receiving(
   close: () => void;
   redelivered: () => number;
   skipped: () => number;
+  settle: (posted: number) => Acks | undefined;
+  look: () => void;
 } {
   const end = redisEnd(spec);
   const local: EdgeHandle = portTransport.createEdge({
@@ -189,6 +227,7 @@ function receiving(
   let closed = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let counted = 0;
+  let ringing = false;
   const fail = (error: unknown) => {
     if (closed) return;
     close();
@@ -208,21 +247,47 @@ function receiving(
       })));
     });
   }
-  /** Acknowledges what the actor took since the last look. */
+  /**
+   * Acknowledges what the actor handled since the last look, then waits for
+   * the actor to handle the oldest entry held (its bell rings), or for at
+   * most CONSUMED_POLL_MS. An entry handled whose messages' sends are not
+   * in Redis yet waits for the answer of the post (`onConfirmed` looks),
+   * or goes with the next post (`settle`).
+   */
   const look = () => {
+    clearTimeout(timer);
     timer = undefined;
-    if (closed) return;
-    const safe = ackable();
-    if (safe > counted) {
-      side.consume(safe - counted);
-      counted = safe;
+    for (;;) {
+      if (closed) return;
+      const safe = ackable();
+      if (safe > counted) {
+        side.consume(safe - counted);
+        counted = safe;
+      }
+      if (side.held === 0 || ringing) return;
+      const bell = handledBy(counted + side.toNext);
+      if (bell === undefined) {
+        // Handled already: acknowledge it now, or once it is in Redis.
+        if (ackable() > counted) continue;
+        timer = setTimeout(look, CONSUMED_POLL_MS);
+        return;
+      }
+      ringing = true;
+      bell.then(() => {
+        ringing = false;
+        look();
+      });
+      return;
     }
-    if (side.held > 0) timer = setTimeout(look, CONSUMED_POLL_MS);
   };
-  const watch = () => {
-    if (timer === undefined && !closed) {
-      timer = setTimeout(look, CONSUMED_POLL_MS);
-    }
+  /** What a post that puts `posted` messages in Redis may acknowledge. */
+  const settle = (posted: number): Acks | undefined => {
+    if (closed) return undefined;
+    const safe = ackable(posted);
+    if (safe <= counted) return undefined;
+    const acks = side.settle(safe - counted);
+    counted = safe;
+    return acks;
   };
   // One queue for every wire, in arrival order, forwarded one at a time,
   // with the times each batch was delivered.
@@ -248,7 +313,7 @@ function receiving(
           await sent;
         }
         outlets[s].flush();
-        watch();
+        if (!ringing && timer === undefined) look();
       }
     } catch (error) {
       fail(error);
@@ -276,6 +341,8 @@ function receiving(
     close,
     redelivered: () => side.redelivered,
     skipped: () => skipped,
+    settle,
+    look,
   };
 }
 
@@ -283,7 +350,7 @@ function sending(
   spec: SenderEndSpec,
   transport: RedisTransport,
   onFailure: (error: Error) => void,
-): { end: SenderEndSpec; close: () => void; confirmed: () => number } {
+): { end: SenderEndSpec; close: () => void; side: RedisSender } {
   const end = redisEnd(spec);
   const local: EdgeHandle = portTransport.createEdge({
     from: "actor",
@@ -317,5 +384,5 @@ function sending(
     inlet.close();
     local.close();
   };
-  return { end: local.senders[0], close, confirmed: () => side.confirmed };
+  return { end: local.senders[0], close, side };
 }

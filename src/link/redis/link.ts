@@ -66,11 +66,33 @@ export class RedisLink {
   #ready: PromiseWithResolvers<void> | undefined;
   /** The server's `run_id` at the first connection. */
   #server: string | undefined;
+  /** Commands sent and not answered, and when the last answer came. */
+  #pending = 0;
+  #answered = 0;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
 
   private constructor(command: Client, options: RedisLinkOptions) {
     this.url = options.url;
     this.#unreachableMs = options.unreachableMs ?? 10_000;
     this.#command = command;
+    // A Redis that keeps the connection but stops answering fails the link
+    // too: one timer per link, where node-redis' command timeout cost a
+    // timer per command (turned off in #client).
+    this.#watchdog = setInterval(() => {
+      if (
+        this.#pending > 0 &&
+        performance.now() - this.#answered > this.#unreachableMs
+      ) {
+        this.#fail(
+          new Error(
+            `Redis at ${
+              safeUrl(this.url)
+            } did not answer for more than ${this.#unreachableMs} ms`,
+          ),
+        );
+      }
+    }, Math.max(50, Math.min(1000, this.#unreachableMs / 4)));
+    Deno.unrefTimer(this.#watchdog);
   }
 
   /** Connects, loads the scripts; rejects after `unreachableMs`. */
@@ -134,6 +156,7 @@ export class RedisLink {
       await command.connect();
     } catch (error) {
       link.#closed = true;
+      clearInterval(link.#watchdog);
       throw new Error(
         `Cannot connect to Redis at ${safeUrl(options.url)}: ${
           messageOf(error)
@@ -160,6 +183,8 @@ export class RedisLink {
     return createClient({
       url,
       disableOfflineQueue: true,
+      // No timer per command (see the watchdog in the constructor).
+      commandOptions: { timeout: 0 },
       socket: {
         connectTimeout: Math.min(unreachableMs, 5000),
         reconnectStrategy: (retries: number, cause: Error) => {
@@ -208,6 +233,7 @@ export class RedisLink {
   #fail(error: Error): void {
     if (this.#failure !== undefined) return;
     this.#failure = error;
+    clearInterval(this.#watchdog);
     this.#ready?.reject(error);
     this.#ready?.promise.catch(() => {});
     for (const listener of this.#listeners) listener(error);
@@ -226,7 +252,13 @@ export class RedisLink {
       // Reconnected, not yet known to be the same server: wait.
       if (this.#ready !== undefined) await this.#ready.promise;
       try {
-        return await this.#command.sendCommand(args);
+        if (this.#pending++ === 0) this.#answered = performance.now();
+        try {
+          return await this.#command.sendCommand(args);
+        } finally {
+          this.#pending--;
+          this.#answered = performance.now();
+        }
       } catch (error) {
         if (this.#offline(error)) {
           this.#ready ??= Promise.withResolvers();
@@ -343,6 +375,7 @@ export class RedisLink {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#watchdog);
     for (const b of this.#blocking) b.client.destroy();
     this.#blocking.clear();
     this.#idle.length = 0;
@@ -357,6 +390,7 @@ export class RedisLink {
   async quit(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#watchdog);
     for (const b of this.#blocking) b.client.destroy();
     this.#blocking.clear();
     this.#idle.length = 0;

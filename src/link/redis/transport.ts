@@ -2,10 +2,15 @@
  * The Redis transport: an edge is one Redis stream whose consumer group
  * (named after the receiving group) its receivers compete in; each entry
  * carries a batch of at most {@linkcode ENTRY} messages, v8-serialised.
- * Credits are tokens in a list, taken and given back by Lua scripts
- * (`scripts.ts`), so the bound holds across hosts: a sender takes a token
- * per message, the tokens move into the entry it posts, and come back to
- * the list when a receiver acknowledges the entry. A sender is done when
+ * Credits are a count of tokens, changed only by Lua scripts (`scripts.ts`),
+ * so the bound holds across hosts: a sender takes tokens in bulk (ahead,
+ * while it still has some), a token per message moves into the entry it
+ * posts, and comes back when a receiver acknowledges the entry: to the
+ * senders waiting for tokens first (granted in that script, see GRANT), the
+ * rest to the free count. A post is one script for all the entries of its
+ * batch, which also acknowledges the entries upstream whose messages the
+ * batch completes (`bridge.ts`: a middle process forwards and acknowledges
+ * in one step). A sender is done when
  * it is in the edge's set of senders done; a receiver sees a sender's end
  * once that sender is done and none of its entries is left in the stream
  * (none in another receiver's hands either): there is no pill in the
@@ -64,6 +69,9 @@ const READ_COUNT = 64;
 
 /** How long a closed inlet reads on for its senders' ends (ms). */
 const GRACE_MS = 10_000;
+
+/** A sender that took no credit for this long gives its reserve back (ms). */
+const IDLE_MS = 5;
 
 /** How long one blocking read waits before it looks again (ms). */
 const BLOCK_MS = 2000;
@@ -148,6 +156,22 @@ export function redisEnd(spec: EdgeEnd): RedisEnd {
 
 const text = (r: Reply): string =>
   r === null ? "" : Buffer.isBuffer(r) ? r.toString() : String(r);
+
+/** The entries of an XREAD reply (of one stream), as id and fields. */
+function streamEntries(reply: Reply): [string, Reply[]][] {
+  if (reply === null) return [];
+  const streams: Reply[] = Array.isArray(reply)
+    ? reply.map((r) => (r as Reply[])[1])
+    : Object.values(reply as Record<string, Reply>);
+  const out: [string, Reply[]][] = [];
+  for (const entries of streams) {
+    for (const entry of entries as Reply[]) {
+      const [id, fields] = entry as [Reply, Reply[]];
+      out.push([text(id), fields]);
+    }
+  }
+  return out;
+}
 
 /**
  * A batch as bytes. Throws what structured clone would (a function, a
@@ -348,7 +372,7 @@ export class RedisTransport implements Transport {
         const now = performance.now();
         if (!closed && now - asked > 2) {
           asked = now;
-          link.command(["LLEN", keys.t]).then((n) => {
+          link.command(["GET", keys.t]).then((n) => {
             opened.free = Number(n);
           }, () => {});
         }
@@ -456,6 +480,10 @@ export class RedisSender {
   #closed = false;
   /** Messages whose posts Redis answered. */
   confirmed = 0;
+  /** Messages whose posts were sent to Redis (answered or not). */
+  issued = 0;
+  #piggyback: ((issued: number) => Acks | undefined) | undefined;
+  readonly #confirmedListeners: (() => void)[] = [];
 
   constructor(t: RedisTransport, end: RedisEnd, opened: Opened) {
     const keys = edgeKeys(end.prefix, end.edge);
@@ -473,36 +501,62 @@ export class RedisSender {
     const close = () => {
       this.#closed = true;
       woken = true;
+      clearTimeout(idle);
+      wakeUp();
       if (blocked !== undefined) link.unblock(blocked);
       opened.closers.delete(close);
     };
     opened.closers.add(close);
     this.wire = {
       post: (item: WireItem) => {
-        if (this.#closed) return;
+        // After a failed post, none that could acknowledge what it carried.
+        if (this.#closed || this.#failed !== undefined) return;
         if (item === PILL) {
-          link.eval(DONE, [keys.fenced, keys.d, keys.w], [proc, sender])
-            .catch((e) => fail(e, []));
+          // Its reserve goes back first, any credit granted or taken ahead
+          // with it, then the sender is done.
+          sealed = true;
+          if (blocked !== undefined) link.unblock(blocked);
+          (async () => {
+            while (fetching !== undefined) await fetching;
+            giveNow();
+            while (giving !== undefined) await giving;
+            await link.eval(DONE, [keys.fenced, keys.d, keys.w], [
+              proc,
+              sender,
+            ]);
+          })().catch((e) => fail(e, []));
           return;
         }
         const batch = item as readonly unknown[];
         // Serialised first, all of it: a message that cannot be carried
         // throws here, and nothing of the batch is posted.
-        const entries: [Buffer, number][] = [];
+        const args: (string | number | Buffer)[] = [proc, holder, sender, 0];
         const size = end.entry ?? ENTRY;
         for (let i = 0; i < batch.length; i += size) {
-          const chunk = batch.slice(i, i + size);
-          entries.push([serialize(chunk), chunk.length]);
+          const chunk = i === 0 && batch.length <= size
+            ? batch
+            : batch.slice(i, i + size);
+          args.push(chunk.length, serialize(chunk));
+          (args[3] as number)++;
         }
-        for (const [bytes, n] of entries) {
-          link.eval(POST, [keys.fenced, keys.s, keys.h, keys.n], [
-            proc,
-            holder,
-            sender,
-            n,
-            bytes,
-          ]).then(() => (this.confirmed += n), (e) => fail(e, batch));
+        const n = batch.length;
+        this.issued += n;
+        // One step for every entry of the batch, and the acknowledgement of
+        // what it was made from (see POST).
+        const ack = this.#piggyback?.(this.issued);
+        const scriptKeys = [keys.fenced, keys.s, keys.h, keys.n];
+        if (ack !== undefined) {
+          scriptKeys.push(...ack.keys);
+          args.push(...ack.args);
         }
+        link.eval(POST, scriptKeys, args).then((reply) => {
+          this.confirmed += n;
+          ack?.replied(reply);
+          for (const f of this.#confirmedListeners) f();
+        }, (e) => {
+          ack?.failed(e);
+          fail(e, batch);
+        });
       },
       listen: () => {
         throw new Error("A sender's wire does not listen");
@@ -512,24 +566,169 @@ export class RedisSender {
     let reserve = end.attempt === 0 ? end.grant : 0;
     const grab = Math.max(1, grabSize(end.maxsize, end.senders));
     const wake = new Set<() => void>();
+    const wakeUp = () => {
+      for (const w of [...wake]) w();
+      wake.clear();
+    };
+    /** Credits taken so far: an idle sender takes none. */
+    let takes = 0;
+    /** Credits this sender waits for in Redis, as far as it knows. */
+    let owed = 0;
+    /** Credits granted to it so far, as far as it knows (see GRANT). */
+    let granted = 0;
+    /** A take in flight, a give-back in flight. */
+    let fetching: Promise<void> | undefined;
+    let giving: Promise<void> | undefined;
+    let sealed = false;
+    /** Give-backs sent so far. */
+    let gives = 0;
+    let idle: ReturnType<typeof setTimeout> | undefined;
+    /** Adds what was granted up to `total` and not counted yet. */
+    const grantedUpTo = (total: number) => {
+      if (!(total > granted)) return;
+      const n = total - granted;
+      granted = total;
+      reserve += n;
+      owed = Math.max(0, owed - n);
+      wakeUp();
+      if (sealed) giveNow();
+      else giveLater();
+    };
+    const giveNow = () => {
+      clearTimeout(idle);
+      idle = undefined;
+      if ((reserve <= 0 && owed <= 0) || this.#closed) return;
+      const n = reserve;
+      reserve = 0;
+      owed = 0;
+      gives++;
+      const p: Promise<void> = giving = link.eval(GIVE, [
+        keys.fenced,
+        keys.t,
+        keys.h,
+        keys.k,
+      ], [proc, holder, n]).then((reply) => {
+        const r = reply as Reply[];
+        opened.free = Number(r[0]);
+        // Granted before the give-back, not counted yet: back it goes too.
+        grantedUpTo(Number(r[1]));
+      }, (e) => fail(e, [])).finally(() => {
+        if (giving === p) giving = undefined;
+      });
+    };
+    /**
+     * Gives the reserve back once the sender took none for IDLE_MS: a
+     * sender that flushes and keeps sending keeps it, so it does not wait
+     * a round trip for credit after each post.
+     */
+    const giveLater = () => {
+      if (idle !== undefined || reserve <= 0 || this.#closed) return;
+      let mark = takes;
+      const check = () => {
+        idle = undefined;
+        if (takes === mark || sealed) giveNow();
+        else if (reserve > 0 && !this.#closed) {
+          mark = takes;
+          idle = setTimeout(check, IDLE_MS);
+        }
+      };
+      idle = setTimeout(check, IDLE_MS);
+    };
+    /** Where the listener for grants reads the doorbell from. */
+    let from = "0-0";
+    let listening = false;
+    /** Takes the grants of this sender off the doorbell while it waits. */
+    const listen = async () => {
+      if (listening) return;
+      listening = true;
+      try {
+        while (owed > 0 && !this.#closed && !sealed) {
+          const b = blocked = await link.borrow();
+          let reply: Reply;
+          try {
+            if (this.#closed || sealed) return;
+            reply = await link.read(b, [
+              "XREAD",
+              "BLOCK",
+              String(BLOCK_MS),
+              "STREAMS",
+              keys.k,
+              from,
+            ]);
+          } finally {
+            blocked = undefined;
+            link.giveBack(b);
+          }
+          if (reply === null) {
+            // Nothing for a while (or a grant trimmed away): ask again.
+            if (
+              owed > 0 && fetching === undefined && !this.#closed && !sealed
+            ) ask();
+            if (fetching !== undefined) await fetching;
+            continue;
+          }
+          for (const [id, fields] of streamEntries(reply)) {
+            from = id;
+            for (let i = 0; i < fields.length; i += 2) {
+              if (text(fields[i]) === holder) {
+                grantedUpTo(Number(text(fields[i + 1])));
+              }
+            }
+          }
+        }
+      } catch (error) {
+        fail(error, []);
+      } finally {
+        listening = false;
+        wakeUp();
+      }
+    };
+    /**
+     * Takes credit: at once what is free, and what is not is granted to it
+     * as other senders give back or receivers acknowledge (see GRANT).
+     */
+    const ask = () => {
+      const want = grab;
+      const asked = gives;
+      const p: Promise<void> = fetching = link.eval(TAKE, [
+        keys.fenced,
+        keys.t,
+        keys.h,
+        keys.k,
+      ], [proc, holder, want]).then((reply) => {
+        const r = reply as Reply[];
+        opened.free = Number(r[2]);
+        // Grants before this take ended the wait they were for: the take
+        // waits afresh for what it could not take.
+        grantedUpTo(Number(r[3]));
+        const got = Number(r[0]);
+        reserve += got;
+        // A give-back sent after this take ended its wait.
+        owed = gives === asked ? want - got : 0;
+        if (!listening) from = text(r[1]);
+        if (owed > 0) listen();
+        wakeUp();
+        if (sealed) giveNow();
+        else if (got > 0) giveLater();
+      }, (e) => fail(e, [])).finally(() => {
+        if (fetching === p) fetching = undefined;
+      });
+    };
     this.credit = {
       take: () => {
         if (reserve > 0) {
           reserve--;
+          takes++;
+          // Credit ahead, while the reserve lasts: no stop-and-wait.
+          if (
+            reserve < grab && fetching === undefined && owed <= 0 &&
+            !this.#closed
+          ) ask();
           return true;
         }
         return false;
       },
-      giveBack: () => {
-        if (reserve <= 0 || this.#closed) return;
-        const n = reserve;
-        reserve = 0;
-        link.eval(GIVE, [keys.fenced, keys.t, keys.h, keys.k], [
-          proc,
-          holder,
-          n,
-        ]).then((free) => (opened.free = Number(free)), (e) => fail(e, []));
-      },
+      giveBack: () => giveLater(),
       queued: () => {},
       queueLength: () => 0,
       wait: async () => {
@@ -537,46 +736,24 @@ export class RedisSender {
         woken = false;
         opened.waiting++;
         try {
-          while (!woken && !this.#closed) {
-            const reply = await link.eval(TAKE, [
-              keys.fenced,
-              keys.t,
-              keys.h,
-              keys.k,
-            ], [proc, holder, grab]) as Reply[];
-            opened.free = Number(reply[2]);
-            const n = Number(reply[0]);
-            if (n > 0) {
-              reserve += n;
-              return;
+          while (reserve <= 0 && !woken && !this.#closed) {
+            if (fetching !== undefined) {
+              await fetching;
+              continue;
             }
-            if (woken || this.#closed) return;
-            const b = blocked = await link.borrow();
-            try {
-              if (woken || this.#closed) return;
-              await link.read(b, [
-                "XREAD",
-                "BLOCK",
-                String(BLOCK_MS),
-                "STREAMS",
-                keys.k,
-                text(reply[1]),
-              ]);
-            } finally {
-              blocked = undefined;
-              link.giveBack(b);
+            if (owed > 0 && listening) {
+              await new Promise<void>((resolve) => wake.add(resolve));
+              continue;
             }
+            ask();
           }
-        } catch (error) {
-          fail(error, []);
         } finally {
           opened.waiting--;
-          for (const w of wake) w();
         }
       },
       wakeAll: () => {
         woken = true;
-        if (blocked !== undefined) link.unblock(blocked);
+        wakeUp();
       },
     };
   }
@@ -587,6 +764,30 @@ export class RedisSender {
   ): void {
     this.#failures.push(listener);
   }
+
+  /** Calls `listener` each time Redis answered a post. */
+  onConfirmed(listener: () => void): void {
+    this.#confirmedListeners.push(listener);
+  }
+
+  /**
+   * Has each post acknowledge, in the same script, what `acks` returns:
+   * it is called with the messages posted once this post is in Redis.
+   */
+  piggyback(acks: (issued: number) => Acks | undefined): void {
+    this.#piggyback = acks;
+  }
+}
+
+/**
+ * Acknowledgements that ride on a post (see POST): the receiving edge's
+ * keys and the script's arguments for them, and what to do with the reply.
+ */
+export interface Acks {
+  readonly keys: readonly string[];
+  readonly args: readonly (string | number)[];
+  replied(reply: Reply): void;
+  failed(error: unknown): void;
 }
 
 /** One entry a receiver holds: delivered, not acknowledged yet. */
@@ -703,12 +904,32 @@ export class RedisReceiver {
     return this.#held.length;
   }
 
+  /** Messages to consume before the oldest entry held is done (0: none). */
+  get toNext(): number {
+    return this.#held.length === 0 ? 0 : this.#held[0].n - this.#consumed;
+  }
+
   /**
    * Records that `n` more messages, in delivery order, were consumed:
    * every entry whose messages all were is acknowledged, and its tokens
    * go back.
    */
   consume(n: number): void {
+    const acks = this.settle(n);
+    if (acks === undefined) return;
+    const k = this.#keys;
+    this.#t.link.eval(ACK, [k.fenced, ...acks.keys], [
+      this.#t.process,
+      ...acks.args,
+    ]).then(acks.replied, acks.failed);
+  }
+
+  /**
+   * Records that `n` more messages, in delivery order, were consumed, and
+   * returns the acknowledgement of every entry whose messages all were, for
+   * the caller to send (with a post of what was made of them: see POST).
+   */
+  settle(n: number): Acks | undefined {
     this.#consumed += n;
     const done: Held[] = [];
     while (this.#held.length > 0 && this.#consumed >= this.#held[0].n) {
@@ -717,19 +938,17 @@ export class RedisReceiver {
       this.#consumed -= h.n;
       done.push(h);
     }
-    if (done.length === 0 || this.#closed) return;
+    if (done.length === 0 || this.#closed) return undefined;
     const demand = this.#demand;
     this.#demand = undefined;
     demand?.resolve();
     const k = this.#keys;
-    this.#t.link.eval(ACK, [k.fenced, k.s, k.t, k.n, k.w, k.k], [
-      this.#t.process,
-      this.#end.group,
-      ...done.flatMap((h) => [h.id, h.sender, h.n]),
-    ]).then(
-      (free) => (this.#opened.free = Number(free)),
-      (error) => this.#fail(error),
-    );
+    return {
+      keys: [k.s, k.t, k.n, k.w, k.k, k.h],
+      args: [this.#end.group, ...done.flatMap((h) => [h.id, h.sender, h.n])],
+      replied: (free) => (this.#opened.free = Number(free)),
+      failed: (error) => this.#fail(error),
+    };
   }
 
   #fail(error: unknown): void {
@@ -772,7 +991,7 @@ export class RedisReceiver {
       // Never delivered: acknowledged once its messages are elsewhere.
       const k = this.#keys;
       over(deserialize(bytes!), error, deliveries).then(() =>
-        this.#t.link.eval(ACK, [k.fenced, k.s, k.t, k.n, k.w, k.k], [
+        this.#t.link.eval(ACK, [k.fenced, k.s, k.t, k.n, k.w, k.k, k.h], [
           this.#t.process,
           this.#end.group,
           text(id),
@@ -836,7 +1055,8 @@ export class RedisReceiver {
           if (this.#grace !== undefined) this.close();
           return;
         }
-        if (entries.length > 0) continue;
+        // Fewer than asked for: the stream had no more, block from here.
+        if (entries.length > 0 && entries.length >= want) continue;
         if (this.#want() <= 0) {
           this.#demand = Promise.withResolvers();
           await this.#demand.promise;

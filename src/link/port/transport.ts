@@ -94,7 +94,12 @@ function createEdge(shape: EdgeShape): EdgeHandle {
   const restartable = shape.restartable !== undefined &&
     (shape.restartable.senders || shape.restartable.receivers);
   const replay = restartable
-    ? new ReplayEdge(new ReplayLayout(senders, receivers), cells, maxsize)
+    ? new ReplayEdge(
+      new ReplayLayout(senders, receivers),
+      cells,
+      maxsize,
+      shape.restartable?.bound,
+    )
     : undefined;
   const base = {
     transport: PORT,
@@ -173,10 +178,12 @@ function createEdge(shape: EdgeShape): EdgeHandle {
         inFlight: maxsize - now.available,
         waitingSenders: now.waiters,
         queued: now.queued,
+        ...(replay === undefined ? {} : { kept: replay.kept }),
       };
     },
     close() {
       wakeSenders(cells);
+      replay?.wakeAll();
       // A port transferred to another thread is detached here: closing it
       // is a no-op.
       for (const row of [...channels, replay?.channels ?? []]) {

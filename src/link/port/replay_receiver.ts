@@ -59,6 +59,9 @@ class ReceiverReplay {
   readonly #touchedBefore: number[];
   /** Per link: where its count of messages taken is. */
   readonly #touchedAt: number[];
+  /** Per link: where its counts of messages handled and credited are. */
+  readonly #handledAt: number[];
+  readonly #creditedAt: number[];
   /** Per link: below this, a message's window credit was given back. */
   readonly #creditedBefore: number[];
   /** Per link: messages taken whose window credit is not yet given back. */
@@ -88,6 +91,8 @@ class ReceiverReplay {
   #downstream: ReplaySendWire[] | undefined;
   /** Waiting for the receiver downstream to count more. */
   #watching = false;
+  /** The inlet's queue ran empty, and it took nothing since. */
+  #idle = false;
   #stopped = false;
   #drained: PromiseWithResolvers<void> | undefined;
   #outlet: Outlet | undefined;
@@ -120,6 +125,8 @@ class ReceiverReplay {
       Atomics.load(this.#cells, layout.credited(s, end.index))
     );
     this.#touchedAt = links.map((s) => layout.touched(s, end.index));
+    this.#handledAt = links.map((s) => layout.handled(s, end.index));
+    this.#creditedAt = links.map((s) => layout.credited(s, end.index));
     this.#owed = new Array(layout.senders).fill(0);
     this.#counted = new Array(layout.senders).fill(0);
     this.#logAt = layout.log();
@@ -149,6 +156,7 @@ class ReceiverReplay {
    * count the message handled (see `#count`).
    */
   took(): void {
+    this.#idle = false;
     const before = this.#inHand;
     if (before >= 0) {
       this.#pending[before]++;
@@ -186,6 +194,7 @@ class ReceiverReplay {
    * counted.
    */
   idle(): void {
+    this.#idle = true;
     const before = this.#inHand;
     if (before >= 0) {
       this.#inHand = -1;
@@ -209,11 +218,7 @@ class ReceiverReplay {
     const owed = this.#owed;
     for (let s = 0; s < owed.length; s++) {
       if (owed[s] > 0) {
-        Atomics.add(
-          this.#cells,
-          this.#layout.credited(s, this.#index),
-          owed[s],
-        );
+        Atomics.add(this.#cells, this.#creditedAt[s], owed[s]);
         owed[s] = 0;
       }
     }
@@ -309,14 +314,27 @@ class ReceiverReplay {
     this.#blockedSeen = blocked?.handled ?? 0;
     let n = 0;
     if (k > 0) {
-      // A message counts as handled only after its window credit was
-      // counted given back: a new incarnation, which gets again only what
-      // was not handled, would otherwise never give back the others'.
-      if (this.#owedTotal > 0) this.#giveCredit();
       const counts = this.#counted;
       for (const entry of sealed.splice(0, k)) {
         for (let s = 0; s < counts.length; s++) counts[s] += entry.counts[s];
         n += entry.total;
+      }
+      // A message counts as handled only after its window credit was
+      // counted given back: a new incarnation, which gets again only what
+      // was not handled, would otherwise never give back the others'. Most
+      // often it was, a chunk ago: giving back the few owed since at every
+      // count would wake the senders for a handful of credits each time.
+      if (wires !== undefined && this.#owedTotal > 0) {
+        for (let s = 0; s < counts.length; s++) {
+          if (
+            counts[s] > 0 &&
+            Atomics.load(this.#cells, this.#handledAt[s]) + counts[s] >
+              Atomics.load(this.#cells, this.#creditedAt[s])
+          ) {
+            this.#giveCredit();
+            break;
+          }
+        }
       }
       if (wires === undefined) {
         // Nothing downstream to wait for: a message's window credit comes
@@ -328,7 +346,7 @@ class ReceiverReplay {
       }
       for (let s = 0; s < counts.length; s++) {
         if (counts[s] > 0) {
-          const at = this.#layout.handled(s, this.#index);
+          const at = this.#handledAt[s];
           Atomics.add(this.#cells, at, counts[s]);
           // A restarting actor upstream may wait for it (see below).
           if (Atomics.load(this.#cells, this.#watchersAt) > 0) {
@@ -342,9 +360,15 @@ class ReceiverReplay {
     if (n > 0) releaseLog(this.#cells, this.#logAt, this.#logWaitersAt, n);
     if (sealed.length === 0) {
       if (this.#pendingTotal === 0) this.#drained?.resolve();
-    } else if (!this.#watching && !this.#stopped && blocked !== undefined) {
+    } else if (
+      !this.#watching && !this.#stopped && blocked !== undefined &&
+      (this.#idle ||
+        Atomics.load(this.#cells, this.#logWaitersAt) > 0)
+    ) {
       // Waits for the receiver downstream to count more (it notifies), for
-      // 20 ms at most, then looks again.
+      // 20 ms at most, then looks again; only while this one is idle or a
+      // sender waits for log credits: while it takes messages, it looks at
+      // each (`took()`), and a wake per count downstream cost more.
       this.#watching = true;
       blocked.whenHandled(this.#blockedSeen, 20).then(this.#again);
     }

@@ -33,9 +33,10 @@ import {
 /**
  * What a receiver of a restartable edge knows of the messages it handles:
  * which link each came from, which are handled and not yet counted, and
- * whether the one in hand may have been handled before.
+ * whether the one in hand may have been handled before. The inlet's credit
+ * too: it gives back both kinds (`replay.ts`).
  */
-class ReceiverReplay {
+class ReceiverReplay implements ReceiverCredit {
   readonly #cells: Int32Array;
   readonly #layout: ReplayLayout;
   readonly #index: number;
@@ -186,6 +187,14 @@ class ReceiverReplay {
       (this.#blocked === undefined ||
         this.#blocked.handled !== this.#blockedSeen)
     ) this.#count();
+  }
+
+  /**
+   * The inlet's view of the credits (this is the inlet's credit): its queue
+   * ran empty, see {@linkcode ReceiverReplay.idle}.
+   */
+  flush(): void {
+    this.idle();
   }
 
   /**
@@ -410,20 +419,6 @@ class ReceiverReplay {
   }
 }
 
-/** The inlet's view of the credits: the replay gives them back. */
-class ReplayReceiverCredit implements ReceiverCredit {
-  readonly #replay: ReceiverReplay;
-  constructor(replay: ReceiverReplay) {
-    this.#replay = replay;
-  }
-  took(): void {
-    this.#replay.took();
-  }
-  flush(): void {
-    this.#replay.idle();
-  }
-}
-
 /** A receiver's wire for one sender, which a restarted sender relinks. */
 class ReplayReceiveWire implements Wire {
   readonly #ports: MessagePort[];
@@ -474,7 +469,7 @@ export class ReplayInlet extends Inlet {
   readonly #wires: ReplayReceiveWire[];
 
   constructor(wires: ReplayReceiveWire[], replay: ReceiverReplay) {
-    super(wires, new ReplayReceiverCredit(replay));
+    super(wires, replay);
     this.#replay = replay;
     this.#wires = wires;
   }

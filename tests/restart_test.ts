@@ -127,9 +127,9 @@ const restartsOf = (m: RelayMetrics) => m.groups.map((g) => g.restarts);
 
 /**
  * Every item arrived at least once (count and checksum), the duplicates
- * are at most what the restarted actors had sent and the next group had not
- * counted handled (`maxsize` each: a message to a sink keeps its credit
- * until counted), and every credit came back. Returns the duplicates.
+ * are at most what the restarted actors held (`maxsize` each: a message
+ * keeps its credit until handled), and every credit came back. Returns the
+ * duplicates.
  */
 function accounted(outcome: Outcome, shape: Shape): number {
   const { seen, metrics } = outcome;

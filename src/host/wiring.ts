@@ -61,20 +61,6 @@ export interface Wiring {
 }
 
 /**
- * Most messages the senders of an edge keep for replay: `maxsize`, or, into
- * a group that restarts and sends on (bound `downstream` on its own output
- * edge), `2 × maxsize + downstream`. Such a group takes messages as fast as
- * a plain one (their credit comes back when taken) but counts each handled
- * only once what it sent for it was handled downstream, so its senders
- * keep what is queued for it (`maxsize`), what it sent and is not yet
- * handled downstream (`downstream`), and what it handled since it last
- * counted (a few per receiver, within the second `maxsize`).
- */
-export function replayBound(maxsize: number, downstream: number): number {
-  return downstream > 0 ? 2 * maxsize + downstream : maxsize;
-}
-
-/**
  * Wires a run: an edge between every two adjacent groups (bounded by the
  * receiving group's `maxsize`, else `maxsize`), plus the main thread's input
  * and results edges when asked for; every edge through `transport`.
@@ -91,7 +77,7 @@ export function wire(
     senders: number,
     receivers: number,
     maxsize: number,
-    restart: { senders?: boolean; receivers?: boolean; bound?: number } = {},
+    restart: { senders?: boolean; receivers?: boolean } = {},
   ) =>
     transport.createEdge({
       from,
@@ -104,21 +90,10 @@ export function wire(
           restartable: {
             senders: restart.senders === true,
             receivers: restart.receivers === true,
-            bound: restart.bound ?? maxsize,
           },
         }
         : {}),
     });
-  // The replay bound of the edge into each group (see `replayBound()`).
-  const bounds: number[] = new Array(groups.length).fill(0);
-  let after = options.results ? maxsize : 0;
-  for (let g = groups.length - 1; g >= 0; g--) {
-    bounds[g] = replayBound(
-      groups[g].maxsize ?? maxsize,
-      groups[g].restart === true && after > 0 ? after : 0,
-    );
-    after = bounds[g];
-  }
   const edges: Edge[] = [];
   const inlets: (ReceiverEndSpec | undefined)[][] = groups.map((g) =>
     new Array(g.size).fill(undefined)
@@ -136,7 +111,7 @@ export function wire(
       1,
       first.size,
       first.maxsize ?? maxsize,
-      { receivers: first.restart, bound: bounds[0] },
+      { receivers: first.restart },
     );
     edges.push(edge);
     input = edge.senders[0];
@@ -150,7 +125,7 @@ export function wire(
       from.size,
       to.size,
       to.maxsize ?? maxsize,
-      { senders: from.restart, receivers: to.restart, bound: bounds[e + 1] },
+      { senders: from.restart, receivers: to.restart },
     );
     edges.push(edge);
     outlets[e] = [...edge.senders];

@@ -39,11 +39,7 @@
  *   the handler sent went out (`chain()`), and, if the receiver's actor may
  *   restart too, once that was handled downstream (so that a restarted
  *   actor's replay makes again what died with its old incarnation); until
- *   then its sender keeps it for replay. What the senders keep is bounded
- *   ({@linkcode EdgeShape.restartable}'s `bound`, at least `maxsize`): a
- *   sender waits while it is full, as it waits for credit. A message's
- *   credit may come back when it is taken, as on any edge, if a replay of
- *   it to a new incarnation does not give it back twice;
+ *   then the message keeps its credit;
  * - `restartReceiver(r)` fences the old incarnation of receiver `r` (nothing
  *   it does afterwards counts), and once every live sender got its
  *   {@linkcode RelinkSpec} through `relink()`, every message posted to `r`
@@ -166,14 +162,6 @@ export interface EdgeShape {
   readonly restartable?: {
     readonly senders: boolean;
     readonly receivers: boolean;
-    /**
-     * Most messages the senders keep for replay (posted, not yet counted
-     * handled); default and at least `maxsize`. Where the receivers restart
-     * and send on, they count a message handled only once what they sent
-     * for it was handled downstream, so the wiring gives `maxsize` plus the
-     * bound of their own output edge.
-     */
-    readonly bound?: number;
   };
 }
 
@@ -204,11 +192,6 @@ export interface EdgeState {
   readonly waitingSenders: number;
   /** Messages queued for each receiver, by receiver index. */
   readonly queued: number[];
-  /**
-   * On an edge that replays: messages its senders keep for replay (taken,
-   * posted and not yet counted handled), at most its replay bound.
-   */
-  readonly kept?: number;
 }
 
 /** An edge as its maker (the main thread) holds it. */

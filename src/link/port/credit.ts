@@ -170,14 +170,6 @@ export class SharedReceiverCredit implements ReceiverCredit {
     const n = this.#taken;
     if (n === 0) return;
     this.#taken = 0;
-    this.giveBack(n);
-  }
-
-  /**
-   * Gives back the credits of `n` messages taken, counted by the caller (a
-   * receiver of a restartable edge, which gives none back twice).
-   */
-  giveBack(n: number): void {
     Atomics.sub(this.#cells, this.#queued, n);
     release(this.#cells, n);
   }

@@ -11,25 +11,12 @@
  *   again. When a receiver restarts, the run hands every sender a fresh
  *   port to its new incarnation, and the sender posts on it, in order,
  *   every message that was not handled, then its pill if it had sent it.
- * - A receiver counts a message handled only once its handler settled and
- *   the outlet it sends on posted what the handler sent, and, if that
- *   outlet replays too (its actor may restart), once that was handled
- *   downstream: so a message whose outputs died with the worker is
- *   replayed, not lost.
- * - Two kinds of credit. The window's (`maxsize`, `credit.ts`) bounds what
- *   is queued: a receiver whose actor sends on a replaying outlet gives a
- *   message's back when it takes it, as on a plain edge (so the source does
- *   not wait for the next stage's queue too); any other receiver when it
- *   counts it handled, a chunk later. Each receiver counts per link the
- *   messages whose window credit it gave back (`CREDITED`), always before
- *   it counts them handled, so that a new incarnation, replayed what was not
- *   handled, gives back only the credits still held. The replay log's
- *   (`LOG`, {@linkcode ReplayEdge.bound} of them) bounds what the senders
- *   keep: taken with the window's, given back once the message counts
- *   handled; a sender whose log is full waits as for credit.
- * - A sender's credits of both kinds taken and not yet posted are counted
- *   in shared cells (`HELD`, `LOG_HELD`), which the run returns to the edge
- *   when the sender dies.
+ * - A receiver counts a message handled (and gives back its credit) only
+ *   once its handler settled and the outlet it sends on posted what the
+ *   handler sent: so a message whose outputs died with the worker is
+ *   replayed, not lost. Replayed messages keep the credits they hold.
+ * - A sender's credits taken and not yet posted are counted in a shared cell
+ *   (`HELD`), which the run returns to the edge when the sender dies.
  * - Each end carries its incarnation (`epoch`); once the run moved a
  *   sender's or receiver's epoch on, the old incarnation is fenced: a worker
  *   Deno could not stop at once (a synchronous loop goes on after
@@ -49,7 +36,7 @@ import {
   type ReplayLayout,
 } from "./replay_cells.ts";
 import { ReplayInlet } from "./replay_receiver.ts";
-import { releaseLog, sendWiresOf } from "./replay_sender.ts";
+import { sendWiresOf } from "./replay_sender.ts";
 
 export { ReplayLayout } from "./replay_cells.ts";
 export type { PortRelink, ReplayEnd } from "./replay_cells.ts";
@@ -87,40 +74,21 @@ export class ReplayEdge {
   readonly buffer: SharedArrayBuffer;
 
   readonly #maxsize: number;
-  /** Replay log credits in all: most messages the senders keep. */
-  readonly bound: number;
 
-  /**
-   * `bound`: most messages the senders together keep for replay (posted or
-   * about to be, not yet counted handled); at least `maxsize`.
-   */
   constructor(
     layout: ReplayLayout,
     credit: SharedArrayBuffer,
     maxsize: number,
-    bound = maxsize,
   ) {
     this.#maxsize = maxsize;
-    this.bound = Math.max(maxsize, bound);
     this.#layout = layout;
     this.buffer = createReplayCells(layout);
     this.#cells = new Int32Array(this.buffer);
-    Atomics.store(this.#cells, layout.log(), this.bound);
     this.#credit = credit;
     this.#base = Array.from(
       { length: layout.senders },
       () => new Array(layout.receivers).fill(0),
     );
-  }
-
-  /** Messages kept for replay: their log credits are out. */
-  get kept(): number {
-    return this.bound - this.#load(this.#layout.log());
-  }
-
-  /** Wakes every sender waiting for log credits (tearing down). */
-  wakeAll(): void {
-    Atomics.notify(this.#cells, this.#layout.log());
   }
 
   /** The replay part of an end of the edge's first incarnations. */
@@ -133,20 +101,15 @@ export class ReplayEdge {
   }
 
   /**
-   * Gives back the credits of the messages `[from, to)` of link `s` → `r`
-   * that will never arrive (skipped: a replay makes them again, or they
-   * are lost and the run fails): their log credits, and the window credits
-   * of those the receiver did not give back at take time.
+   * Gives back the credits of `n` messages queued for receiver `r` that
+   * will never arrive (skipped: a replay makes them again, or they are lost
+   * and the run fails).
    */
-  #skip(s: number, r: number, from: number, to: number): void {
-    if (to <= from) return;
-    const L = this.#layout;
-    releaseLog(this.#cells, L.log(), L.logWaiters(), to - from);
-    const credited = this.#load(L.credited(s, r));
-    const owed = to - Math.max(from, credited);
-    if (owed > 0) {
-      new SharedReceiverCredit(this.#credit, r, this.#maxsize).giveBack(owed);
-    }
+  #skip(r: number, n: number): void {
+    if (n <= 0) return;
+    const credit = new SharedReceiverCredit(this.#credit, r, this.#maxsize);
+    for (let k = 0; k < n; k++) credit.took();
+    credit.flush();
   }
 
   #channel(): MessageChannel {
@@ -169,8 +132,6 @@ export class ReplayEdge {
     const cells = this.#cells;
     const epoch = Atomics.add(cells, L.epochS(s), 1) + 1;
     returnCredits(this.#credit, Atomics.exchange(cells, L.held(s), 0));
-    const logHeld = Atomics.exchange(cells, L.logHeld(s), 0);
-    if (logHeld > 0) releaseLog(cells, L.log(), L.logWaiters(), logHeld);
     let lost = 0;
     const ports: MessagePort[] = [];
     const peers: { port: MessagePort; epoch: number }[] = [];
@@ -183,7 +144,7 @@ export class ReplayEdge {
         lost += Math.max(0, posted - handled);
         // The receiver will not wait for messages that will never come.
         Atomics.store(cells, L.handled(s, r), posted);
-        this.#skip(s, r, handled, posted);
+        this.#skip(r, posted - handled);
       }
       Atomics.store(cells, L.relinked(s, r), this.#load(L.epochR(r)));
       this.#base[s][r] = posted;
@@ -216,7 +177,7 @@ export class ReplayEdge {
         // Posted by a sender's incarnation that is gone: nobody has them.
         lost += base - handled;
         Atomics.store(this.#cells, L.handled(s, r), base);
-        this.#skip(s, r, handled, base);
+        this.#skip(r, base - handled);
       }
       const channel = this.#channel();
       ports.push(channel.port2);

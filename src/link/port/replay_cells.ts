@@ -1,8 +1,8 @@
 /**
  * The shared cells of a restartable edge of the port transport, and what its
  * ends carry to use them (see `replay.ts`): per sender and per receiver its
- * incarnation, per sender the credits it holds, per link what was posted,
- * what was taken and what was handled, and the edge's replay log credits.
+ * incarnation, per sender the credits it holds, per link what was posted
+ * and what was handled.
  *
  * @module
  */
@@ -20,16 +20,11 @@ const pad = (n: number) => Math.ceil(n / LINE) * LINE;
 export class ReplayLayout {
   readonly senders: number;
   readonly receivers: number;
-  readonly #epochS = 2 * LINE;
+  readonly #epochS = 0;
   readonly #epochR: number;
   readonly #relinked: number;
   readonly #held: number;
-  readonly #logHeld: number;
-  readonly #log = 0;
-  readonly #logWaiters = LINE;
   readonly #touched: number;
-  readonly #credited: number;
-  readonly #watchers: number;
   readonly #posted: number;
   readonly #handled: number;
   /** Int32 cells in all. */
@@ -38,16 +33,13 @@ export class ReplayLayout {
   constructor(senders: number, receivers: number) {
     this.senders = senders;
     this.receivers = receivers;
-    this.#epochR = 2 * LINE + pad(senders);
+    this.#epochR = pad(senders);
     this.#relinked = this.#epochR + pad(receivers);
     this.#held = this.#relinked + pad(senders * receivers);
-    this.#logHeld = this.#held + senders * LINE;
-    this.#posted = this.#logHeld + senders * LINE;
+    this.#posted = this.#held + senders * LINE;
     this.#handled = this.#posted + senders * pad(receivers);
     this.#touched = this.#handled + receivers * pad(senders);
-    this.#credited = this.#touched + receivers * pad(senders);
-    this.#watchers = this.#credited + receivers * pad(senders);
-    this.size = this.#watchers + receivers * LINE;
+    this.size = this.#touched + receivers * pad(senders);
   }
 
   /** The current incarnation of sender `s`. */
@@ -66,22 +58,6 @@ export class ReplayLayout {
   held(s: number): number {
     return this.#held + s * LINE;
   }
-  /**
-   * Replay log credits left on the edge: a sender takes one per message with
-   * its window credit, the receiver gives it back once it counts the message
-   * handled (see `replay.ts`).
-   */
-  log(): number {
-    return this.#log;
-  }
-  /** Senders waiting for replay log credits. */
-  logWaiters(): number {
-    return this.#logWaiters;
-  }
-  /** Replay log credits sender `s` took and did not post yet. */
-  logHeld(s: number): number {
-    return this.#logHeld + s * LINE;
-  }
   /** Messages sender `s` posted to receiver `r`, every incarnation. */
   posted(s: number, r: number): number {
     return this.#posted + s * pad(this.receivers) + r;
@@ -97,22 +73,6 @@ export class ReplayLayout {
    */
   touched(s: number, r: number): number {
     return this.#touched + r * pad(this.senders) + s;
-  }
-  /**
-   * Messages from sender `s` whose window credit receiver `r` gave back
-   * (at take time, as a plain edge's receiver does), every incarnation: a
-   * new incarnation gives back no credit for those below it again.
-   */
-  credited(s: number, r: number): number {
-    return this.#credited + r * pad(this.senders) + s;
-  }
-  /**
-   * Senders waiting for receiver `r` to count more handled (a restarting
-   * actor upstream, whose input counts only once its outputs did): `r`
-   * notifies only while some wait.
-   */
-  watchers(r: number): number {
-    return this.#watchers + r * LINE;
   }
 }
 

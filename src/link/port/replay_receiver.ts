@@ -1,16 +1,15 @@
 /**
  * A receiver's side of a restartable edge of the port transport (see
  * `replay.ts`): an inlet that knows which link each message came from,
- * gives back each message's window credit once (when taken, or when
- * counted handled), counts a message handled (and gives back its replay
- * log credit) only once it is safe to forget it, tells a redelivered
- * message, and listens to a restarted sender's new port.
+ * counts a message handled (and gives back its credit) only once it is
+ * safe to forget it, tells a redelivered message, and listens to a
+ * restarted sender's new port.
  *
  * @module
  */
 
 import { Inlet } from "../inlet.ts";
-import type { Outlet } from "../outlet.ts";
+import { isPending, type Outlet } from "../outlet.ts";
 import {
   PILL,
   type ReceiverCredit,
@@ -24,19 +23,14 @@ import {
   ReplayLayout,
   type ReplayPortEnd,
 } from "./replay_cells.ts";
-import {
-  releaseLog,
-  type ReplaySendWire,
-  sendWiresOf,
-} from "./replay_sender.ts";
+import { type ReplaySendWire, sendWiresOf } from "./replay_sender.ts";
 
 /**
  * What a receiver of a restartable edge knows of the messages it handles:
  * which link each came from, which are handled and not yet counted, and
- * whether the one in hand may have been handled before. The inlet's credit
- * too: it gives back both kinds (`replay.ts`).
+ * whether the one in hand may have been handled before.
  */
-class ReceiverReplay implements ReceiverCredit {
+class ReceiverReplay {
   readonly #cells: Int32Array;
   readonly #layout: ReplayLayout;
   readonly #index: number;
@@ -58,43 +52,15 @@ class ReceiverReplay implements ReceiverCredit {
   readonly #seqs: number[];
   /** Per link: below this, a message was taken by an old incarnation. */
   readonly #touchedBefore: number[];
-  /** Per link: where its count of messages taken is. */
-  readonly #touchedAt: number[];
-  /** Per link: where its counts of messages handled and credited are. */
-  readonly #handledAt: number[];
-  readonly #creditedAt: number[];
-  /** Per link: below this, a message's window credit was given back. */
-  readonly #creditedBefore: number[];
-  /** Per link: messages taken whose window credit is not yet given back. */
-  readonly #owed: number[];
-  #owedTotal = 0;
-  /** The link of the message in hand, until it counts as handled; or -1. */
-  #inHand = -1;
-  readonly #logAt: number;
-  readonly #watchersAt: number;
-  readonly #logWaitersAt: number;
   /**
    * Handled messages whose outputs were posted, waiting for the receivers
    * downstream to have handled those outputs: each with how far each wire
    * of the outlet had posted then.
    */
   readonly #sealed: { counts: number[]; total: number; marks: number[] }[] = [];
-  /**
-   * The wire downstream the oldest sealed messages wait for, and what it
-   * had counted handled when last looked at: nothing to count before that
-   * changes.
-   */
-  #blocked: ReplaySendWire | undefined;
-  #blockedSeen = 0;
-  /** Per link: what one count adds up (reused). */
-  readonly #counted: number[];
   /** The outlet's wires, when it replays (this actor's group restarts). */
   #downstream: ReplaySendWire[] | undefined;
-  /** Waiting for the receiver downstream to count more. */
-  #watching = false;
-  /** The inlet's queue ran empty, and it took nothing since. */
-  #idle = false;
-  #stopped = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #drained: PromiseWithResolvers<void> | undefined;
   #outlet: Outlet | undefined;
   /** Whether the message in hand may have been handled before. */
@@ -122,17 +88,6 @@ class ReceiverReplay implements ReceiverCredit {
         ? Atomics.load(this.#cells, layout.touched(s, end.index))
         : 0
     );
-    this.#creditedBefore = links.map((s) =>
-      Atomics.load(this.#cells, layout.credited(s, end.index))
-    );
-    this.#touchedAt = links.map((s) => layout.touched(s, end.index));
-    this.#handledAt = links.map((s) => layout.handled(s, end.index));
-    this.#creditedAt = links.map((s) => layout.credited(s, end.index));
-    this.#owed = new Array(layout.senders).fill(0);
-    this.#counted = new Array(layout.senders).fill(0);
-    this.#logAt = layout.log();
-    this.#watchersAt = layout.watchers(end.index);
-    this.#logWaitersAt = layout.logWaiters();
   }
 
   #fenced(): boolean {
@@ -145,93 +100,23 @@ class ReceiverReplay implements ReceiverCredit {
     this.#counts.push(n);
   }
 
-  /**
-   * The inlet takes the next message: the one before it (if any) was
-   * handled, since the inlet hands out one at a time and only once the
-   * last one's handling ended (a rejection given to a failure policy that
-   * retried or skipped it ends it too; one that restarts the actor never
-   * returns). Where the actor sends on a replaying outlet, gives back the
-   * message's window credit now (a few at a time), as a plain edge's
-   * receiver does, unless an old incarnation did: its input must not wait
-   * for the queue downstream too. Other receivers give it back as they
-   * count the message handled (see `#count`).
-   */
-  took(): void {
-    this.#idle = false;
-    const before = this.#inHand;
-    if (before >= 0) {
-      this.#pending[before]++;
-      this.#pendingTotal++;
-    }
-    if (this.#fenced()) {
-      this.#inHand = -1;
-      throw fenced();
-    }
+  /** Runs `handler` on the next message, counting it handled once it settles. */
+  handle(
+    handler: (message: unknown) => unknown,
+    message: unknown,
+  ): unknown {
+    if (this.#fenced()) throw fenced();
     const link = this.#next();
-    this.#inHand = link;
     const seq = this.#seqs[link]++;
     this.redelivered = seq < this.#touchedBefore[link];
     // A plain store: read only by a later incarnation, after this one ended.
-    this.#cells[this.#touchedAt[link]] = seq + 1;
-    if (this.#downstream !== undefined && seq >= this.#creditedBefore[link]) {
-      this.#owed[link]++;
-      if (++this.#owedTotal >= this.#chunk) this.#giveCredit();
+    this.#cells[this.#layout.touched(link, this.#index)] = seq + 1;
+    const result = handler(message);
+    if (isPending(result)) {
+      return result.then(() => this.#done(link));
     }
-    const pending = this.#pendingTotal;
-    if (
-      pending >= this.#chunk && (pending >= 4 * this.#chunk || this.#posted())
-    ) {
-      this.settle();
-    } else if (
-      this.#sealed.length > 0 &&
-      (this.#blocked === undefined ||
-        this.#blocked.handled !== this.#blockedSeen)
-    ) this.#count();
-  }
-
-  /**
-   * The inlet's view of the credits (this is the inlet's credit): its queue
-   * ran empty, see {@linkcode ReceiverReplay.idle}.
-   */
-  flush(): void {
-    this.idle();
-  }
-
-  /**
-   * The inlet's queue ran empty (or its run ended): the message in hand was
-   * handled; gives back every window credit owed and counts what can be
-   * counted.
-   */
-  idle(): void {
-    this.#idle = true;
-    const before = this.#inHand;
-    if (before >= 0) {
-      this.#inHand = -1;
-      this.#pending[before]++;
-      this.#pendingTotal++;
-    }
-    this.#giveCredit();
-    this.settle();
-  }
-
-  /**
-   * Gives back the window credits of the messages taken: per link, counted
-   * first as given back (a worker killed in between leaves the edge short,
-   * never over its bound), so that a new incarnation that gets them again
-   * gives none back twice.
-   */
-  #giveCredit(): void {
-    const total = this.#owedTotal;
-    if (total === 0 || this.#fenced()) return;
-    this.#owedTotal = 0;
-    const owed = this.#owed;
-    for (let s = 0; s < owed.length; s++) {
-      if (owed[s] > 0) {
-        Atomics.add(this.#cells, this.#creditedAt[s], owed[s]);
-        owed[s] = 0;
-      }
-    }
-    this.#credit.giveBack(total);
+    this.#done(link);
+    return result;
   }
 
   #next(): number {
@@ -251,30 +136,22 @@ class ReceiverReplay implements ReceiverCredit {
     return link;
   }
 
-  /**
-   * Whether the outlet posted every message it accepted: then what the
-   * messages handled so far sent is out, and they can be sealed without a
-   * flush (which would post a partial batch). A middle stage's batches
-   * fill as it goes, so it seals right after a full one went out; only a
-   * backlog of four chunks forces a flush.
-   */
-  #posted(): boolean {
-    const outlet = this.#outlet;
-    const wires = this.#downstream;
-    if (outlet === undefined) return true;
-    // A plain outlet does not tell: flush it.
-    if (wires === undefined) return false;
-    let posted = 0;
-    for (let j = 0; j < wires.length; j++) posted += wires[j].postedHere;
-    return posted === outlet.sent;
+  #done(link: number): void {
+    if (this.#fenced()) throw fenced();
+    this.#pending[link]++;
+    this.#pendingTotal++;
   }
 
-  /** Counts, once the outlet posted what they sent, the messages handled. */
+  /** The inlet took a message: counts the handled ones now and then. */
+  took(): void {
+    if (this.#pendingTotal >= this.#chunk) this.settle();
+    else if (this.#sealed.length > 0) this.#count();
+  }
+
+  /** The inlet's queue ran empty: counts what can be counted. */
   settle(): void {
     // The outlet's flush seals them once its batches are posted.
-    if (
-      this.#pendingTotal > 0 && this.#outlet !== undefined && !this.#posted()
-    ) {
+    if (this.#pendingTotal > 0 && this.#outlet !== undefined) {
       this.#outlet.flush();
     } else this.#seal();
   }
@@ -305,101 +182,63 @@ class ReceiverReplay implements ReceiverCredit {
     if (this.#fenced()) return;
     const sealed = this.#sealed;
     const wires = this.#downstream;
-    let k = 0;
-    let blocked: ReplaySendWire | undefined;
-    if (wires === undefined) k = sealed.length;
-    else {
-      for (; k < sealed.length; k++) {
-        const marks = sealed[k].marks;
-        let j = 0;
-        while (j < marks.length && wires[j].handled >= marks[j]) j++;
-        if (j < marks.length) {
-          blocked = wires[j];
+    let n = 0;
+    let blocked: { wire: ReplaySendWire; seen: number } | undefined;
+    while (sealed.length > 0) {
+      const { counts, total, marks } = sealed[0];
+      if (wires !== undefined) {
+        const j = marks.findIndex((m, j) => wires[j].handled < m);
+        if (j >= 0) {
+          blocked = { wire: wires[j], seen: wires[j].handled };
           break;
         }
       }
-    }
-    this.#blocked = blocked;
-    this.#blockedSeen = blocked?.handled ?? 0;
-    let n = 0;
-    if (k > 0) {
-      const counts = this.#counted;
-      for (const entry of sealed.splice(0, k)) {
-        for (let s = 0; s < counts.length; s++) counts[s] += entry.counts[s];
-        n += entry.total;
-      }
-      // A message counts as handled only after its window credit was
-      // counted given back: a new incarnation, which gets again only what
-      // was not handled, would otherwise never give back the others'. Most
-      // often it was, a chunk ago: giving back the few owed since at every
-      // count would wake the senders for a handful of credits each time.
-      if (wires !== undefined && this.#owedTotal > 0) {
-        for (let s = 0; s < counts.length; s++) {
-          if (
-            counts[s] > 0 &&
-            Atomics.load(this.#cells, this.#handledAt[s]) + counts[s] >
-              Atomics.load(this.#cells, this.#creditedAt[s])
-          ) {
-            this.#giveCredit();
-            break;
-          }
-        }
-      }
-      if (wires === undefined) {
-        // Nothing downstream to wait for: a message's window credit comes
-        // back as it counts handled, a chunk after it was taken, which
-        // keeps what a restart may send twice downstream within maxsize.
-        for (let s = 0; s < counts.length; s++) this.#owed[s] += counts[s];
-        this.#owedTotal += n;
-        this.#giveCredit();
-      }
+      sealed.shift();
       for (let s = 0; s < counts.length; s++) {
         if (counts[s] > 0) {
-          const at = this.#handledAt[s];
+          const at = this.#layout.handled(s, this.#index);
           Atomics.add(this.#cells, at, counts[s]);
-          // A restarting actor upstream may wait for it (see below).
-          if (Atomics.load(this.#cells, this.#watchersAt) > 0) {
-            Atomics.notify(this.#cells, at);
-          }
-          counts[s] = 0;
+          // A restarting sender may wait for it (see below).
+          Atomics.notify(this.#cells, at);
         }
       }
+      n += total;
     }
-    // Their replay log credits: the senders may keep as many more.
-    if (n > 0) releaseLog(this.#cells, this.#logAt, this.#logWaitersAt, n);
+    for (let k = 0; k < n; k++) this.#credit.took();
+    this.#credit.flush();
     if (sealed.length === 0) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
       if (this.#pendingTotal === 0) this.#drained?.resolve();
-    } else if (
-      !this.#watching && !this.#stopped && blocked !== undefined &&
-      (this.#idle ||
-        Atomics.load(this.#cells, this.#logWaitersAt) > 0)
-    ) {
+    } else if (this.#timer === undefined && blocked !== undefined) {
       // Waits for the receiver downstream to count more (it notifies), for
-      // 20 ms at most, then looks again; only while this one is idle or a
-      // sender waits for log credits: while it takes messages, it looks at
-      // each (`took()`), and a wake per count downstream cost more.
-      this.#watching = true;
-      blocked.whenHandled(this.#blockedSeen, 20).then(this.#again);
+      // 20 ms at most, then looks again.
+      let woken = false;
+      const again = () => {
+        if (woken) return;
+        woken = true;
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+        this.#count();
+      };
+      this.#timer = setTimeout(again, 25);
+      blocked.wire.whenHandled(blocked.seen, 20).then(again);
     }
   }
 
   /** Resolves once every message handled so far counts as handled. */
   drained(): Promise<void> {
-    this.idle();
+    this.settle();
     if (this.#sealed.length === 0 && this.#pendingTotal === 0) {
       return Promise.resolve();
     }
     return (this.#drained ??= Promise.withResolvers()).promise;
   }
 
-  readonly #again = (): void => {
-    this.#watching = false;
-    if (!this.#stopped) this.#count();
-  };
-
   /** Stops looking (the inlet is closed). */
   stop(): void {
-    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   /** Handled messages count only once `outlet` posted what they sent. */
@@ -416,6 +255,20 @@ class ReceiverReplay implements ReceiverCredit {
         this.#seal();
       },
     });
+  }
+}
+
+/** The inlet's view of the credits: the replay gives them back. */
+class ReplayReceiverCredit implements ReceiverCredit {
+  readonly #replay: ReceiverReplay;
+  constructor(replay: ReceiverReplay) {
+    this.#replay = replay;
+  }
+  took(): void {
+    this.#replay.took();
+  }
+  flush(): void {
+    this.#replay.settle();
   }
 }
 
@@ -469,9 +322,22 @@ export class ReplayInlet extends Inlet {
   readonly #wires: ReplayReceiveWire[];
 
   constructor(wires: ReplayReceiveWire[], replay: ReceiverReplay) {
-    super(wires, replay);
+    super(wires, new ReplayReceiverCredit(replay));
     this.#replay = replay;
     this.#wires = wires;
+  }
+
+  /** A handling counts as ended when its promise fulfils: no `caught`. */
+  override get catches(): boolean {
+    return false;
+  }
+
+  override run(
+    handle: (message: unknown) => unknown,
+    onPill: (received: number, expected: number) => void,
+  ): Promise<void> {
+    const replay = this.#replay;
+    return super.run((message) => replay.handle(handle, message), onPill);
   }
 
   /** Whether the message in hand may have been handled before. */

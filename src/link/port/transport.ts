@@ -94,12 +94,7 @@ function createEdge(shape: EdgeShape): EdgeHandle {
   const restartable = shape.restartable !== undefined &&
     (shape.restartable.senders || shape.restartable.receivers);
   const replay = restartable
-    ? new ReplayEdge(
-      new ReplayLayout(senders, receivers),
-      cells,
-      maxsize,
-      shape.restartable?.bound,
-    )
+    ? new ReplayEdge(new ReplayLayout(senders, receivers), cells, maxsize)
     : undefined;
   const base = {
     transport: PORT,
@@ -178,12 +173,10 @@ function createEdge(shape: EdgeShape): EdgeHandle {
         inFlight: maxsize - now.available,
         waitingSenders: now.waiters,
         queued: now.queued,
-        ...(replay === undefined ? {} : { kept: replay.kept }),
       };
     },
     close() {
       wakeSenders(cells);
-      replay?.wakeAll();
       // A port transferred to another thread is detached here: closing it
       // is a no-op.
       for (const row of [...channels, replay?.channels ?? []]) {

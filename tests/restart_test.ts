@@ -233,8 +233,10 @@ Deno.test("R4: a synchronous recv() stuck past recvTimeoutMs is ended by termina
       maxsize: 16,
       // Deno cannot stop a synchronous loop even by terminate(): the loop
       // ends by itself, fenced off, soon enough for the leak check.
-      spinMs: 600,
-      recvTimeoutMs: 150,
+      // A timeout well above a descheduled thread's pause on a loaded
+      // machine: only the injected spin may pass it.
+      spinMs: 900,
+      recvTimeoutMs: 400,
       faults: [{ stage: "middle", src: 0, seq: 50, kind: "spin" }],
     };
     const outcome = await run(shape);
@@ -246,7 +248,7 @@ Deno.test("R4: a synchronous recv() stuck past recvTimeoutMs is ended by termina
     assert.ok(warning !== undefined);
     assert.match(
       warning.message.join(""),
-      /recv\(\) ran for \d+ ms, longer than recvTimeoutMs \(150 ms\)/,
+      /recv\(\) ran for \d+ ms, longer than recvTimeoutMs \(400 ms\)/,
     );
   }));
 

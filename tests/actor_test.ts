@@ -30,7 +30,7 @@ Deno.test("Relay copies an actor's fields into its worker, without running the c
     });
     const relay = new Relay({ logger: "test" });
     relay.connect(fields, new Drop());
-    await startWithin(relay, 10_000);
+    await startWithin(relay, 30_000);
     const record = logs.records.find((r) => r.message[0] === "fields");
     assert.ok(record, "the actor logged its fields");
     assert.deepEqual(
@@ -127,7 +127,7 @@ Deno.test("Actors send from startup() and shutdown() as well as from loop()", ()
     await using logs = await captureLogs(["test"], "info");
     const relay = new Relay({ logger: "test" });
     relay.connect(new Bookends(), new Collect());
-    await startWithin(relay, 10_000);
+    await startWithin(relay, 30_000);
     const record = logs.records.find((r) => r.message[0] === "collected");
     assert.deepEqual(record?.properties.got, ["startup", 0, 1, 2, "shutdown"]);
   }));
@@ -138,7 +138,7 @@ Deno.test("A class can name its module with static module = import.meta.url, and
       "./fixtures/declared.ts"
     );
     const relay = new Relay().connect(new Declared(), new Drop());
-    await startWithin(relay, 10_000);
+    await startWithin(relay, 30_000);
     const bad = new Relay().connect(new BadlyDeclared(), new Drop());
     await assert.rejects(bad.start(), {
       name: "TypeError",

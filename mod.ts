@@ -102,12 +102,16 @@ export type {
   RelayMetrics,
 } from "./src/metrics.ts";
 export type { Phase } from "./src/common/protocol.ts";
-// LogTape's types that baton's API names (`Actor.log`, `plainFormatter`),
-// and those they name in turn.
+// The logging API's types (`Actor.log`, `plainFormatter`): LogTape's shapes.
 export type {
+  ErrorLogMethod,
+  LogCallback,
   Logger,
   LogLevel,
+  LogMethod,
+  LogProperties,
   LogRecord,
+  LogTemplatePrefix,
   SourceLocation,
   TextFormatter,
-} from "@logtape/logtape";
+} from "./src/log.ts";

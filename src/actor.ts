@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Logger } from "@logtape/logtape";
+import type { Logger } from "./log.ts";
 import { logtape } from "./common/logtape.ts";
 
 /** Values structured clone keeps as they are, prototype and all. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { LogRecord, TextFormatter } from "@logtape/logtape";
+import type { LogRecord, TextFormatter } from "./log.ts";
 import { logtape } from "./common/logtape.ts";
 
 function two(n: number): string {

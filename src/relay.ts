@@ -349,22 +349,7 @@ export class Relay<Out = unknown> {
       });
       runs.set(this, { run, WorkerMember: session.WorkerMember });
       pending.attach(run);
-      if (opened !== undefined) {
-        // Settles once the run's processes left and its keys are gone.
-        const metrics = session.attend(run, {
-          input,
-          groups: this.groups,
-          category: this.#category,
-          progress: drawProgress,
-          onResults: (r) => results.resolve(r),
-          onFailure: (error) => results.reject(error),
-          onSettled: settle,
-        });
-        await metrics.catch(() => {});
-        await opened.settled();
-        return await metrics;
-      }
-      return await session.attend(run, {
+      const metrics = session.attend(run, {
         input,
         groups: this.groups,
         category: this.#category,
@@ -373,6 +358,12 @@ export class Relay<Out = unknown> {
         onFailure: (error) => results.reject(error),
         onSettled: settle,
       });
+      if (opened !== undefined) {
+        // Settles once the run's processes left and its keys are gone.
+        await metrics.catch(() => {});
+        await opened.settled();
+      }
+      return await metrics;
     })();
     this.#done.catch(() => {});
     return this.#done;

@@ -31,7 +31,12 @@ import type { InitMessage, ToWorker } from "../../common/protocol.ts";
 import { WIDTH } from "../../common/stats.ts";
 import { registerTransport } from "../../link/ends.ts";
 import { portTransport } from "../../link/port/transport.ts";
-import { RedisLink, type Reply, safeUrl } from "../../link/redis/link.ts";
+import {
+  type Blocking,
+  RedisLink,
+  type Reply,
+  safeUrl,
+} from "../../link/redis/link.ts";
 import { KEY_TTL_MS } from "../../link/redis/scripts.ts";
 import {
   consumerOf,
@@ -318,6 +323,27 @@ class Coordinator {
     }
   }
 
+  /**
+   * The messages of the worker processes past those read, waiting up to
+   * `ms` for some on the blocking connection `b`.
+   */
+  async #readUp(b: Blocking, ms: number): Promise<UpMessage[]> {
+    const reply = await this.#link!.read(b, [
+      "XREAD",
+      "BLOCK",
+      String(ms),
+      "STREAMS",
+      this.#keys.up,
+      this.#upId,
+    ]) as Reply;
+    const messages: UpMessage[] = [];
+    for (const [id, batch] of entriesOf(reply)) {
+      this.#upId = id;
+      messages.push(...batch as UpMessage[]);
+    }
+    return messages;
+  }
+
   /** Reads hellos until enough worker processes joined. */
   async #join(workers: WorkersOption, needed: number): Promise<void> {
     const link = this.#link!;
@@ -342,47 +368,36 @@ class Coordinator {
             } --run ${this.#options.run}`,
           );
         }
-        const reply = await link.read(b, [
-          "XREAD",
-          "BLOCK",
-          String(Math.min(left, 1000)),
-          "STREAMS",
-          this.#keys.up,
-          this.#upId,
-        ]) as Reply;
-        for (const [id, message] of entriesOf(reply)) {
-          this.#upId = id;
-          for (const m of message as UpMessage[]) {
-            if (m.kind !== "hello") continue;
-            if (m.code !== code) {
-              this.#refused.push(
-                `${m.host} pid ${m.pid}, which runs different baton code`,
-              );
-              this.#down(m.worker, {
-                kind: "refuse",
-                reason:
-                  "this worker process runs different baton code than the coordinator",
-              });
-              continue;
-            }
-            if (this.#workers.size >= want) {
-              this.#down(m.worker, {
-                kind: "refuse",
-                reason:
-                  `run ${this.#options.run} has its ${want} worker processes`,
-              });
-              continue;
-            }
-            this.#workers.set(m.worker, {
-              id: m.worker,
-              slots: m.slots,
-              host: m.host,
-              pid: m.pid,
-              members: new Set(),
-              dead: false,
-              left: false,
+        for (const m of await this.#readUp(b, Math.min(left, 1000))) {
+          if (m.kind !== "hello") continue;
+          if (m.code !== code) {
+            this.#refused.push(
+              `${m.host} pid ${m.pid}, which runs different baton code`,
+            );
+            this.#down(m.worker, {
+              kind: "refuse",
+              reason:
+                "this worker process runs different baton code than the coordinator",
             });
+            continue;
           }
+          if (this.#workers.size >= want) {
+            this.#down(m.worker, {
+              kind: "refuse",
+              reason:
+                `run ${this.#options.run} has its ${want} worker processes`,
+            });
+            continue;
+          }
+          this.#workers.set(m.worker, {
+            id: m.worker,
+            slots: m.slots,
+            host: m.host,
+            pid: m.pid,
+            members: new Set(),
+            dead: false,
+            left: false,
+          });
         }
       }
     } finally {
@@ -591,18 +606,7 @@ class Coordinator {
     const b = await link.borrow();
     try {
       while (!this.#closed) {
-        const reply = await link.read(b, [
-          "XREAD",
-          "BLOCK",
-          "1000",
-          "STREAMS",
-          this.#keys.up,
-          this.#upId,
-        ]) as Reply;
-        for (const [id, messages] of entriesOf(reply)) {
-          this.#upId = id;
-          for (const m of messages as UpMessage[]) this.#hear(m);
-        }
+        for (const m of await this.#readUp(b, 1000)) this.#hear(m);
       }
     } catch (error) {
       if (!this.#closed) {
@@ -804,21 +808,10 @@ class Coordinator {
         while (
           b !== undefined && live.some((w) => !w.left) && Date.now() < deadline
         ) {
-          const reply = await link.read(b, [
-            "XREAD",
-            "BLOCK",
-            "200",
-            "STREAMS",
-            this.#keys.up,
-            this.#upId,
-          ]) as Reply;
-          for (const [id, messages] of entriesOf(reply)) {
-            this.#upId = id;
-            for (const m of messages as UpMessage[]) {
-              if (m.kind === "bye") {
-                const w = this.#workers.get(m.worker);
-                if (w !== undefined) w.left = true;
-              }
+          for (const m of await this.#readUp(b, 200)) {
+            if (m.kind === "bye") {
+              const w = this.#workers.get(m.worker);
+              if (w !== undefined) w.left = true;
             }
           }
         }

@@ -371,14 +371,23 @@ export class RedisLink {
     this.command(["CLIENT", "UNBLOCK", String(blocking.id)]).catch(() => {});
   }
 
-  /** Closes every connection; pending commands reject. */
-  close(): void {
-    if (this.#closed) return;
+  /**
+   * Marks the link closed and drops the blocking connections: false if it
+   * was closed already.
+   */
+  #closing(): boolean {
+    if (this.#closed) return false;
     this.#closed = true;
     clearInterval(this.#watchdog);
     for (const b of this.#blocking) b.client.destroy();
     this.#blocking.clear();
     this.#idle.length = 0;
+    return true;
+  }
+
+  /** Closes every connection; pending commands reject. */
+  close(): void {
+    if (!this.#closing()) return;
     try {
       this.#command.destroy();
     } catch {
@@ -388,12 +397,7 @@ export class RedisLink {
 
   /** Closes after the commands already sent were answered. */
   async quit(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    clearInterval(this.#watchdog);
-    for (const b of this.#blocking) b.client.destroy();
-    this.#blocking.clear();
-    this.#idle.length = 0;
+    if (!this.#closing()) return;
     try {
       await this.#command.close();
     } catch {

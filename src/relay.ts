@@ -198,17 +198,6 @@ export class Relay<Out = unknown> {
         ),
       );
     }
-    // Not yet across processes: a worker process acknowledges a message to
-    // Redis once its call is admitted when several are in flight, and the
-    // origin's window of ordered results lives in one process's memory.
-    const concurrent = placed.find((g) => g.policy.concurrency > 1);
-    if (concurrent !== undefined) {
-      return Promise.reject(
-        new TypeError(
-          `Cannot start relay: group ${concurrent.name} is placed on "workers" with concurrency ${concurrent.policy.concurrency}, which runs across processes only with concurrency 1 for now; leave concurrency out, or place the group here`,
-        ),
-      );
-    }
     // Not yet across processes: an actor here cannot restart on a Redis
     // edge, and a source on workers could lose what its send() accepted.
     const all = this.#groups ?? [];

@@ -249,6 +249,7 @@ const ON_DEMAND = [
   "src/worker/attempts.ts",
   "src/worker/recv_watch.ts",
   "src/worker/ordering.ts",
+  "src/worker/handled_prefix.ts",
   "src/common/protocol.ts",
   "src/options.ts",
 ];

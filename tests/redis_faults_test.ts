@@ -10,7 +10,13 @@ import assert from "node:assert/strict";
 import { group, Relay, RelayError } from "../mod.ts";
 import { redis } from "../redis.ts";
 import { RedisLink } from "../src/link/redis/link.ts";
-import { Keys, KillAt, Mark, Numbers } from "./fixtures/redis_actors.ts";
+import {
+  Keys,
+  KillAt,
+  Mark,
+  Numbers,
+  Overlap,
+} from "./fixtures/redis_actors.ts";
 import { ownRedis, redisTest, uniqueRun } from "./_redis.ts";
 import { startWorkers, stopAll, until } from "./_redis_workers.ts";
 
@@ -106,7 +112,13 @@ async function guarded<T>(relay: Relay, run: Promise<T>, ms = 90_000) {
 }
 
 /** A source here, `middle` on workers, the sink here. */
-function pipeline(url: string, run: string, count: number, delayMs: number) {
+function pipeline(
+  url: string,
+  run: string,
+  count: number,
+  delayMs: number,
+  concurrency = 1,
+) {
   const relay = new Relay({
     maxsize: 256,
     transport: redis({ url, run, heartbeatMs: HEARTBEAT_MS }),
@@ -116,9 +128,17 @@ function pipeline(url: string, run: string, count: number, delayMs: number) {
   relay.connect(
     source,
     group([
-      Object.assign(new Mark(), { delayMs }),
-      Object.assign(new Mark(), { delayMs }),
-    ], { name: "mark", place: "workers" }),
+      ...[0, 1].map(() =>
+        concurrency > 1
+          // Calls that end out of order: one in 40 waits 60 ms more.
+          ? Object.assign(new Overlap(), {
+            delayMs,
+            slowEvery: 40,
+            slowMs: 60,
+          })
+          : Object.assign(new Mark(), { delayMs })
+      ),
+    ], { name: "mark", place: "workers", concurrency }),
     new Keys(),
   );
   return relay;
@@ -158,6 +178,54 @@ redisTest(
       );
       // What it had in hand came again, flagged at the member that took it
       // over: at least the copies that came twice, at most the edge's bound.
+      const flags = flagged(seen, workers[0].pid);
+      assert.ok(
+        flags >= doubled && flags > 0 && flags <= 256,
+        `${flags} flagged redelivered, ${doubled} doubled`,
+      );
+    } finally {
+      await stopAll(workers);
+    }
+  },
+);
+
+redisTest(
+  "D23: across processes, SIGKILL of a middle worker process whose actors have 8 calls in flight loses nothing; only what it had in hand comes again, flagged",
+  async (url) => {
+    const run = uniqueRun("kill-concurrent");
+    const workers = startWorkers(url, run, 2, { slots: 2 });
+    try {
+      const count = 6000;
+      const relay = pipeline(url, run, count, 1, 8);
+      const reports = Array.fromAsync(
+        relay.reports<Seen | { peak: number }>(),
+      );
+      const done = relay.start({ workers: { wait: 2 } });
+      done.catch(() => {});
+      await until(
+        () => (relay.metrics()?.groups[2].received ?? 0) >= 1000,
+        "the sink to receive 1000 messages",
+      );
+      workers[0].child.kill("SIGKILL");
+      await guarded(relay, done);
+      const values = (await reports).map((r) => r.value);
+      const [seen] = values.filter((v): v is Seen => "keys" in v);
+      const peaks = values.filter((v) => "peak" in v) as { peak: number }[];
+      assert.ok(
+        peaks.some((p) => p.peak > 1),
+        `calls in flight at once: ${peaks.map((p) => p.peak)}`,
+      );
+      const { lost, doubled } = tally(seen.keys, count);
+      assert.equal(lost, 0, "nothing lost");
+      assert.ok(doubled <= 256, `${doubled} doubled`);
+      assert.deepEqual(
+        strangers(seen, workers[0].pid),
+        [],
+        "only what the killed process had in hand came twice",
+      );
+      // Each call read its own message's past: this.attempt 2 and
+      // this.redelivered for what came again, 1 for the rest, never changed
+      // by another call in flight (Mark checks it after its await).
       const flags = flagged(seen, workers[0].pid);
       assert.ok(
         flags >= doubled && flags > 0 && flags <= 256,

@@ -16,7 +16,9 @@ import {
   Keys,
   Mark,
   Numbers,
+  Overlap,
   Picky,
+  SpinAt,
 } from "./fixtures/redis_actors.ts";
 import { captureLogs } from "./_harness.ts";
 import { redisProxy, redisTest, uniqueRun } from "./_redis.ts";
@@ -104,6 +106,56 @@ redisTest(
     // so each middle member's part is in order; the whole need not be.
     assert.deepEqual([...order].sort((a, b) => a - b), order.map((_, i) => i));
     assert.deepEqual(metrics.groups.map((g) => g.received), [0, 5000, 5000]);
+    assert.deepEqual(
+      await keysOf(url, run),
+      [],
+      "every key of the run deleted",
+    );
+  },
+);
+
+redisTest(
+  "D22: across processes, a group on workers with concurrency 8 has several calls in flight in each actor and delivers every message once",
+  async (url) => {
+    const run = uniqueRun("concurrent");
+    const relay = new Relay({ maxsize: 64, transport: redis({ url, run }) });
+    const count = 3000;
+    relay.connect(
+      Object.assign(new Numbers(), { count }),
+      group([
+        Object.assign(new Overlap(), { delayMs: 2 }),
+        Object.assign(new Overlap(), { delayMs: 2 }),
+      ], { name: "mark", place: "workers", concurrency: 8 }),
+      new Keys(),
+    );
+    const reports = Array.fromAsync(
+      relay.reports<Seen | { peak: number; pid: number }>(),
+    );
+    const metrics = await within(
+      relay,
+      60_000,
+      relay.start({ workers: { spawn: 2 } }),
+    );
+    const values = (await reports).map((r) => r.value);
+    const peaks = values.filter((v) => "peak" in v);
+    const [seen] = values.filter((v): v is Seen => "keys" in v);
+    assert.equal(peaks.length, 2, "both middle actors reported");
+    for (const p of peaks) {
+      assert.ok(p.peak > 1, `calls in flight at once: ${p.peak}`);
+      assert.ok(p.peak <= 8, `at most concurrency: ${p.peak}`);
+      assert.notEqual(p.pid, Deno.pid, "in a worker process");
+    }
+    assert.equal(seen.keys.length, count);
+    assert.equal(new Set(seen.keys).size, count, "nothing twice");
+    assert.ok(
+      seen.marks.every((m) => m === 1),
+      "none redelivered, this.attempt 1 in every call",
+    );
+    assert.deepEqual(metrics.groups.map((g) => g.received), [
+      0,
+      count,
+      count,
+    ]);
     assert.deepEqual(
       await keysOf(url, run),
       [],
@@ -353,18 +405,6 @@ Deno.test("A group placed on workers needs a relay across processes, and start({
     new Keys(),
   );
   await assert.rejects(across.start(), /say which with start\(\{ workers/);
-  const concurrent = new Relay({
-    transport: redis({ url: "redis://127.0.0.1:1", run: "x" }),
-  });
-  concurrent.connect(
-    new Numbers(),
-    group([new Mark()], { place: "workers", concurrency: 4 }),
-    new Keys(),
-  );
-  await assert.rejects(
-    concurrent.start({ workers: { spawn: 1 } }),
-    /group group-1 is placed on "workers" with concurrency 4, which runs across processes only with concurrency 1 for now/,
-  );
   const source = new Relay({
     transport: redis({ url: "redis://127.0.0.1:1", run: "x" }),
   });
@@ -564,6 +604,51 @@ redisTest(
     assert.ok(seen.marks[at] <= -2, "700 came again, on attempt 2 or more");
     assert.equal(summary.groups[1].restarts, 1);
     assert.ok(summary.groups[1].received >= count);
+    assert.deepEqual(await keysOf(url, run), [], "every key deleted");
+  },
+);
+
+redisTest(
+  'D24: across processes, a synchronous recv() stuck past recvTimeoutMs on workers under onError "restart" is ended: its worker terminated, the actor restarted, nothing lost',
+  async (url) => {
+    const run = uniqueRun("stuck");
+    const count = 600;
+    const relay = new Relay({ maxsize: 32, transport: redis({ url, run }) });
+    const source = Object.assign(new Numbers(), { count });
+    Object.defineProperty(source, "name", { value: "Numbers-src" });
+    relay.connect(
+      source,
+      group([Object.assign(new SpinAt(), { at: 200, spinMs: 4000 })], {
+        name: "spin",
+        place: "workers",
+        onError: "restart",
+        recvTimeoutMs: 400,
+      }),
+      new Keys(),
+    );
+    const reports = Array.fromAsync(relay.reports<Seen>());
+    await using logs = await captureLogs();
+    const summary = await within(
+      relay,
+      60_000,
+      relay.start({ workers: { spawn: 1 } }),
+    );
+    const [seen] = (await reports).map((r) => r.value);
+    const times = new Map<string, number>();
+    for (const k of seen.keys) times.set(k, (times.get(k) ?? 0) + 1);
+    for (let seq = 0; seq < count; seq++) {
+      assert.ok(times.has(`Numbers-src:${seq}`), `${seq} lost`);
+    }
+    assert.ok(seen.keys.length - times.size <= 32, "doubled within the bound");
+    assert.equal(summary.groups[1].restarts, 1);
+    const at = seen.keys.indexOf("Numbers-src:200");
+    assert.ok(seen.marks[at] <= -2, "200 came again, on attempt 2 or more");
+    const warning = logs.records.find((r) =>
+      /recv\(\) ran for \d+ ms, longer than recvTimeoutMs \(400 ms\)/.test(
+        r.message.join(""),
+      )
+    );
+    assert.ok(warning !== undefined, "the stuck call is named in the logs");
     assert.deepEqual(await keysOf(url, run), [], "every key deleted");
   },
 );

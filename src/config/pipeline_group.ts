@@ -211,14 +211,6 @@ export async function planGroup(
       `group ${entry.key} is a group of sources placed on workers with onError "restart", which cannot restart across processes for now; use onError "fail", or place it here`,
     );
   }
-  if (placed === "workers" && (policy.concurrency ?? 1) > 1) {
-    const e = given.concurrency!;
-    source.report(
-      e.value,
-      e.path,
-      `group ${entry.key} is placed on workers with concurrency ${policy.concurrency}, which runs across processes only with concurrency 1 for now; leave concurrency out, or place the group here`,
-    );
-  }
   const perm = get("permissions");
   const permissions = perm === undefined
     ? undefined

@@ -163,14 +163,20 @@ export function stuckError(timeoutMs: number, ranMs: number): Error {
  * a timeout, through the start times their runtimes write into the shared
  * counters (`worker/recv_watch.ts`), and reports the ones past their limit.
  */
-export class RecvWatch {
+export class RecvWatch<
+  M extends Pick<RunMember, "state" | "groupIndex"> = RunMember,
+> {
   readonly #timer: ReturnType<typeof setInterval> | undefined;
 
+  /**
+   * `stats` holds the counters of `members`, each at its index in it
+   * (a worker process watches its one actor, at index 0 of its own).
+   */
   constructor(
-    members: readonly RunMember[],
+    members: readonly M[],
     policies: readonly Policy[],
     stats: SharedArrayBuffer,
-    onStuck: (member: RunMember, error: Error) => void,
+    onStuck: (member: M, error: Error) => void,
   ) {
     const watched = members.map((m, slot) => ({ m, slot })).filter(({ m }) => {
       const p = policies[m.groupIndex];

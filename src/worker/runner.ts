@@ -378,9 +378,11 @@ export class ActorRunner {
     // Across processes: how many times the message in hand was delivered
     // to an actor before (0: never), from the envelope of a redelivery.
     let before = 0;
+    // With several calls in flight, each call's own (handled_prefix.ts).
+    let beforeOf = () => before;
     const attemptOf = () => {
       const attempt = attempts?.attempt ?? this.#attempt;
-      return attempt > 0 ? attempt + before : 0;
+      return attempt > 0 ? attempt + beforeOf() : 0;
     };
     const runtime: ActorRuntime = {
       name: init.name,
@@ -393,7 +395,7 @@ export class ActorRunner {
       send,
       restarts: init.restarts ?? 0,
       redelivered: () =>
-        before > 0 ||
+        beforeOf() > 0 ||
         init.inlet !== undefined && this.#inlet !== undefined &&
           isRedelivered(init.inlet, this.#inlet),
       report: (value) => {
@@ -432,16 +434,28 @@ export class ActorRunner {
         const { watchRecv } = await import("./recv_watch.ts");
         watchRecv(init, actor);
       }
+      const stats = new Float64Array(init.stats.buffer);
+      const count = init.countHandled === true
+        ? handledCounter(stats, init.stats.index * WIDTH + HANDLED)
+        : undefined;
+      // Across processes with several calls in flight: counted in delivery
+      // order, around each message's whole handling.
+      let around = order?.around;
+      if (count !== undefined && this.#concurrency(init) > 1) {
+        const { prefixAround } = await import("./handled_prefix.ts");
+        const wrap = prefixAround(count, init.redelivery, around);
+        around = wrap.around;
+        beforeOf = wrap.before;
+      }
       if (!isDefaultPolicy(init.policy)) {
         const { Attempts } = await import("./attempts.ts");
         attempts = this.#attempts = await Attempts.create(
-          { ...this.#attemptsHost(init, lifecycle), around: order?.around },
+          { ...this.#attemptsHost(init, lifecycle), around },
           actor,
         );
         if (this.#terminated) return;
       }
       this.#setPhase("recv");
-      const stats = new Float64Array(init.stats.buffer);
       const received = init.stats.index * WIDTH + RECEIVED;
       this.#attempt = 1;
       const direct = attempts?.handle ?? ((message: unknown) => {
@@ -452,9 +466,11 @@ export class ActorRunner {
       const plain = init.redelivery === undefined
         ? direct
         : unwrapping(direct, init.redelivery, (n) => (before = n));
-      const handle = init.countHandled === true
-        ? countHandled(plain, stats, init.stats.index * WIDTH + HANDLED)
-        : plain;
+      const handle = count === undefined
+        ? plain
+        : attempts?.concurrent
+        ? direct
+        : countHandled(plain, count);
       // Ordered: around each message's whole handling. Where several are in
       // flight, the attempts wrap each one themselves (AttemptsHost.around).
       // A retrying group with nothing around its calls: the inlet catches.
@@ -505,15 +521,17 @@ export class ActorRunner {
     }
   }
 
+  /** Calls in flight at most: the group's, within its inlet's bound. */
+  #concurrency(init: InitMessage): number {
+    return Math.min(init.policy.concurrency, init.inlet?.maxsize ?? Infinity);
+  }
+
   /** What the group's failure policy needs of this runner. */
   #attemptsHost(init: InitMessage, log: Logger): AttemptsHost {
     return {
       name: init.name,
       policy: init.policy,
-      concurrency: Math.min(
-        init.policy.concurrency,
-        init.inlet?.maxsize ?? Infinity,
-      ),
+      concurrency: this.#concurrency(init),
       stats: init.stats,
       log,
       admit: () => {
@@ -627,8 +645,8 @@ function surfaceDue(): Promise<void> {
 /**
  * Across processes: unwraps a message delivered before from its envelope
  * (`InitMessage.redelivery`), telling `delivered` how many times it was
- * delivered before while it is handled (one call at a time: a group placed
- * on workers has concurrency 1).
+ * delivered before while it is handled, one call at a time (with several
+ * in flight, `handled_prefix.ts` unwraps it for each call).
  */
 function unwrapping(
   handle: (message: unknown) => unknown,
@@ -657,19 +675,16 @@ function unwrapping(
 }
 
 /**
- * Counts in `stats[cell]` each message whose handling settled (a worker
- * process of a run across processes acknowledges only those to Redis):
- * only there, as it costs a reaction per message that returns a promise.
+ * Counts in `stats[cell]` one more message whose handling settled (a
+ * worker process of a run across processes acknowledges only those to
+ * Redis), and rings the main thread's bell once the count it waits for is
+ * reached (see `HANDLED_TARGET`).
  */
-function countHandled(
-  handle: (message: unknown) => unknown,
-  stats: Float64Array,
-  cell: number,
-): (message: unknown) => unknown {
+function handledCounter(stats: Float64Array, cell: number): () => void {
   const target = cell - HANDLED + HANDLED_TARGET;
   const bells = new Int32Array(stats.buffer);
   const bell = int32Cell(cell - HANDLED + HANDLED_BELL);
-  const count = () => {
+  return () => {
     const handled = ++stats[cell];
     const wanted = stats[target];
     if (wanted > 0 && handled >= wanted) {
@@ -679,6 +694,17 @@ function countHandled(
       Atomics.notify(bells, bell);
     }
   };
+}
+
+/**
+ * Counts each message once its handling settled, one call at a time: only
+ * across processes, as it costs a reaction per message that returns a
+ * promise.
+ */
+function countHandled(
+  handle: (message: unknown) => unknown,
+  count: () => void,
+): (message: unknown) => unknown {
   return (message) => {
     const result = handle(message);
     if (!isPending(result)) {

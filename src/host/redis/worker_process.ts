@@ -20,6 +20,7 @@ import { RedisLink, type Reply, safeUrl } from "../../link/redis/link.ts";
 import { RedisTransport } from "../../link/redis/transport.ts";
 import { KEY_TTL_MS } from "../../link/redis/scripts.ts";
 import type { Member } from "../member.ts";
+import { RecvWatch } from "../restart.ts";
 import { workerHost } from "../worker_member.ts";
 import { bridge, type Bridged, type BridgedDeadLetter } from "./bridge.ts";
 import {
@@ -62,6 +63,8 @@ interface Running {
    * acknowledged yet: their acknowledgements are not the actor's.
    */
   bridgeLetters: number;
+  /** The watch on a stuck `recv()` (a group restarting on a timeout). */
+  watch?: RecvWatch<{ state: "running"; groupIndex: number }>;
 }
 
 /** Runs a worker process until its run ends; resolves to its exit code. */
@@ -156,6 +159,7 @@ export async function runWorkerProcess(
       reason = "fenced";
     }
     for (const [name, running] of members) {
+      running.watch?.stop();
       running.member.terminate();
       running.bridged.close();
       running.transport.closeAll();
@@ -172,6 +176,7 @@ export async function runWorkerProcess(
     say(`baton worker: ${error.message}`);
     over = true;
     for (const running of members.values()) {
+      running.watch?.stop();
       running.member.terminate();
       running.bridged.close();
       running.transport.closeAll();
@@ -274,6 +279,7 @@ export async function runWorkerProcess(
       message: (data) => {
         const kind = (data as { kind?: unknown })?.kind;
         if (kind === "done" || kind === "stopped" || kind === "exit") {
+          running.watch?.stop();
           stats(m.member, running, true);
         }
         // An error says where it happened: the RelayError names the host.
@@ -301,6 +307,27 @@ export async function runWorkerProcess(
     });
     (running as { member: Member }).member = member;
     members.set(m.member, running);
+    // A synchronous recv() stuck past the group's limit, under "restart":
+    // its thread cannot be interrupted, so its worker is terminated here and
+    // the coordinator restarts the actor (as a relay does in one process).
+    running.watch = new RecvWatch(
+      [{ state: "running", groupIndex: 0 }],
+      [init.policy],
+      buffer,
+      (_, error) => {
+        running.watch?.stop();
+        if (members.get(m.member) !== running) return;
+        say(`baton worker: ${m.member}: ${error.message}`);
+        up({
+          kind: "failure",
+          member: m.member,
+          attempt: m.attempt,
+          message: error.message,
+          exited: false,
+        });
+        running.member.terminate();
+      },
+    );
   };
 
   const hear = (m: DownMessage) => {
@@ -323,6 +350,7 @@ export async function runWorkerProcess(
         if (running === undefined) return;
         members.delete(m.member);
         stats(m.member, running, true);
+        running.watch?.stop();
         running.member.terminate();
         running.bridged.close();
         running.transport.closeAll();

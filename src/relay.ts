@@ -216,10 +216,17 @@ export class Relay<Out = unknown> {
         ),
       );
     }
-    if (this.#transport !== undefined && this.#ordered !== undefined) {
+    // Ordered across processes: the origin's window is shared memory with
+    // the results' reader, so the origin (the first group's actor, or
+    // input()) runs here; the stages after it may be anywhere.
+    const origin = all[0];
+    if (
+      this.#ordered !== undefined && !this.#input &&
+      origin?.place === "workers"
+    ) {
       return Promise.reject(
         new TypeError(
-          "Cannot start relay: ordered results are not available across processes yet; read results() unordered, or run the relay without a transport",
+          `Cannot start relay: ordered results come in the order in which group ${origin.name} sends, and it is placed on "workers", while the window that holds it back lives with the results here; place the first group here (leave place out), or feed the run with input(), or read the results unordered`,
         ),
       );
     }

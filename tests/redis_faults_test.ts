@@ -14,8 +14,10 @@ import {
   Keys,
   KillAt,
   Mark,
+  type Marked,
   Numbers,
   Overlap,
+  Sift,
 } from "./fixtures/redis_actors.ts";
 import { ownRedis, redisTest, uniqueRun } from "./_redis.ts";
 import { startWorkers, stopAll, until } from "./_redis_workers.ts";
@@ -231,6 +233,60 @@ redisTest(
         flags >= doubled && flags > 0 && flags <= 256,
         `${flags} flagged redelivered, ${doubled} doubled`,
       );
+    } finally {
+      await stopAll(workers);
+    }
+  },
+);
+
+redisTest(
+  "D26: across processes, SIGKILL of a worker process in an ordered run: results({ ordered: true }) still come once each, in order",
+  async (url) => {
+    const run = uniqueRun("kill-ordered");
+    const workers = startWorkers(url, run, 2, { slots: 4 });
+    try {
+      const count = 4000;
+      const relay = new Relay({
+        maxsize: 128,
+        transport: redis({ url, run, heartbeatMs: HEARTBEAT_MS }),
+      });
+      relay.connect(
+        Object.assign(new Numbers(), { count }),
+        group([
+          Object.assign(new Sift(), { every: 4 }),
+          Object.assign(new Sift(), { every: 4 }),
+        ], { name: "sift", place: "workers" }),
+        group([
+          Object.assign(new Mark(), { delayMs: 1 }),
+          Object.assign(new Mark(), { delayMs: 1 }),
+        ], { name: "mark", place: "workers" }),
+      );
+      const results = relay.results<Marked>({ ordered: true });
+      const done = relay.start({ workers: { wait: 2 } });
+      done.catch(() => {});
+      const seqs: number[] = [];
+      let flagged = 0;
+      await guarded(
+        relay,
+        (async () => {
+          for await (const m of results) {
+            seqs.push(m.seq);
+            if (m.redelivered) flagged++;
+            if (seqs.length === 500) workers[0].child.kill("SIGKILL");
+          }
+          return await done;
+        })(),
+      );
+      const expected = Array.from({ length: count }, (_, i) => i).filter((
+        i,
+      ) => i % 4 !== 0);
+      // A copy that came again is dropped by the reorder buffer: each once.
+      assert.deepEqual(seqs, expected, "each once, in the source's order");
+      assert.ok(flagged > 0, "what the killed process had in hand came again");
+      const order = relay.metrics()?.order;
+      assert.ok(order !== undefined, "ordered metrics");
+      assert.equal(order.released, count, "every number released in turn");
+      assert.ok(order.peakHeld <= order.window, "the buffer within its window");
     } finally {
       await stopAll(workers);
     }

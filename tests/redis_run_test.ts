@@ -18,8 +18,10 @@ import {
   Numbers,
   Overlap,
   Picky,
+  Sift,
   SpinAt,
 } from "./fixtures/redis_actors.ts";
+import type { Marked } from "./fixtures/redis_actors.ts";
 import { captureLogs } from "./_harness.ts";
 import { redisProxy, redisTest, uniqueRun } from "./_redis.ts";
 
@@ -58,6 +60,45 @@ async function copy(from: string, to: string): Promise<void> {
   for await (const entry of Deno.readDir(from)) {
     await copy(`${from}/${entry.name}`, `${to}/${entry.name}`);
   }
+}
+
+/**
+ * A copy of this checkout (baton and the tests' actors) in a folder of its
+ * own, with one line added to `changed`: a worker process started in it
+ * runs other code than this process there.
+ */
+async function checkout(changed: string): Promise<string> {
+  const root = new URL("../", import.meta.url).pathname;
+  await Deno.mkdir("/tmp/baton-tests", { recursive: true });
+  const dir = await Deno.makeTempDir({
+    dir: "/tmp/baton-tests",
+    prefix: "skew-",
+  });
+  for (
+    const name of [
+      "mod.ts",
+      "redis.ts",
+      "cli.ts",
+      "config.ts",
+      "src",
+      "deno.json",
+      "deno.lock",
+      "tests/fixtures/redis_actors.ts",
+    ]
+  ) {
+    if (name.includes("/")) {
+      await Deno.mkdir(`${dir}/${name.slice(0, name.lastIndexOf("/"))}`, {
+        recursive: true,
+      });
+    }
+    await copy(`${root}${name}`, `${dir}/${name}`);
+  }
+  const text = await Deno.readTextFile(`${dir}/${changed}`);
+  await Deno.writeTextFile(
+    `${dir}/${changed}`,
+    `${text}\n// another version\n`,
+  );
+  return dir;
 }
 
 async function keysOf(url: string, run: string): Promise<string[]> {
@@ -225,39 +266,8 @@ redisTest(
   async (url) => {
     // A checkout of the same code but for the actors' module: the worker
     // process runs in it, the coordinator here.
-    const root = new URL("../", import.meta.url).pathname;
-    const dir = await Deno.makeTempDir({
-      dir: "/tmp/baton-tests",
-      prefix: "skew-",
-    }).catch(async () => {
-      await Deno.mkdir("/tmp/baton-tests", { recursive: true });
-      return await Deno.makeTempDir({
-        dir: "/tmp/baton-tests",
-        prefix: "skew-",
-      });
-    });
+    const dir = await checkout("tests/fixtures/redis_actors.ts");
     try {
-      for (
-        const name of [
-          "mod.ts",
-          "redis.ts",
-          "cli.ts",
-          "config.ts",
-          "src",
-          "deno.json",
-          "deno.lock",
-        ]
-      ) {
-        await copy(`${root}${name}`, `${dir}/${name}`);
-      }
-      await Deno.mkdir(`${dir}/tests/fixtures`, { recursive: true });
-      const source = await Deno.readTextFile(
-        `${root}tests/fixtures/redis_actors.ts`,
-      );
-      await Deno.writeTextFile(
-        `${dir}/tests/fixtures/redis_actors.ts`,
-        `${source}\n// another version\n`,
-      );
       const run = uniqueRun("skew");
       const { startWorkers, stopAll } = await import("./_redis_workers.ts");
       const workers = startWorkers(url, run, 1, { cwd: dir });
@@ -283,6 +293,52 @@ redisTest(
         assert.equal(error.group, "mark");
         assert.equal(error.phase, "load");
         assert.match(error.message, /differs from the coordinator's/);
+      } finally {
+        await stopAll(workers);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+redisTest(
+  "D27: across processes, a worker process whose checkout of baton differs anywhere (here the worker runtime) is refused",
+  async (url) => {
+    // Not a file of the Redis transport: the actors' runtime in a worker.
+    const dir = await checkout("src/worker/runner.ts");
+    try {
+      const run = uniqueRun("skew-code");
+      const { startWorkers, stopAll } = await import("./_redis_workers.ts");
+      const workers = startWorkers(url, run, 1, { cwd: dir });
+      try {
+        const relay = new Relay({
+          maxsize: 16,
+          transport: redis({ url, run, joinTimeoutMs: 5000 }),
+        });
+        relay.connect(
+          new Numbers(),
+          group([new Mark()], { name: "mark", place: "workers" }),
+          new Keys(),
+        );
+        const error = await within(
+          relay,
+          60_000,
+          relay.start({ workers: { wait: 1 } }).then(
+            () => assert.fail("the run succeeded"),
+            (e) => e,
+          ),
+        );
+        assert.match(
+          String(error),
+          /0 of 1 worker processes joined .*; refused .* pid \d+, which runs different baton code/,
+        );
+        const status = await workers[0].status;
+        assert.equal(status.code, 1, "the refused process exits 1");
+        assert.match(
+          await workers[0].stderr,
+          /refused by run .*: this worker process runs different baton code than the coordinator/,
+        );
       } finally {
         await stopAll(workers);
       }
@@ -431,14 +487,17 @@ Deno.test("A group placed on workers needs a relay across processes, and start({
   const ordered = new Relay({
     transport: redis({ url: "redis://127.0.0.1:1", run: "x" }),
   });
-  ordered.connect(new Numbers(), group([new Mark()]), new Keys());
+  ordered.connect(
+    group([new Numbers()], { place: "workers" }),
+    group([new Mark()], { place: "workers" }),
+  );
   await assert.rejects(
     async () => {
       for await (const _ of ordered.results({ ordered: true })) {
         // Never reached: the relay refuses to start.
       }
     },
-    /ordered results are not available across processes yet/,
+    /ordered results come in the order in which group group-0 sends, and it is placed on "workers"/,
   );
   assert.throws(
     () => group([new Mark()], { place: "there" as "here" }),
@@ -650,5 +709,55 @@ redisTest(
     );
     assert.ok(warning !== undefined, "the stuck call is named in the logs");
     assert.deepEqual(await keysOf(url, run), [], "every key deleted");
+  },
+);
+
+redisTest(
+  "D25: across processes, results({ ordered: true }) come in the source's order through a filter of 2 on workers and a group of 2 on workers after it",
+  async (url) => {
+    const run = uniqueRun("ordered");
+    const count = 3000;
+    const relay = new Relay({ maxsize: 64, transport: redis({ url, run }) });
+    // The filter's markers ("nothing for #n") travel through Redis to the
+    // next group, which counts them as handled without a call.
+    relay.connect(
+      Object.assign(new Numbers(), { count }),
+      group([
+        Object.assign(new Sift(), { every: 3 }),
+        Object.assign(new Sift(), { every: 3 }),
+      ], { name: "sift", place: "workers" }),
+      group([new Mark(), new Mark()], { name: "mark", place: "workers" }),
+    );
+    const results = relay.results<Marked>({ ordered: true });
+    const done = relay.start({ workers: { spawn: 2 } });
+    const seqs: number[] = [];
+    const pids = new Set<number>();
+    await within(
+      relay,
+      60_000,
+      (async () => {
+        for await (const m of results) {
+          seqs.push(m.seq);
+          pids.add(m.pid);
+        }
+        return await done;
+      })(),
+    );
+    const expected = Array.from({ length: count }, (_, i) => i).filter((i) =>
+      i % 3 !== 0
+    );
+    assert.equal(
+      seqs.length,
+      expected.length,
+      "every message the filter let through",
+    );
+    assert.deepEqual(seqs, expected, "in the order the source sent");
+    assert.equal(pids.size, 2, "through both worker processes");
+    assert.ok(!pids.has(Deno.pid), "not through this process");
+    assert.deepEqual(
+      await keysOf(url, run),
+      [],
+      "every key of the run deleted",
+    );
   },
 );

@@ -10,6 +10,7 @@
 
 /** Offsets inside an actor's slot. */
 export const RECEIVED = 0;
+/** Items the actor put on its outlet (with an ordered run's markers). */
 export const SENT = 1;
 export const WAITED_MS = 2;
 /** Failed attempts that were tried again (`retries`). */
@@ -39,8 +40,15 @@ export const HANDLED = 7;
 export const HANDLED_TARGET = 8;
 /** A 32-bit counter (the low half of this double) to `Atomics.waitAsync` on. */
 export const HANDLED_BELL = 9;
+/**
+ * Of what `SENT` counts, the markers "nothing for #n" of an ordered run
+ * (`common/order.ts`), which are no messages: `sent` in the metrics leaves
+ * them out, while a worker process waits for them as for every item the
+ * actor put on its outlet before it acknowledges what they came from.
+ */
+export const MARKERS = 10;
 /** Doubles per actor. */
-export const WIDTH = 10;
+export const WIDTH = 11;
 
 /** The index of actor cell `cell` as a 32-bit cell, for `Atomics`. */
 export const int32Cell = (cell: number): number =>
@@ -78,7 +86,7 @@ export function readStats(
   const base = index * WIDTH;
   return {
     received: cells[base + RECEIVED],
-    sent: cells[base + SENT],
+    sent: cells[base + SENT] - cells[base + MARKERS],
     waitedMs: cells[base + WAITED_MS],
     retries: cells[base + RETRIES],
     skipped: cells[base + SKIPPED],

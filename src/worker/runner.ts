@@ -35,6 +35,7 @@ import {
   HANDLED_BELL,
   HANDLED_TARGET,
   int32Cell,
+  MARKERS,
   RECEIVED,
   SENT,
   WAITED_MS,
@@ -463,26 +464,27 @@ export class ActorRunner {
         stats[received]++;
         return actor.recv(message);
       });
-      const plain = init.redelivery === undefined
-        ? direct
-        : unwrapping(direct, init.redelivery, (n) => (before = n));
-      const handle = count === undefined
-        ? plain
-        : attempts?.concurrent
-        ? direct
-        : countHandled(plain, count);
-      // Ordered: around each message's whole handling. Where several are in
-      // flight, the attempts wrap each one themselves (AttemptsHost.around).
       // A retrying group with nothing around its calls: the inlet catches.
-      const bare =
-        order === undefined && init.countHandled !== true && inlet.catches
-          ? attempts?.bare
-          : undefined;
+      const bare = order === undefined && count === undefined && inlet.catches
+        ? attempts?.bare
+        : undefined;
+      // Where several are in flight, the attempts wrap each message
+      // themselves (AttemptsHost.around: ordering, the count of handled
+      // ones). One at a time, around each message's whole handling, from
+      // the outside in: the count of handled messages (across processes,
+      // markers of an ordered run included), the envelope of a redelivery,
+      // then ordering.
+      let handler = direct;
+      if (bare !== undefined) handler = bare.handle;
+      else if (!attempts?.concurrent) {
+        handler = order?.handler?.(inlet, direct) ?? direct;
+        if (init.redelivery !== undefined) {
+          handler = unwrapping(handler, init.redelivery, (n) => (before = n));
+        }
+        if (count !== undefined) handler = countHandled(handler, count);
+      }
       await inlet.run(
-        bare?.handle ??
-          (attempts?.concurrent
-            ? handle
-            : order?.handler?.(inlet, handle) ?? handle),
+        handler,
         (got, expected) =>
           lifecycle.info(`received ${got}/${expected} poison pills`),
         bare?.caught,
@@ -570,8 +572,14 @@ export class ActorRunner {
   /** Ordered results: numbers through the actor (`ordering.ts`). */
   async #ordering(init: InitMessage): Promise<Ordering> {
     const { ordering } = await import("./ordering.ts");
+    const stats = new Float64Array(init.stats.buffer);
+    const base = init.stats.index * WIDTH;
     return ordering(init, this.#sender(init), {
-      forward: (marker) => this.#outlet!.send(marker),
+      forward: (marker) => {
+        stats[base + SENT]++;
+        stats[base + MARKERS]++;
+        return this.#outlet!.send(marker);
+      },
       fail: (error) => this.fail(error),
     });
   }

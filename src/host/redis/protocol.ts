@@ -150,22 +150,48 @@ export async function moduleHash(url: string): Promise<string> {
   return await sha256(await Deno.readFile(new URL(url)));
 }
 
-/** The files of baton whose hash a worker process and a coordinator share. */
-const CODE = [
-  "../../common/protocol.ts",
-  "../../link/redis/scripts.ts",
-  "../../link/redis/transport.ts",
-  "./protocol.ts",
-  "./bridge.ts",
-  "./worker_process.ts",
-  "./coordinator.ts",
-];
+/** baton's root: the folder of `mod.ts`. */
+const ROOT = new URL("../../../", import.meta.url);
 
-/** The hash of this process's baton code (the parts processes share). */
+/** The entries at baton's root that a process may run or import. */
+const ENTRIES = ["mod.ts", "redis.ts", "config.ts", "cli.ts"];
+
+/** Every `.ts` file under `dir`, as paths from baton's root. */
+async function sources(dir: URL, path: string, out: string[]): Promise<void> {
+  for await (const entry of Deno.readDir(dir)) {
+    const at = `${path}${entry.name}`;
+    if (entry.isDirectory) {
+      await sources(new URL(`${entry.name}/`, dir), `${at}/`, out);
+    } else if (entry.isFile && entry.name.endsWith(".ts")) out.push(at);
+  }
+}
+
+/**
+ * The hash of this process's baton code: every module of its `src/` and
+ * its entries, with their paths, so that a worker process whose checkout
+ * differs from the coordinator's anywhere in baton is refused (a file of
+ * the worker runtime as much as one of the Redis transport). Loaded from
+ * elsewhere than files (a registry), baton's URL, which names its version.
+ */
 export async function codeHash(): Promise<string> {
+  if (ROOT.protocol !== "file:") {
+    return await sha256(new TextEncoder().encode(ROOT.href));
+  }
+  const files: string[] = [];
+  await sources(new URL("src/", ROOT), "src/", files);
+  for (const entry of ENTRIES) {
+    try {
+      if ((await Deno.stat(new URL(entry, ROOT))).isFile) files.push(entry);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  files.sort();
+  const encoder = new TextEncoder();
   const parts: Uint8Array[] = [];
-  for (const file of CODE) {
-    parts.push(await Deno.readFile(new URL(file, import.meta.url)));
+  for (const file of files) {
+    parts.push(encoder.encode(`${file}\n`));
+    parts.push(await Deno.readFile(new URL(file, ROOT)));
   }
   const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;

@@ -198,21 +198,31 @@ export class Relay<Out = unknown> {
         ),
       );
     }
-    // Not yet across processes: an actor here cannot restart on a Redis
-    // edge, and a source on workers could lose what its send() accepted.
+    // Not across processes: a source on workers, or one here next to
+    // workers, could lose what its send() accepted; an actor here restarts
+    // next to workers only where every edge it has runs across processes
+    // (Redis redelivers what it had in hand; a local edge's replay does not
+    // reach across).
     const all = this.#groups ?? [];
-    const restarting = all.find((g, i) =>
-      g.policy.onError === "restart" &&
-      (g.place === "workers"
-        ? i === 0 && !this.#input
-        : [all[i - 1], all[i + 1]].some((n) => n?.place === "workers"))
-    );
+    const last = all.length - 1;
+    const restarting = all.find((g, i) => {
+      if (g.policy.onError !== "restart") return false;
+      if (g.place === "workers") return i === 0 && !this.#input;
+      if (![all[i - 1], all[i + 1]].some((n) => n?.place === "workers")) {
+        return false;
+      }
+      const acrossIn = i > 0 && all[i - 1].place === "workers";
+      const acrossOut = i === last
+        ? this.#reader === undefined
+        : all[i + 1].place === "workers";
+      return !(acrossIn && acrossOut);
+    });
     if (placed.length > 0 && restarting !== undefined) {
       return Promise.reject(
         new TypeError(
           restarting.place === "workers"
             ? `Cannot start relay: group ${restarting.name} is a group of sources placed on "workers" with onError "restart", which cannot restart across processes for now; use onError "fail", or place it here`
-            : `Cannot start relay: group ${restarting.name} has onError "restart" next to a group placed on "workers", and an actor here cannot restart on an edge across processes for now; use onError "fail" or "skip" there, or place it on "workers" too`,
+            : `Cannot start relay: group ${restarting.name} has onError "restart" here, next to a group placed on "workers"; an actor here restarts across processes only when every edge it has runs across processes: the group before it on "workers", and the group after it on "workers" or none (its results not read); place the groups so, use onError "fail" or "skip" there, or place it on "workers" too`,
         ),
       );
     }

@@ -127,6 +127,10 @@ export function bridge(
   if (isRedisEnd(inlet)) {
     const cells = new Float64Array(init.stats.buffer);
     const base = init.stats.index * WIDTH;
+    // An actor restarted in the coordinator's process counts on in its
+    // slot of the run's counters: this incarnation's start from there.
+    const handled0 = cells[base + HANDLED];
+    const sent0 = cells[base + SENT];
     // (handled, sent) as read together: once what was sent by then is in
     // Redis, what was handled by then may be acknowledged.
     const marks: [number, number][] = [];
@@ -136,11 +140,11 @@ export function bridge(
      * actor sent are in Redis (by default: those Redis answered).
      */
     const ackable = (posted = sender?.confirmed) => {
-      const handled = cells[base + HANDLED];
+      const handled = cells[base + HANDLED] - handled0;
       if (posted === undefined) return handled;
       if (handled > (marks[marks.length - 1]?.[0] ?? safe)) {
         // Read after HANDLED: it counts at least what those messages sent.
-        marks.push([handled, cells[base + SENT]]);
+        marks.push([handled, cells[base + SENT] - sent0]);
       }
       while (marks.length > 0 && marks[0][1] <= posted) {
         safe = marks.shift()![0];
@@ -151,9 +155,9 @@ export function bridge(
     const bells = new Int32Array(init.stats.buffer);
     const bell = int32Cell(base + HANDLED_BELL);
     const handledBy = (target: number) => {
-      cells[base + HANDLED_TARGET] = target;
+      cells[base + HANDLED_TARGET] = handled0 + target;
       const rung = Atomics.load(bells, bell);
-      if (cells[base + HANDLED] >= target) return undefined;
+      if (cells[base + HANDLED] >= handled0 + target) return undefined;
       const wait = Atomics.waitAsync(bells, bell, rung, CONSUMED_POLL_MS);
       return wait.async ? wait.value.then(() => {}) : undefined;
     };
@@ -290,8 +294,16 @@ function receiving(
     return acks;
   };
   // One queue for every wire, in arrival order, forwarded one at a time,
-  // with the times each batch was delivered.
+  // with the times each batch was delivered. Every message goes on the
+  // first port link, so the actor handles them in the order they were
+  // delivered here: its count of handled messages then says which entries
+  // are done (on a link per sender, the actor could take a later entry's
+  // messages first, and an entry would be acknowledged with some of its
+  // messages unhandled). Each sender's pill goes on a link of its own, the
+  // first one's once every sender ended, after all the messages.
   const queue: [number, unknown, number][] = [];
+  const ended = new Set<number>();
+  const link = outlets[0];
   let pumping = false;
   const pump = async () => {
     if (pumping) return;
@@ -300,19 +312,21 @@ function receiving(
       while (queue.length > 0 && !closed) {
         const [s, item, deliveries] = queue.shift()!;
         if (item === PILL) {
-          outlets[s].close().catch(() => {});
+          ended.add(s);
+          if (s !== 0) outlets[s].close().catch(() => {});
+          if (ended.size === outlets.length) link.close().catch(() => {});
           continue;
         }
         for (const message of item as unknown[]) {
           // Delivered before: the actor's runner unwraps it, and its
           // this.redelivered and this.attempt say so.
-          const sent = outlets[s].send(
+          const sent = link.send(
             deliveries > 1 ? { [mark]: deliveries, m: message } : message,
           );
           // A send with room resolves at once; only a full edge waits.
           await sent;
         }
-        outlets[s].flush();
+        link.flush();
         if (!ringing && timer === undefined) look();
       }
     } catch (error) {

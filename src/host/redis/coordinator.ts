@@ -120,6 +120,23 @@ interface Remote {
   readonly counts: Map<number, readonly number[]>;
 }
 
+/** A member of a group here whose ends are Redis ends (bridged). */
+interface Local {
+  readonly init: InitMessage;
+  readonly bridged: Bridged;
+  readonly events: MemberEvents;
+  /**
+   * Its incarnation's own process id, in a restarting group (its Redis
+   * ends are fenced apart, as a worker process's members are), else none:
+   * the coordinator's transport.
+   */
+  readonly own: string | undefined;
+  readonly transport: RedisTransport;
+  readonly attempt: number;
+  /** Consumers of the earlier attempts, for a restarted receiver. */
+  readonly consumers: readonly string[];
+}
+
 /** One run's coordinator. */
 class Coordinator {
   readonly opened: OpenedRun;
@@ -134,8 +151,7 @@ class Coordinator {
   readonly #workers = new Map<string, Joined>();
   readonly #refused: string[] = [];
   readonly #remotes = new Map<string, Remote>();
-  readonly #local = new Map<string, Bridged>();
-  readonly #localEvents = new Map<string, MemberEvents>();
+  readonly #local = new Map<string, Local>();
   readonly #children: Deno.ChildProcess[] = [];
   readonly #edges: { edge: string; shape: EdgeShape }[] = [];
   #upId = "0-0";
@@ -219,6 +235,18 @@ class Coordinator {
     side: "inlet" | "outlet",
     spec: E,
   ): Restarted<E> {
+    const local = [...this.#local.values()].find((l) =>
+      l.own !== undefined && l.init.group === group &&
+      l.init[side]?.index === spec.index
+    );
+    if (local !== undefined) {
+      this.#transport!.fence(
+        edge,
+        local.own!,
+        side === "outlet" ? [spec.index] : [],
+      ).catch(() => {});
+      return { end: spec, peers: [], lost: 0 };
+    }
     const r = [...this.#remotes.values()].find((r) =>
       r.spec.init.group === group && r.spec.init[side]?.index === spec.index
     );
@@ -482,25 +510,64 @@ class Coordinator {
     r.worker.members.delete(r.spec.name);
   }
 
-  /** A member of a group here: a Web Worker, its Redis ends bridged. */
+  /**
+   * A member of a group here: a Web Worker, its Redis ends bridged. In a
+   * group that restarts, each incarnation has a process id of its own, so
+   * that the one it replaces is fenced alone, and it takes over what that
+   * one's receiving end had in hand.
+   */
   #spawnHere(spec: MemberSpec, events: MemberEvents): Member {
-    const { init } = spec;
-    if (!isRedisEnd(init.inlet) && !isRedisEnd(init.outlet)) {
+    if (!isRedisEnd(spec.init.inlet) && !isRedisEnd(spec.init.outlet)) {
       return workerHost.spawn(spec, events);
     }
-    // Dead letters of entries delivered too often (never to a member here,
-    // which reads new entries only), acknowledged by the run as its
+    const before = this.#local.get(spec.name);
+    const attempt = before === undefined ? 0 : before.attempt + 1;
+    const consumers = before === undefined ? [] : [
+      ...before.consumers,
+      ...(before.init.inlet === undefined
+        ? []
+        : [consumerOf(before.init.inlet.index, before.attempt)]),
+    ];
+    if (before !== undefined) this.#endLocal(before);
+    const own = spec.init.policy.onError === "restart"
+      ? memberProcess("coordinator", spec.name, attempt)
+      : undefined;
+    const transport = own === undefined
+      ? this.#transport!
+      : new RedisTransport(this.#link!, {
+        run: this.#options.run,
+        process: own,
+      });
+    const init = {
+      ...spec.init,
+      ...this.#ends(spec.init, attempt, consumers),
+    } as InitMessage;
+    // Dead letters of entries delivered too often (to a member here, only
+    // what a restarted one adopted), acknowledged by the run as its
     // actor's would be.
     let letters = 0;
-    const bridged = bridge(init, this.#transport!, (error) => {
+    const bridged = bridge(init, transport, (error) => {
+      // Its incarnation alone was fenced: it is being replaced.
+      if (
+        own !== undefined && /FENCED/.test(error.message) &&
+        error.message.includes(own)
+      ) return;
       events.failure(error);
     }, (dead) => {
       letters += dead.length;
       for (const letter of dead) events.message(letter);
       return Promise.resolve();
     });
-    this.#local.set(spec.name, bridged);
-    this.#localEvents.set(spec.name, events);
+    const local: Local = {
+      init,
+      bridged,
+      events,
+      own,
+      transport,
+      attempt,
+      consumers,
+    };
+    this.#local.set(spec.name, local);
     const member = workerHost.spawn({
       ...spec,
       init: bridged.init,
@@ -513,9 +580,15 @@ class Coordinator {
       },
       terminate: () => {
         member.terminate();
-        bridged.close();
+        this.#endLocal(local);
       },
     };
+  }
+
+  /** Closes a local member's bridge, and its own transport if it has one. */
+  #endLocal(local: Local): void {
+    local.bridged.close();
+    if (local.own !== undefined) local.transport.closeAll();
   }
 
   /** Sends a member's init to `worker`. */
@@ -523,7 +596,7 @@ class Coordinator {
     remote.worker = worker;
     worker.members.add(remote.spec.name);
     const { stats: _, ...init } = remote.spec.init;
-    const ends = this.#ends(init, remote);
+    const ends = this.#ends(init, remote.attempt, remote.consumers);
     const relative = this.#relative(init.module);
     moduleHash(init.module).then((hash) =>
       this.#down(worker.id, {
@@ -543,11 +616,11 @@ class Coordinator {
   }
 
   /** A member's ends for its attempt: a restarted receiver adopts. */
-  #ends(
-    init: Omit<InitMessage, "stats">,
-    remote: Remote,
-  ): Omit<InitMessage, "stats"> {
-    const attempt = remote.attempt;
+  #ends<I extends Omit<InitMessage, "stats">>(
+    init: I,
+    attempt: number,
+    consumers: readonly string[],
+  ): I {
     if (attempt === 0) return init;
     const inlet = init.inlet as (ReceiverEndSpec & RedisEnd) | undefined;
     const outlet = init.outlet as (SenderEndSpec & RedisEnd) | undefined;
@@ -556,7 +629,7 @@ class Coordinator {
       inlet: inlet === undefined ? undefined : {
         ...inlet,
         attempt,
-        adopt: [...remote.consumers],
+        adopt: [...consumers],
       } as ReceiverEndSpec,
       outlet: outlet === undefined
         ? undefined
@@ -784,7 +857,7 @@ class Coordinator {
         r.events.failure(error, true);
       }
     }
-    for (const events of this.#localEvents.values()) events.failure(error);
+    for (const local of this.#local.values()) local.events.failure(error);
   }
 
   #byes: (() => void) | undefined;
@@ -793,7 +866,7 @@ class Coordinator {
   async #close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
-    for (const b of this.#local.values()) b.close();
+    for (const local of this.#local.values()) this.#endLocal(local);
     this.#unregister?.();
     const link = this.#link;
     if (link !== undefined && link.failure === undefined) {

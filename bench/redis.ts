@@ -4,8 +4,9 @@
  * worker processes), batched (256 messages per stream entry) and unbatched
  * (1), against the same pipeline in this process; the time from a SIGKILL
  * of a worker process to the first redelivered message at the reader;
- * from an error to every process gone; and 4 processes ready (start() to
- * the first result, spawning included).
+ * from an error to every process gone; 4 processes ready (start() to the
+ * first result, spawning included); and an I/O-bound middle on workers
+ * (a 5 ms timer per message) with `concurrency` 16 against 1.
  *
  *     BATON_REDIS_URL=redis://127.0.0.1:6379 deno run -R=. --allow-run --allow-net=127.0.0.1 --allow-env=BATON_REDIS_URL,REDIS_DEBUG_MAINTENANCE bench/redis.ts
  *
@@ -18,7 +19,7 @@
 import { parseArgs } from "node:util";
 import { group, Relay, RelayError } from "../mod.ts";
 import { redis } from "../redis.ts";
-import { Count, now, Pass, Tally, Throw, Where } from "./redis_actors.ts";
+import { Count, Nap, now, Pass, Tally, Throw, Where } from "./redis_actors.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -61,6 +62,31 @@ async function throughput(
   );
   const reports = Array.fromAsync(relay.reports<Tallied>());
   await relay.start(across === undefined ? {} : { workers: { spawn: 3 } });
+  const [t] = (await reports).map((r) => r.value);
+  if (t.n !== count) throw new Error(`${t.n} of ${count} arrived`);
+  return (count - 1) / ((t.last - t.first) / 1000);
+}
+
+/**
+ * Messages per second through 1→2→1 with the middle group on workers
+ * awaiting a 5 ms timer per message, `concurrency` calls at a time.
+ */
+async function napping(count: number, concurrency: number): Promise<number> {
+  // Entries of 16: with 256, one middle could get most of a short run.
+  const relay = new Relay({
+    transport: redis({ url: url!, run: name(), slots: 1, batch: 16 }),
+  });
+  relay.connect(
+    Object.assign(new Count(), { count }),
+    group([new Nap(), new Nap()], {
+      name: "nap",
+      place: "workers",
+      concurrency,
+    }),
+    new Tally(),
+  );
+  const reports = Array.fromAsync(relay.reports<Tallied>());
+  await relay.start({ workers: { spawn: 2 } });
   const [t] = (await reports).map((r) => r.value);
   if (t.n !== count) throw new Error(`${t.n} of ${count} arrived`);
   return (count - 1) / ((t.last - t.first) / 1000);
@@ -177,6 +203,14 @@ const unbatched = await step(
   "unbatched",
   throughput(Math.ceil(messages / 10), { batch: 1 }),
 );
+const napOne = await step(
+  "5 ms timer, concurrency 1",
+  napping(flags.smoke ? 40 : 400, 1),
+);
+const napMany = await step(
+  "5 ms timer, concurrency 16",
+  napping(flags.smoke ? 400 : 4000, 16),
+);
 const reclaim = await step("kill", killToReclaim());
 console.log(`| workload | measured | ratio / bar |
 | --- | --- | --- |
@@ -186,10 +220,15 @@ console.log(`| workload | measured | ratio / bar |
 }× in-process (bar ≥ 100 k msg/s and ≥ 0.25×) |
 | 1→2→1 over 4 processes, 256 per entry, maxsize 4096 | ${fmt(wide)} msg/s | ${
   (wide / here).toFixed(2)
-}× in-process (default maxsize) |
+}× in-process (4× the default maxsize, 1024) |
 | 1→2→1 over 4 processes, 1 per entry | ${fmt(unbatched)} msg/s | ${
   (unbatched / here).toFixed(3)
 }× in-process, ${(batched / unbatched).toFixed(1)}× less than batched |
+| 1→2→1, the middle on 2 worker processes awaiting a 5 ms timer, concurrency 16 | ${
+  fmt(napMany)
+} msg/s | ${(napMany / napOne).toFixed(1)}× concurrency 1 (${
+  fmt(napOne)
+} msg/s; bar ≥ 10×) |
 | SIGKILL of a worker process → first result of its member started again | ${
   fmt(reclaim)
 } ms | heartbeat TTL 1500 ms (bar ≤ TTL + 500 ms) |

@@ -24,6 +24,15 @@ export class Pass extends Actor<number, number> {
   }
 }
 
+/** Passes each number on after awaiting a timer of `ms` (an I/O-bound stage). */
+export class Nap extends Actor<number, number> {
+  ms = 5;
+  override async recv(x: number): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, this.ms));
+    await this.send(x);
+  }
+}
+
 /** Counts, and reports when the first and the last message came. */
 export class Tally extends Actor<number> {
   n = 0;

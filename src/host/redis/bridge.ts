@@ -5,11 +5,13 @@
  * any two threads of one process.
  *
  * - Receiving: the main thread reads the edge's entries for the actor and
- *   forwards each sender's messages on a port link of that sender's own
- *   (so the actor still counts one pill per upstream sender, and order per
- *   sender holds). An entry is acknowledged, and its credit tokens go back
- *   to Redis, only once the actor handled every message of it (its
- *   `recv()` settled: the `HANDLED` counter of `common/stats.ts`) and
+ *   forwards every message, whichever sender's, on one port link, in the
+ *   order delivered, so the actor handles them in that order (and order per
+ *   sender holds); each upstream sender's pill comes on a link of its own,
+ *   so the actor still counts one per sender. An entry is acknowledged, and
+ *   its credit tokens go back to Redis, only once the actor handled every
+ *   message of it and of the entries before it (its `recv()` settled, in
+ *   delivery order: the `HANDLED` counter of `common/stats.ts`) and
  *   everything the actor sent meanwhile is in Redis (the sending leg's
  *   posts were answered): an entry in this process's hands when it dies is
  *   still pending in Redis, and another process takes it over, so what

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { Actor } from "../mod.ts";
+import { Actor } from "../actor.ts";
 import { Board } from "./board.ts";
 import {
   hash,

@@ -75,12 +75,14 @@ async function checkout(changed: string): Promise<string> {
     dir: "/tmp/baton-tests",
     prefix: "skew-",
   });
+  // baton's entries (every .ts file at the root), src/, the configuration.
+  const entries: string[] = [];
+  for await (const entry of Deno.readDir(root)) {
+    if (entry.isFile && entry.name.endsWith(".ts")) entries.push(entry.name);
+  }
   for (
     const name of [
-      "mod.ts",
-      "redis.ts",
-      "cli.ts",
-      "config.ts",
+      ...entries,
       "src",
       "deno.json",
       "deno.lock",

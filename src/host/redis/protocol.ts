@@ -154,7 +154,7 @@ export async function moduleHash(url: string): Promise<string> {
 const ROOT = new URL("../../../", import.meta.url);
 
 /** The entries at baton's root that a process may run or import. */
-const ENTRIES = ["mod.ts", "redis.ts", "config.ts", "cli.ts"];
+const ENTRIES = ["mod.ts", "actor.ts", "redis.ts", "config.ts", "cli.ts"];
 
 /** Every `.ts` file under `dir`, as paths from baton's root. */
 async function sources(dir: URL, path: string, out: string[]): Promise<void> {

@@ -34,3 +34,8 @@ export {
 } from "./src/config/pipeline.ts";
 export { CONFIG_LIMITS, type ConfigLimits } from "./src/config/limits.ts";
 export { ConfigFileError, type Problem } from "./src/config/source.ts";
+
+// What a loaded pipeline names (its relay, actors, options, and what those
+// name in turn) is the main entry's API: its types, for this entry's docs.
+export type * from "./mod.ts";
+export type { RedisOptions } from "./src/host/redis/options.ts";

@@ -20,13 +20,25 @@
  * @module
  */
 
-import type { RelayTransport } from "./src/options.ts";
+import type {
+  OpenedRun,
+  PlacedRun,
+  RelayTransport,
+  WorkersOption,
+} from "./src/options.ts";
 import {
   type RedisOptions,
   redisPlacement,
 } from "./src/host/redis/coordinator.ts";
 
-export type { RedisOptions, RelayTransport };
+// What redis() returns names these; mod.ts exports them too.
+export type {
+  OpenedRun,
+  PlacedRun,
+  RedisOptions,
+  RelayTransport,
+  WorkersOption,
+};
 export {
   runWorkerProcess,
   type WorkerProcessOptions,

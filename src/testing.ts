@@ -17,6 +17,22 @@ import type { DeadLetter } from "./host/dead_letters.ts";
 import type { GroupOptions } from "./topology.ts";
 import { render } from "./common/values.ts";
 
+// What this entry's API names; mod.ts exports them too.
+export type { Actor, DeadLetter, GroupOptions };
+export type { Cloneable, Kept, SendOptions } from "./actor.ts";
+export type {
+  ErrorLogMethod,
+  LogCallback,
+  Logger,
+  LogLevel,
+  LogMethod,
+  LogProperties,
+  LogRecord,
+  LogTemplatePrefix,
+  SourceLocation,
+  TextFormatter,
+} from "./log.ts";
+
 /** Options of {@linkcode testActor}. */
 export interface TestActorOptions<In> {
   /**

@@ -171,9 +171,23 @@ const slow = size(100_000, 2000);
 const SLOW_BOUND_MB = 32;
 const cases: Case[] = [
   {
-    workload: `RSS per actor, ${size(32, 4)} idle actors`,
+    workload: `RSS per actor, ${
+      size(32, 4)
+    } idle actors, their module importing actor.ts`,
     unit: "MB",
     baton: async () => await rssPerWorker("baton", size(32, 4)) / 2 ** 20,
+    against: [{
+      name: "raw worker",
+      run: async () => await rssPerWorker("raw", size(32, 4)) / 2 ** 20,
+      bar: atMost(1.2),
+    }],
+  },
+  {
+    workload: `RSS per actor, ${
+      size(32, 4)
+    } idle actors, their module importing mod.ts`,
+    unit: "MB",
+    baton: async () => await rssPerWorker("baton-mod", size(32, 4)) / 2 ** 20,
     against: [{
       name: "raw worker",
       run: async () => await rssPerWorker("raw", size(32, 4)) / 2 ** 20,

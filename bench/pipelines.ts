@@ -204,9 +204,13 @@ export async function runRaw(
  * Starts `n` trivial actors with baton: one source, `n - 1` sinks (a relay
  * has two groups at least, so `n` ≥ 2).
  */
-export async function startBaton(n: number, board?: Board): Promise<number> {
+export async function startBaton(
+  n: number,
+  board?: Board,
+  classes: { Source: typeof Source; Sink: typeof Sink } = { Source, Sink },
+): Promise<number> {
   const b = board ?? Board.create(n);
-  const source = Object.assign(new Source(), {
+  const source = Object.assign(new classes.Source(), {
     board: b.buffer,
     actors: n,
     count: 0,
@@ -216,7 +220,8 @@ export async function startBaton(n: number, board?: Board): Promise<number> {
     source,
     sink: Array.from(
       { length: n - 1 },
-      (_, i) => Object.assign(new Sink(), { board: b.buffer, slot: i + 1 }),
+      (_, i) =>
+        Object.assign(new classes.Sink(), { board: b.buffer, slot: i + 1 }),
     ),
   });
   const started = performance.now();
@@ -247,7 +252,7 @@ const RSS_SCRIPT = new URL("./rss.ts", import.meta.url).pathname;
  * fresh `deno` process (found on PATH).
  */
 export async function rssPerWorker(
-  mode: "baton" | "raw" | "slow-baton" | "slow-raw",
+  mode: "baton" | "baton-mod" | "raw" | "slow-baton" | "slow-raw",
   n: number,
 ): Promise<number> {
   const { success, stdout, stderr } = await new Deno.Command("deno", {
@@ -265,11 +270,20 @@ export async function rssPerWorker(
   return Number(text);
 }
 
-/** RSS added per trivial baton actor while `n` of them are up, in bytes. */
-export async function rssBaton(n: number): Promise<number> {
+/**
+ * RSS added per trivial baton actor while `n` of them are up, in bytes; with
+ * `mod`, actors whose module imports `mod.ts` (`bench/rss_mod_actors.ts`).
+ */
+export async function rssBaton(n: number, mod = false): Promise<number> {
+  const classes = mod
+    ? await import("./rss_mod_actors.ts").then((m) => ({
+      Source: m.ModSource,
+      Sink: m.ModSink,
+    }))
+    : undefined;
   const before = Deno.memoryUsage().rss;
   const board = Board.create(n, true);
-  const run = startBaton(n, board);
+  const run = startBaton(n, board, classes);
   await board.gather(n);
   const during = Deno.memoryUsage().rss;
   board.release();

@@ -26,15 +26,4 @@ export {
   type Kept,
   type SendOptions,
 } from "./src/actor.ts";
-export type {
-  ErrorLogMethod,
-  LogCallback,
-  Logger,
-  LogLevel,
-  LogMethod,
-  LogProperties,
-  LogRecord,
-  LogTemplatePrefix,
-  SourceLocation,
-  TextFormatter,
-} from "./src/log.ts";
+export type * from "./src/log.ts";

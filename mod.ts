@@ -103,15 +103,4 @@ export type {
 } from "./src/metrics.ts";
 export type { Phase } from "./src/common/protocol.ts";
 // The logging API's types (`Actor.log`, `plainFormatter`): LogTape's shapes.
-export type {
-  ErrorLogMethod,
-  LogCallback,
-  Logger,
-  LogLevel,
-  LogMethod,
-  LogProperties,
-  LogRecord,
-  LogTemplatePrefix,
-  SourceLocation,
-  TextFormatter,
-} from "./src/log.ts";
+export type * from "./src/log.ts";

@@ -20,18 +20,7 @@ import { render } from "./common/values.ts";
 // What this entry's API names; mod.ts exports them too.
 export type { Actor, DeadLetter, GroupOptions };
 export type { Cloneable, Kept, SendOptions } from "./actor.ts";
-export type {
-  ErrorLogMethod,
-  LogCallback,
-  Logger,
-  LogLevel,
-  LogMethod,
-  LogProperties,
-  LogRecord,
-  LogTemplatePrefix,
-  SourceLocation,
-  TextFormatter,
-} from "./log.ts";
+export type * from "./log.ts";
 
 /** Options of {@linkcode testActor}. */
 export interface TestActorOptions<In> {

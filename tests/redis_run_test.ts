@@ -104,6 +104,39 @@ async function checkout(changed: string): Promise<string> {
   return dir;
 }
 
+/** The source `Numbers-src` of `count` messages (see `accountedFor`). */
+function numbersSrc(count: number): Numbers {
+  const source = Object.assign(new Numbers(), { count });
+  Object.defineProperty(source, "name", { value: "Numbers-src" });
+  return source;
+}
+
+/**
+ * Asserts that each of the `count` messages of the source `Numbers-src`
+ * arrived, at most `bound` of them twice, and that message `again` came
+ * again, flagged, on attempt 2 or more; returns how many came twice.
+ */
+function accountedFor(
+  seen: Seen,
+  count: number,
+  bound: number,
+  again: number,
+): number {
+  const times = new Map<string, number>();
+  for (const k of seen.keys) times.set(k, (times.get(k) ?? 0) + 1);
+  for (let seq = 0; seq < count; seq++) {
+    assert.ok(times.has(`Numbers-src:${seq}`), `${seq} lost`);
+  }
+  const doubled = seen.keys.length - times.size;
+  assert.ok(doubled <= bound, `${doubled} doubled, more than the bound`);
+  const at = seen.keys.indexOf(`Numbers-src:${again}`);
+  assert.ok(
+    seen.marks[at] <= -2,
+    `${again} came again, on attempt 2 or more`,
+  );
+  return doubled;
+}
+
 async function keysOf(url: string, run: string): Promise<string[]> {
   const { RedisLink } = await import("../src/link/redis/link.ts");
   const link = await RedisLink.connect({ url });
@@ -635,8 +668,7 @@ redisTest(
     const run = uniqueRun("restart");
     const count = 3000;
     const relay = new Relay({ maxsize: 64, transport: redis({ url, run }) });
-    const source = Object.assign(new Numbers(), { count });
-    Object.defineProperty(source, "name", { value: "Numbers-src" });
+    const source = numbersSrc(count);
     relay.connect(
       source,
       group([
@@ -652,18 +684,10 @@ redisTest(
       relay.start({ workers: { spawn: 2 } }),
     );
     const [seen] = (await reports).map((r) => r.value);
-    const times = new Map<string, number>();
-    for (const k of seen.keys) times.set(k, (times.get(k) ?? 0) + 1);
-    for (let seq = 0; seq < count; seq++) {
-      assert.ok(times.has(`Numbers-src:${seq}`), `${seq} lost`);
-    }
-    const doubled = seen.keys.length - times.size;
-    assert.ok(doubled <= 64, `${doubled} doubled, more than the bound`);
+    const doubled = accountedFor(seen, count, 64, 700);
     // What the failed incarnation had in hand came again, flagged.
     const flagged = seen.marks.filter((m) => m < 0).length;
     assert.ok(flagged >= 1 && flagged >= doubled, `${flagged} flagged`);
-    const at = seen.keys.indexOf("Numbers-src:700");
-    assert.ok(seen.marks[at] <= -2, "700 came again, on attempt 2 or more");
     assert.equal(summary.groups[1].restarts, 1);
     assert.ok(summary.groups[1].received >= count);
     assert.deepEqual(await keysOf(url, run), [], "every key deleted");
@@ -676,8 +700,7 @@ redisTest(
     const run = uniqueRun("stuck");
     const count = 600;
     const relay = new Relay({ maxsize: 32, transport: redis({ url, run }) });
-    const source = Object.assign(new Numbers(), { count });
-    Object.defineProperty(source, "name", { value: "Numbers-src" });
+    const source = numbersSrc(count);
     relay.connect(
       source,
       group([Object.assign(new SpinAt(), { at: 200, spinMs: 4000 })], {
@@ -696,15 +719,8 @@ redisTest(
       relay.start({ workers: { spawn: 1 } }),
     );
     const [seen] = (await reports).map((r) => r.value);
-    const times = new Map<string, number>();
-    for (const k of seen.keys) times.set(k, (times.get(k) ?? 0) + 1);
-    for (let seq = 0; seq < count; seq++) {
-      assert.ok(times.has(`Numbers-src:${seq}`), `${seq} lost`);
-    }
-    assert.ok(seen.keys.length - times.size <= 32, "doubled within the bound");
+    accountedFor(seen, count, 32, 200);
     assert.equal(summary.groups[1].restarts, 1);
-    const at = seen.keys.indexOf("Numbers-src:200");
-    assert.ok(seen.marks[at] <= -2, "200 came again, on attempt 2 or more");
     const warning = logs.records.find((r) =>
       /recv\(\) ran for \d+ ms, longer than recvTimeoutMs \(400 ms\)/.test(
         r.message.join(""),
@@ -817,8 +833,7 @@ redisTest(
     const run = uniqueRun("restart-middle-here");
     const count = 3000;
     const relay = new Relay({ maxsize: 64, transport: redis({ url, run }) });
-    const source = Object.assign(new Numbers(), { count });
-    Object.defineProperty(source, "name", { value: "Numbers-src" });
+    const source = numbersSrc(count);
     relay.connect(
       source,
       group([new Mark()], { name: "mark", place: "workers" }),
@@ -835,16 +850,8 @@ redisTest(
       relay.start({ workers: { spawn: 2 } }),
     );
     const [seen] = (await reports).map((r) => r.value);
-    const times = new Map<string, number>();
-    for (const k of seen.keys) times.set(k, (times.get(k) ?? 0) + 1);
-    for (let seq = 0; seq < count; seq++) {
-      assert.ok(times.has(`Numbers-src:${seq}`), `${seq} lost`);
-    }
-    const doubled = seen.keys.length - times.size;
-    assert.ok(doubled <= 64, `${doubled} doubled, more than the bound`);
-    const at = seen.keys.indexOf("Numbers-src:700");
-    assert.ok(seen.marks[at] <= -2, "700 came again, on attempt 2 or more");
-    assert.equal(seen.pid === Deno.pid, false, "the sink ran on workers");
+    accountedFor(seen, count, 64, 700);
+    assert.notEqual(seen.pid, Deno.pid, "the sink ran on workers");
     assert.equal(summary.groups[2].restarts, 1);
     assert.deepEqual(await keysOf(url, run), [], "every key deleted");
   },

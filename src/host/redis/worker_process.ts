@@ -239,6 +239,15 @@ export async function runWorkerProcess(
       }));
       await link.command(["XADD", keys.up, "*", "m", encode(batch)]);
     };
+    /** Reports a failure of the member's own (not of its worker's exit). */
+    const failed = (error: Error) =>
+      up({
+        kind: "failure",
+        member: m.member,
+        attempt: m.attempt,
+        message: error.message,
+        exited: false,
+      });
     const own = memberProcess(id, m.member, m.attempt);
     const transport = new RedisTransport(link, { run: o.run, process: own });
     const bridged = bridge(init, transport, (error) => {
@@ -252,13 +261,7 @@ export async function runWorkerProcess(
         finish(1, "fenced");
         return;
       }
-      up({
-        kind: "failure",
-        member: m.member,
-        attempt: m.attempt,
-        message: error.message,
-        exited: false,
-      });
+      failed(error);
     }, deadLetters);
     running = {
       attempt: m.attempt,
@@ -318,13 +321,7 @@ export async function runWorkerProcess(
         running.watch?.stop();
         if (members.get(m.member) !== running) return;
         say(`baton worker: ${m.member}: ${error.message}`);
-        up({
-          kind: "failure",
-          member: m.member,
-          attempt: m.attempt,
-          message: error.message,
-          exited: false,
-        });
+        failed(error);
         running.member.terminate();
       },
     );

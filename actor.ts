@@ -26,4 +26,5 @@ export {
   type Kept,
   type SendOptions,
 } from "./src/actor.ts";
+// The logging API's types (`Actor.log`, `plainFormatter`): LogTape's shapes.
 export type * from "./src/log.ts";

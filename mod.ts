@@ -46,12 +46,8 @@
  * @module
  */
 
-export {
-  Actor,
-  type Cloneable,
-  type Kept,
-  type SendOptions,
-} from "./src/actor.ts";
+// The actor and what it names (its own entry, `@baton/relay/actor`).
+export * from "./actor.ts";
 export {
   type CloseOptions,
   DEFAULT_MAXSIZE,
@@ -102,5 +98,3 @@ export type {
   RelayMetrics,
 } from "./src/metrics.ts";
 export type { Phase } from "./src/common/protocol.ts";
-// The logging API's types (`Actor.log`, `plainFormatter`): LogTape's shapes.
-export type * from "./src/log.ts";

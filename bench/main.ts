@@ -170,30 +170,21 @@ const slow = size(100_000, 2000);
 /** The bound on the slow consumer's RSS, in MB above the idle pipeline. */
 const SLOW_BOUND_MB = 32;
 const cases: Case[] = [
-  {
+  // The actors' module importing the actor alone, then all of mod.ts.
+  ...([["actor.ts", "baton"], ["mod.ts", "baton-mod"]] as const).map((
+    [entry, mode],
+  ): Case => ({
     workload: `RSS per actor, ${
       size(32, 4)
-    } idle actors, their module importing actor.ts`,
+    } idle actors, their module importing ${entry}`,
     unit: "MB",
-    baton: async () => await rssPerWorker("baton", size(32, 4)) / 2 ** 20,
+    baton: async () => await rssPerWorker(mode, size(32, 4)) / 2 ** 20,
     against: [{
       name: "raw worker",
       run: async () => await rssPerWorker("raw", size(32, 4)) / 2 ** 20,
       bar: atMost(1.2),
     }],
-  },
-  {
-    workload: `RSS per actor, ${
-      size(32, 4)
-    } idle actors, their module importing mod.ts`,
-    unit: "MB",
-    baton: async () => await rssPerWorker("baton-mod", size(32, 4)) / 2 ** 20,
-    against: [{
-      name: "raw worker",
-      run: async () => await rssPerWorker("raw", size(32, 4)) / 2 ** 20,
-      bar: atMost(1.2),
-    }],
-  },
+  })),
   ...(smoke ? [2, 8] : [2, 8, 32]).map((k): Case => ({
     workload: `start-up and teardown, ${k} actors`,
     unit: "ms",

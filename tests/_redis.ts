@@ -46,6 +46,28 @@ export function redisTest(
   Deno.test({ name, ...options, fn: (t) => fn(url, t) });
 }
 
+/**
+ * The keys of run `run` left on the Redis at `url` (a run deletes them all
+ * when it settles). The Redis client loads only when this is called.
+ */
+export async function keysOf(url: string, run: string): Promise<string[]> {
+  const { RedisLink } = await import("../src/link/redis/link.ts");
+  const link = await RedisLink.connect({ url });
+  try {
+    const [, keys] = await link.command([
+      "SCAN",
+      "0",
+      "MATCH",
+      `baton:${run}:*`,
+      "COUNT",
+      "10000",
+    ]) as [unknown, unknown[]];
+    return keys.map(String);
+  } finally {
+    await link.quit();
+  }
+}
+
 /** A run name no other test (or test process) uses. */
 export function uniqueRun(prefix: string): string {
   return `${prefix}-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;

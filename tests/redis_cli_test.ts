@@ -7,8 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { RedisLink } from "../src/link/redis/link.ts";
-import { redisTest, uniqueRun } from "./_redis.ts";
+import { keysOf, redisTest, uniqueRun } from "./_redis.ts";
 import { startWorkers, stopAll } from "./_redis_workers.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
@@ -17,23 +16,6 @@ const ACTORS = new URL("./fixtures/redis_actors.ts", import.meta.url).href;
 async function scratch(): Promise<string> {
   await Deno.mkdir("/tmp/baton-tests", { recursive: true });
   return await Deno.makeTempDir({ dir: "/tmp/baton-tests", prefix: "yaml-" });
-}
-
-async function runKeys(url: string, run: string): Promise<string[]> {
-  const link = await RedisLink.connect({ url });
-  try {
-    const [, keys] = await link.command([
-      "SCAN",
-      "0",
-      "MATCH",
-      `baton:${run}:*`,
-      "COUNT",
-      "10000",
-    ]) as [unknown, unknown[]];
-    return keys.map(String);
-  } finally {
-    await link.quit();
-  }
 }
 
 /** Runs cli.ts on `file` with `lines` on standard input. */
@@ -113,7 +95,7 @@ groups:
         stderr,
         /baton: finished in .* \(received\/sent: .*tag 2000\/2000/,
       );
-      assert.deepEqual(await runKeys(url, run), [], "every key deleted");
+      assert.deepEqual(await keysOf(url, run), [], "every key deleted");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -24,7 +24,7 @@ import {
 } from "./fixtures/redis_actors.ts";
 import type { Marked } from "./fixtures/redis_actors.ts";
 import { captureLogs } from "./_harness.ts";
-import { redisProxy, redisTest, uniqueRun } from "./_redis.ts";
+import { keysOf, redisProxy, redisTest, uniqueRun } from "./_redis.ts";
 
 interface Seen {
   keys: string[];
@@ -135,24 +135,6 @@ function accountedFor(
     `${again} came again, on attempt 2 or more`,
   );
   return doubled;
-}
-
-async function keysOf(url: string, run: string): Promise<string[]> {
-  const { RedisLink } = await import("../src/link/redis/link.ts");
-  const link = await RedisLink.connect({ url });
-  try {
-    const [, keys] = await link.command([
-      "SCAN",
-      "0",
-      "MATCH",
-      `baton:${run}:*`,
-      "COUNT",
-      "10000",
-    ]) as [unknown, unknown[]];
-    return keys.map(String);
-  } finally {
-    await link.quit();
-  }
 }
 
 redisTest(

@@ -528,7 +528,6 @@ class Coordinator {
         ? []
         : [consumerOf(before.init.inlet.index, before.attempt)]),
     ];
-    if (before !== undefined) this.#endLocal(before);
     const own = spec.init.policy.onError === "restart"
       ? memberProcess("coordinator", spec.name, attempt)
       : undefined;

@@ -46,8 +46,15 @@
  * @module
  */
 
-// The actor and what it names (its own entry, `@baton/relay/actor`).
-export * from "./actor.ts";
+// Listed here rather than re-exported from actor.ts: a worker whose actor
+// imports mod.ts then reads only mod.ts and src/ (a sandboxed group's
+// permissions grant those), never another file at the root.
+export {
+  Actor,
+  type Cloneable,
+  type Kept,
+  type SendOptions,
+} from "./src/actor.ts";
 export {
   type CloseOptions,
   DEFAULT_MAXSIZE,
@@ -98,3 +105,5 @@ export type {
   RelayMetrics,
 } from "./src/metrics.ts";
 export type { Phase } from "./src/common/protocol.ts";
+// The logging API's types (`Actor.log`, `plainFormatter`): LogTape's shapes.
+export type * from "./src/log.ts";

@@ -206,6 +206,7 @@ export class Outlet {
   #failure: unknown = undefined;
   /** Messages accepted so far. */
   sent = 0;
+  #unposted = 0;
   /** Milliseconds spent waiting for credit. */
   waitedMs = 0;
 
@@ -313,8 +314,19 @@ export class Outlet {
     return this.#waiting.length;
   }
 
+  /** Messages accepted and not yet posted. */
+  get unposted(): number {
+    return this.#unposted;
+  }
+
+  /** Most messages in one post. */
+  get batchLimit(): number {
+    return this.#limit;
+  }
+
   #put(message: unknown, transfer: Transferable[] | undefined): void {
     this.sent++;
+    this.#unposted++;
     this.#streak++;
     let i = this.#current;
     if (this.#runLeft > 0) this.#runLeft--;
@@ -494,6 +506,7 @@ export class Outlet {
     const transfer = this.#transfers[i];
     this.#batches[i] = [];
     this.#weights[i] = 0;
+    this.#unposted -= batch.length;
     if (transfer.length > 0) this.#transfers[i] = [];
     try {
       this.#wires[i].post(batch, transfer);

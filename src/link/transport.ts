@@ -37,9 +37,11 @@
  *
  * - a receiver counts a message handled once its handler settled and what
  *   the handler sent went out (`chain()`), and, if the receiver's actor may
- *   restart too, once that was handled downstream (so that a restarted
- *   actor's replay makes again what died with its old incarnation); until
- *   then the message keeps its credit;
+ *   restart and so may the receivers of what it sent, once that was handled
+ *   downstream (so that a restarted actor's replay makes again what died
+ *   with its old incarnation's log); until then the message keeps its
+ *   credit. What went out to a receiver that never restarts is in that
+ *   receiver's queue, which outlives the sender;
  * - `restartReceiver(r)` fences the old incarnation of receiver `r` (nothing
  *   it does afterwards counts), and once every live sender got its
  *   {@linkcode RelinkSpec} through `relink()`, every message posted to `r`

@@ -152,6 +152,11 @@ export class SharedReceiverCredit implements ReceiverCredit {
   readonly #chunk: number;
   #taken = 0;
 
+  /** Messages whose credits go back together. */
+  get chunk(): number {
+    return this.#chunk;
+  }
+
   constructor(buffer: SharedArrayBuffer, index: number, maxsize: number) {
     this.#cells = new Int32Array(buffer);
     this.#queued = QUEUED + index * STRIDE;

@@ -5,16 +5,24 @@
  * on edges made restartable; every other edge is the plain one of
  * `transport.ts`, untouched.
  *
- * - A sender keeps each batch it posted on a link until the receiver has
- *   handled it, told by a per-link counter in shared memory (`HANDLED`);
- *   messages are copied, never transferred, so that they can be posted
- *   again. When a receiver restarts, the run hands every sender a fresh
- *   port to its new incarnation, and the sender posts on it, in order,
- *   every message that was not handled, then its pill if it had sent it.
- * - A receiver counts a message handled (and gives back its credit) only
- *   once its handler settled and the outlet it sends on posted what the
- *   handler sent: so a message whose outputs died with the worker is
- *   replayed, not lost. Replayed messages keep the credits they hold.
+ * - Where the receivers may restart, a sender keeps each batch it posted on
+ *   a link until the receiver has handled it, told by a per-link counter in
+ *   shared memory (`HANDLED`); those messages are copied, never
+ *   transferred, so that they can be posted again. When a receiver
+ *   restarts, the run hands every sender a fresh port to its new
+ *   incarnation, and the sender posts on it, in order, every message that
+ *   was not handled, then its pill if it had sent it.
+ * - Such a receiver counts a message handled (and gives back its credit)
+ *   only once its handler settled and the outlet it sends on posted what
+ *   the handler sent (and, where that outlet keeps what it posted, once
+ *   the receivers downstream handled it): so a message whose outputs died
+ *   with the worker is replayed, not lost. Replayed messages keep the
+ *   credits they hold. It counts at the next message it takes, or when its
+ *   queue runs dry, with no promise per message: a restarting group
+ *   handles one message at a time.
+ * - Where only the senders restart, the receiver gives credits back as on
+ *   a plain edge and keeps no count: what a sender posted is in the
+ *   receiver's queue, and outlives it.
  * - A sender's credits taken and not yet posted are counted in a shared cell
  *   (`HELD`), which the run returns to the edge when the sender dies.
  * - Each end carries its incarnation (`epoch`); once the run moved a
@@ -74,13 +82,16 @@ export class ReplayEdge {
   readonly buffer: SharedArrayBuffer;
 
   readonly #maxsize: number;
+  readonly #receiversRestart: boolean;
 
   constructor(
     layout: ReplayLayout,
     credit: SharedArrayBuffer,
     maxsize: number,
+    receiversRestart: boolean,
   ) {
     this.#maxsize = maxsize;
+    this.#receiversRestart = receiversRestart;
     this.#layout = layout;
     this.buffer = createReplayCells(layout);
     this.#cells = new Int32Array(this.buffer);
@@ -93,7 +104,15 @@ export class ReplayEdge {
 
   /** The replay part of an end of the edge's first incarnations. */
   get first(): ReplayEnd {
-    return { cells: this.buffer, epoch: 0 };
+    return this.#end(0);
+  }
+
+  #end(epoch: number): ReplayEnd {
+    return {
+      cells: this.buffer,
+      epoch,
+      receiversRestart: this.#receiversRestart,
+    };
   }
 
   #load(at: number): number {
@@ -152,7 +171,7 @@ export class ReplayEdge {
       ports.push(channel.port1);
       peers.push({ port: channel.port2, epoch });
     }
-    return { replay: { cells: this.buffer, epoch }, ports, peers, lost };
+    return { replay: this.#end(epoch), ports, peers, lost };
   }
 
   /**
@@ -183,6 +202,6 @@ export class ReplayEdge {
       ports.push(channel.port2);
       peers.push({ port: channel.port1, epoch });
     }
-    return { replay: { cells: this.buffer, epoch }, ports, peers, lost };
+    return { replay: this.#end(epoch), ports, peers, lost };
   }
 }

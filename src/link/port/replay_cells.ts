@@ -87,6 +87,13 @@ export interface ReplayEnd {
   readonly cells: SharedArrayBuffer;
   /** The incarnation this end belongs to. */
   readonly epoch: number;
+  /**
+   * Whether the edge's receivers may restart. Only then does a sender keep
+   * what it posted (to post it again to a new incarnation), and a receiver
+   * count what it handled: a receiver that never restarts has every message
+   * posted to it in its own queue, which outlives the sender.
+   */
+  readonly receiversRestart: boolean;
 }
 
 /** A relink of the port transport: a fresh port to the restarted peer. */

@@ -9,7 +9,7 @@
  */
 
 import { Inlet } from "../inlet.ts";
-import { isPending, type Outlet } from "../outlet.ts";
+import type { Outlet } from "../outlet.ts";
 import {
   PILL,
   type ReceiverCredit,
@@ -38,6 +38,12 @@ class ReceiverReplay {
   readonly #epoch: number;
   readonly #credit: SharedReceiverCredit;
   readonly #chunk: number;
+  /**
+   * Handled messages not yet counted after which the outlet is flushed to
+   * count them (see `took`).
+   */
+  #forceAt: number;
+  readonly #maxsize: number;
   /** The link of each batch delivered and not yet taken whole, in order. */
   readonly #links: number[] = [];
   readonly #counts: number[] = [];
@@ -65,9 +71,11 @@ class ReceiverReplay {
   #outlet: Outlet | undefined;
   /** Whether the message in hand may have been handled before. */
   redelivered = false;
+  /** The link of the message in hand, until it settled; else -1. */
+  #inHand = -1;
 
   constructor(
-    credit: SharedArrayBuffer,
+    credit: SharedReceiverCredit,
     end: ReplayEnd & { index: number; maxsize: number },
     layout: ReplayLayout,
   ) {
@@ -76,8 +84,10 @@ class ReceiverReplay {
     this.#index = end.index;
     this.#epochAt = layout.epochR(end.index);
     this.#epoch = end.epoch;
-    this.#credit = new SharedReceiverCredit(credit, end.index, end.maxsize);
-    this.#chunk = Math.max(1, Math.floor(end.maxsize / 8));
+    this.#credit = credit;
+    this.#chunk = credit.chunk;
+    this.#forceAt = this.#chunk;
+    this.#maxsize = end.maxsize;
     this.#pending = new Array(layout.senders).fill(0);
     const links = Array.from({ length: layout.senders }, (_, s) => s);
     this.#seqs = links.map((s) =>
@@ -100,23 +110,20 @@ class ReceiverReplay {
     this.#counts.push(n);
   }
 
-  /** Runs `handler` on the next message, counting it handled once it settles. */
-  handle(
-    handler: (message: unknown) => unknown,
-    message: unknown,
-  ): unknown {
+  /**
+   * The inlet is about to hand the next message to the handler: the one
+   * before it, if any, settled (a restarting group handles one message at
+   * a time, and the inlet takes the next only once the last one's handling
+   * fulfilled). So each message is counted without a promise of its own.
+   */
+  #take(): void {
     if (this.#fenced()) throw fenced();
-    const link = this.#next();
+    if (this.#inHand >= 0) this.#done(this.#inHand);
+    const link = this.#inHand = this.#next();
     const seq = this.#seqs[link]++;
     this.redelivered = seq < this.#touchedBefore[link];
     // A plain store: read only by a later incarnation, after this one ended.
     this.#cells[this.#layout.touched(link, this.#index)] = seq + 1;
-    const result = handler(message);
-    if (isPending(result)) {
-      return result.then(() => this.#done(link));
-    }
-    this.#done(link);
-    return result;
   }
 
   #next(): number {
@@ -137,18 +144,37 @@ class ReceiverReplay {
   }
 
   #done(link: number): void {
-    if (this.#fenced()) throw fenced();
+    this.#inHand = -1;
     this.#pending[link]++;
     this.#pendingTotal++;
   }
 
   /** The inlet took a message: counts the handled ones now and then. */
   took(): void {
-    if (this.#pendingTotal >= this.#chunk) this.settle();
-    else if (this.#sealed.length > 0) this.#count();
+    this.#take();
+    const pending = this.#pendingTotal;
+    if (pending >= this.#chunk) {
+      const outlet = this.#outlet;
+      // Every output of the handled messages went out in the outlet's own
+      // posts: counted without cutting its batch short. Else flushed, but
+      // only once a batch's worth more is waiting, so that the outlet's
+      // posts keep their size (a flush per chunk doubled a middle's posts).
+      if (outlet !== undefined && outlet.unposted === 0) this.#seal();
+      else if (pending >= this.#forceAt) this.settle();
+    } else if (this.#sealed.length > 0) this.#count();
   }
 
-  /** The inlet's queue ran empty: counts what can be counted. */
+  /**
+   * The inlet's queue ran empty, or its run ended: every message it took
+   * settled. Counts what can be counted.
+   */
+  idle(): void {
+    // Counted in shared memory only while not fenced (`#count`).
+    if (this.#inHand >= 0) this.#done(this.#inHand);
+    this.settle();
+  }
+
+  /** Counts what can be counted of the messages that settled. */
   settle(): void {
     // The outlet's flush seals them once its batches are posted.
     if (this.#pendingTotal > 0 && this.#outlet !== undefined) {
@@ -226,9 +252,12 @@ class ReceiverReplay {
     }
   }
 
-  /** Resolves once every message handled so far counts as handled. */
+  /**
+   * Resolves once every message handled so far counts as handled: called
+   * once the inlet's run ended.
+   */
   drained(): Promise<void> {
-    this.settle();
+    this.idle();
     if (this.#sealed.length === 0 && this.#pendingTotal === 0) {
       return Promise.resolve();
     }
@@ -244,7 +273,15 @@ class ReceiverReplay {
   /** Handled messages count only once `outlet` posted what they sent. */
   chain(outlet: Outlet): void {
     this.#outlet = outlet;
-    this.#downstream = sendWiresOf(outlet);
+    this.#forceAt = Math.max(
+      this.#chunk,
+      Math.min(this.#chunk + outlet.batchLimit, Math.floor(this.#maxsize / 2)),
+    );
+    // Outputs need waiting for only where they are kept to be posted again
+    // (the receivers downstream may restart); elsewhere, once posted they
+    // are in their receiver's queue, which outlives this actor.
+    const wires = sendWiresOf(outlet);
+    this.#downstream = wires?.every((w) => w.keeps) ? wires : undefined;
     const flush = outlet.flush.bind(outlet);
     // Every flush of the outlet (at the end of a task, before it waits for
     // credit, before its pills) is when its outputs went out.
@@ -268,7 +305,7 @@ class ReplayReceiverCredit implements ReceiverCredit {
     this.#replay.took();
   }
   flush(): void {
-    this.#replay.settle();
+    this.#replay.idle();
   }
 }
 
@@ -276,10 +313,14 @@ class ReplayReceiverCredit implements ReceiverCredit {
 class ReplayReceiveWire implements Wire {
   readonly #ports: MessagePort[];
   readonly #link: number;
-  readonly #replay: ReceiverReplay;
+  readonly #replay: ReceiverReplay | undefined;
   #deliver: ((item: WireItem) => void) | undefined;
 
-  constructor(port: MessagePort, link: number, replay: ReceiverReplay) {
+  constructor(
+    port: MessagePort,
+    link: number,
+    replay: ReceiverReplay | undefined,
+  ) {
     this.#ports = [port];
     this.#link = link;
     this.#replay = replay;
@@ -295,11 +336,15 @@ class ReplayReceiveWire implements Wire {
   }
 
   #listenOn(port: MessagePort): void {
-    port.onmessage = (event) => {
-      const item = event.data as WireItem;
-      if (item !== PILL) this.#replay.arrived(this.#link, item.length);
-      this.#deliver!(item);
-    };
+    const replay = this.#replay;
+    const deliver = this.#deliver!;
+    port.onmessage = replay === undefined
+      ? (event) => deliver(event.data)
+      : (event) => {
+        const item = event.data as WireItem;
+        if (item !== PILL) replay.arrived(this.#link, item.length);
+        deliver(item);
+      };
   }
 
   /**
@@ -316,33 +361,31 @@ class ReplayReceiveWire implements Wire {
   }
 }
 
-/** An inlet of a restartable edge. */
+/**
+ * An inlet of a restartable edge. Where only the senders restart, it counts
+ * nothing (`replay` undefined): it gives credits back as a plain inlet does
+ * and only listens to a restarted sender's new port too.
+ */
 export class ReplayInlet extends Inlet {
-  readonly #replay: ReceiverReplay;
+  readonly #replay: ReceiverReplay | undefined;
   readonly #wires: ReplayReceiveWire[];
 
-  constructor(wires: ReplayReceiveWire[], replay: ReceiverReplay) {
-    super(wires, new ReplayReceiverCredit(replay));
+  constructor(
+    wires: ReplayReceiveWire[],
+    replay: ReceiverReplay | undefined,
+    credit: ReceiverCredit,
+  ) {
+    super(
+      wires,
+      replay === undefined ? credit : new ReplayReceiverCredit(replay),
+    );
     this.#replay = replay;
     this.#wires = wires;
   }
 
-  /** A handling counts as ended when its promise fulfils: no `caught`. */
-  override get catches(): boolean {
-    return false;
-  }
-
-  override run(
-    handle: (message: unknown) => unknown,
-    onPill: (received: number, expected: number) => void,
-  ): Promise<void> {
-    const replay = this.#replay;
-    return super.run((message) => replay.handle(handle, message), onPill);
-  }
-
   /** Whether the message in hand may have been handled before. */
   get redelivered(): boolean {
-    return this.#replay.redelivered;
+    return this.#replay?.redelivered ?? false;
   }
 
   /** Listens to a restarted sender on `port`. */
@@ -352,29 +395,32 @@ export class ReplayInlet extends Inlet {
 
   /** See {@linkcode ReceiverReplay.chain}. */
   chain(outlet: Outlet): void {
-    this.#replay.chain(outlet);
+    this.#replay?.chain(outlet);
   }
 
   /** Resolves once every message handled so far counts as handled. */
   drained(): Promise<void> {
-    return this.#replay.drained();
+    return this.#replay?.drained() ?? Promise.resolve();
   }
 
   override close(): void {
-    this.#replay.stop();
+    this.#replay?.stop();
     super.close();
   }
 }
 
 export function openReplayReceiver(end: ReplayPortEnd): ReplayInlet {
-  const layout = new ReplayLayout(end.senders, end.receivers);
-  const replay = new ReceiverReplay(end.cells, {
-    ...end.replay,
-    index: end.index,
-    maxsize: end.maxsize,
-  }, layout);
+  const credit = new SharedReceiverCredit(end.cells, end.index, end.maxsize);
+  const replay = end.replay.receiversRestart
+    ? new ReceiverReplay(credit, {
+      ...end.replay,
+      index: end.index,
+      maxsize: end.maxsize,
+    }, new ReplayLayout(end.senders, end.receivers))
+    : undefined;
   return new ReplayInlet(
     end.ports.map((port, s) => new ReplayReceiveWire(port, s, replay)),
     replay,
+    credit,
   );
 }

@@ -17,7 +17,10 @@ import {
 import { SharedSenderCredit } from "./credit.ts";
 import { fenced, ReplayLayout, type ReplayPortEnd } from "./replay_cells.ts";
 
-/** A sender's wire that keeps what it posted until the receiver handled it. */
+/**
+ * A sender's wire that keeps what it posted until the receiver handled it,
+ * when the receiver may restart (`keeps`).
+ */
 export class ReplaySendWire implements Wire {
   #port: MessagePort;
   readonly #cells: Int32Array;
@@ -30,13 +33,20 @@ export class ReplaySendWire implements Wire {
   readonly #log: { start: number; batch: readonly unknown[] }[] = [];
   #posted: number;
   #pilled = false;
+  /**
+   * Whether the receiver may restart, so that this wire keeps what it
+   * posted and the receiver counts what it handled.
+   */
+  readonly keeps: boolean;
 
   constructor(
     port: MessagePort,
     cells: Int32Array,
     at: { posted: number; handled: number; relinked: number; held: number },
     isFenced: () => boolean,
+    keeps: boolean,
   ) {
+    this.keeps = keeps;
     this.#port = port;
     this.#cells = cells;
     this.#postedAt = at.posted;
@@ -67,26 +77,27 @@ export class ReplaySendWire implements Wire {
     return wait.async ? wait.value : Promise.resolve();
   }
 
-  post(item: WireItem, _transfer: Transferable[]): void {
+  post(item: WireItem, transfer: Transferable[]): void {
     if (this.#fenced()) throw fenced();
     if (item === PILL) {
       this.#pilled = true;
       this.#port.postMessage(PILL);
       return;
     }
-    this.#trim(Atomics.load(this.#cells, this.#handledAt));
+    if (this.keeps) this.#trim(Atomics.load(this.#cells, this.#handledAt));
     // No longer held once posted: counted off first, so that a worker
     // killed from outside between the two steps returns too few credits,
     // never more than the edge has (the receiver gives these back).
     Atomics.sub(this.#cells, this.#heldAt, item.length);
     try {
-      // Copied, not transferred: the batch is kept to be posted again.
-      this.#port.postMessage(item);
+      // A batch kept to be posted again is copied, never transferred.
+      if (this.keeps) this.#port.postMessage(item);
+      else this.#port.postMessage(item, transfer);
     } catch (error) {
       Atomics.add(this.#cells, this.#heldAt, item.length);
       throw error;
     }
-    this.#log.push({ start: this.#posted, batch: item });
+    if (this.keeps) this.#log.push({ start: this.#posted, batch: item });
     this.#posted += item.length;
     Atomics.store(this.#cells, this.#postedAt, this.#posted);
   }
@@ -203,12 +214,18 @@ export function openReplaySender(
   const isFenced = () => Atomics.load(cells, epochAt) !== epoch;
   const s = end.index;
   const wires = end.ports.map((port, r) =>
-    new ReplaySendWire(port, cells, {
-      posted: layout.posted(s, r),
-      handled: layout.handled(s, r),
-      relinked: layout.relinked(s, r),
-      held: layout.held(s),
-    }, isFenced)
+    new ReplaySendWire(
+      port,
+      cells,
+      {
+        posted: layout.posted(s, r),
+        handled: layout.handled(s, r),
+        relinked: layout.relinked(s, r),
+        held: layout.held(s),
+      },
+      isFenced,
+      end.replay.receiversRestart,
+    )
   );
   const outlet = make(
     wires,

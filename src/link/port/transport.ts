@@ -107,9 +107,15 @@ function newReplayEdge(
   receivers: number,
   cells: SharedArrayBuffer,
   maxsize: number,
+  receiversRestart: boolean,
 ): Replay.ReplayEdge {
   const { ReplayEdge, ReplayLayout } = replayModule();
-  return new ReplayEdge(new ReplayLayout(senders, receivers), cells, maxsize);
+  return new ReplayEdge(
+    new ReplayLayout(senders, receivers),
+    cells,
+    maxsize,
+    receiversRestart,
+  );
 }
 
 function createEdge(shape: EdgeShape): EdgeHandle {
@@ -122,7 +128,13 @@ function createEdge(shape: EdgeShape): EdgeHandle {
   const restartable = shape.restartable !== undefined &&
     (shape.restartable.senders || shape.restartable.receivers);
   const replay = restartable
-    ? newReplayEdge(senders, receivers, cells, maxsize)
+    ? newReplayEdge(
+      senders,
+      receivers,
+      cells,
+      maxsize,
+      shape.restartable?.receivers === true,
+    )
     : undefined;
   const base = {
     transport: PORT,

@@ -45,7 +45,7 @@ export class Inlet {
   }
 
   /**
-   * Whether {@linkcode Inlet.run} gives a rejected handling to its `caught`
+   * Whether {@linkcode Inlet.run} gives a failed handling to its `caught`
    * (an inlet that counts each message's end itself does not).
    */
   get catches(): boolean {
@@ -60,13 +60,14 @@ export class Inlet {
   /**
    * Hands every message to `handle`, one at a time, until every sender's pill
    * arrived and every message before them was handled. With `caught`, a
-   * promise `handle` returned that rejects is given to it (and what it
-   * returns awaited) instead of ending the run.
+   * handling that throws, or returns a promise that rejects, is given to it
+   * with its message (and what it returns awaited) instead of ending the
+   * run.
    */
   async run(
     handle: (message: unknown) => unknown,
     onPill: (received: number, expected: number) => void,
-    caught?: (error: unknown) => unknown,
+    caught?: (error: unknown, message: unknown) => unknown,
   ): Promise<void> {
     const queue = this.#queue;
     const unwatch = watchBacklog(() =>
@@ -82,7 +83,7 @@ export class Inlet {
   async #loop(
     handle: (message: unknown) => unknown,
     onPill: (received: number, expected: number) => void,
-    caught: ((error: unknown) => unknown) | undefined,
+    caught: ((error: unknown, message: unknown) => unknown) | undefined,
   ): Promise<void> {
     const queue = this.#queue;
     const credit = this.#credit;
@@ -109,18 +110,29 @@ export class Inlet {
         const message = batch[i];
         this.current = message;
         credit.took();
-        const result = handle(message);
+        let result: unknown;
+        /** What `caught` returned: awaited, not caught again. */
+        let recovery = false;
+        if (caught === undefined) result = handle(message);
+        else {
+          // The handler's failure, given to `caught` here rather than by a
+          // wrapper of the handler's own per message.
+          try {
+            result = handle(message);
+          } catch (error) {
+            result = caught(error, message);
+            recovery = true;
+          }
+        }
         // A send() that had room returns RESOLVED: no need to yield for it.
         if (isPending(result)) {
           this.#rest = batch.length - 1 - i;
-          if (caught === undefined) await result;
+          if (caught === undefined || recovery) await result;
           else {
-            // The handler's rejection, given to `caught` here rather than
-            // by a promise of the handler's own per message.
             try {
               await result;
             } catch (error) {
-              const again = caught(error);
+              const again = caught(error, message);
               if (isPending(again)) await again;
             }
           }

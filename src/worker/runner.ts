@@ -459,14 +459,15 @@ export class ActorRunner {
       this.#setPhase("recv");
       const received = init.stats.index * WIDTH + RECEIVED;
       this.#attempt = 1;
-      const direct = attempts?.handle ?? ((message: unknown) => {
+      const plain = (message: unknown) => {
         if (this.#terminated) throw this.#controller.signal.reason;
         stats[received]++;
         return actor.recv(message);
-      });
+      };
+      const direct = attempts?.handle ?? plain;
       // A retrying group with nothing around its calls: the inlet catches.
-      const bare = order === undefined && count === undefined && inlet.catches
-        ? attempts?.bare
+      const caught = order === undefined && count === undefined && inlet.catches
+        ? attempts?.caught
         : undefined;
       // Where several are in flight, the attempts wrap each message
       // themselves (AttemptsHost.around: ordering, the count of handled
@@ -475,7 +476,7 @@ export class ActorRunner {
       // markers of an ordered run included), the envelope of a redelivery,
       // then ordering.
       let handler = direct;
-      if (bare !== undefined) handler = bare.handle;
+      if (caught !== undefined) handler = plain;
       else if (!attempts?.concurrent) {
         handler = order?.handler?.(inlet, direct) ?? direct;
         if (init.redelivery !== undefined) {
@@ -487,7 +488,7 @@ export class ActorRunner {
         handler,
         (got, expected) =>
           lifecycle.info(`received ${got}/${expected} poison pills`),
-        bare?.caught,
+        caught,
       );
       // The pills wait for every call still in flight.
       await attempts?.drain();

@@ -72,6 +72,14 @@ export class SharedSenderCredit implements SenderCredit {
       this.#reserve--;
       return true;
     }
+    return this.grab();
+  }
+
+  /**
+   * Takes a grab of credits from the edge, one of them for the message at
+   * hand and the rest into the reserve, if the edge has any.
+   */
+  protected grab(): boolean {
     const cells = this.#cells;
     let available = Atomics.load(cells, AVAILABLE);
     while (available > 0) {
@@ -168,6 +176,12 @@ export class SharedReceiverCredit implements ReceiverCredit {
   /** Records that one message was taken off the queue to be handled. */
   took(): void {
     if (++this.#taken >= this.#chunk) this.flush();
+  }
+
+  /** Gives back the credits of `n` more messages at once. */
+  give(n: number): void {
+    this.#taken += n;
+    this.flush();
   }
 
   /** Gives back the credits of every message taken so far. */

@@ -71,8 +71,21 @@ class ReceiverReplay {
   #outlet: Outlet | undefined;
   /** Whether the message in hand may have been handled before. */
   redelivered = false;
-  /** The link of the message in hand, until it settled; else -1. */
-  #inHand = -1;
+  /** A message was taken and has not settled yet. */
+  #inHand = false;
+  /**
+   * The batch being taken, in scalars, so that a message costs no lookup
+   * by link: its link (-1 before the first), the messages of it left to
+   * take, the sequence number of the next, where its link's `touched` cell
+   * is, the first sequence number no old incarnation took, and the
+   * messages of it that settled since they were last added to `#pending`.
+   */
+  #link = -1;
+  #left = 0;
+  #seq = 0;
+  #touchedAt = 0;
+  #touchedLimit = 0;
+  #settledHere = 0;
 
   constructor(
     credit: SharedReceiverCredit,
@@ -117,35 +130,52 @@ class ReceiverReplay {
    * fulfilled). So each message is counted without a promise of its own.
    */
   #take(): void {
-    if (this.#fenced()) throw fenced();
-    if (this.#inHand >= 0) this.#done(this.#inHand);
-    const link = this.#inHand = this.#next();
-    const seq = this.#seqs[link]++;
-    this.redelivered = seq < this.#touchedBefore[link];
+    // A plain read, as cheap as a field's: the run's store is seen before
+    // the next message or soon after, and a handler's call between two
+    // reads keeps the compiler from reusing one.
+    if (this.#cells[this.#epochAt] !== this.#epoch) throw fenced();
+    if (this.#inHand) this.#done();
+    if (this.#left === 0) this.#nextBatch();
+    this.#left--;
+    const seq = this.#seq++;
+    this.redelivered = seq < this.#touchedLimit;
     // A plain store: read only by a later incarnation, after this one ended.
-    this.#cells[this.#layout.touched(link, this.#index)] = seq + 1;
+    this.#cells[this.#touchedAt] = seq + 1;
+    this.#inHand = true;
   }
 
-  #next(): number {
+  /** Moves on to the next batch delivered. */
+  #nextBatch(): void {
+    this.#fold();
     const head = this.#head;
-    const link = this.#links[head];
-    if (--this.#counts[head] === 0) {
-      if (++this.#head === this.#links.length) {
-        this.#links.length = 0;
-        this.#counts.length = 0;
-        this.#head = 0;
-      } else if (this.#head > 1024) {
-        this.#links.splice(0, this.#head);
-        this.#counts.splice(0, this.#head);
-        this.#head = 0;
-      }
+    const link = this.#link = this.#links[head];
+    this.#left = this.#counts[head];
+    if (++this.#head === this.#links.length) {
+      this.#links.length = 0;
+      this.#counts.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024) {
+      this.#links.splice(0, this.#head);
+      this.#counts.splice(0, this.#head);
+      this.#head = 0;
     }
-    return link;
+    this.#seq = this.#seqs[link];
+    this.#touchedAt = this.#layout.touched(link, this.#index);
+    this.#touchedLimit = this.#touchedBefore[link];
   }
 
-  #done(link: number): void {
-    this.#inHand = -1;
-    this.#pending[link]++;
+  /** Adds what settled of the current batch to its link's counts. */
+  #fold(): void {
+    const link = this.#link;
+    if (link < 0) return;
+    this.#pending[link] += this.#settledHere;
+    this.#settledHere = 0;
+    this.#seqs[link] = this.#seq;
+  }
+
+  #done(): void {
+    this.#inHand = false;
+    this.#settledHere++;
     this.#pendingTotal++;
   }
 
@@ -170,7 +200,7 @@ class ReceiverReplay {
    */
   idle(): void {
     // Counted in shared memory only while not fenced (`#count`).
-    if (this.#inHand >= 0) this.#done(this.#inHand);
+    if (this.#inHand) this.#done();
     this.settle();
   }
 
@@ -193,10 +223,11 @@ class ReceiverReplay {
     if (
       this.#pendingTotal > 0 && (outlet === undefined || outlet.waiting === 0)
     ) {
+      this.#fold();
       const total = this.#pendingTotal;
       this.#pendingTotal = 0;
-      const counts = this.#pending.splice(0);
-      this.#pending.push(...new Array(counts.length).fill(0));
+      const counts = this.#pending.slice();
+      this.#pending.fill(0);
       const marks = this.#downstream?.map((w) => w.posted) ?? [];
       this.#sealed.push({ counts, total, marks });
     }
@@ -230,8 +261,7 @@ class ReceiverReplay {
       }
       n += total;
     }
-    for (let k = 0; k < n; k++) this.#credit.took();
-    this.#credit.flush();
+    this.#credit.give(n);
     if (sealed.length === 0) {
       clearTimeout(this.#timer);
       this.#timer = undefined;

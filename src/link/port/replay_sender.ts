@@ -142,8 +142,7 @@ export class ReplaySendWire implements Wire {
  * batches) counted in shared memory, once per grab and once per post, so
  * that the run can return it if the sender dies.
  */
-export class ReplaySenderCredit implements SenderCredit {
-  readonly #inner: SharedSenderCredit;
+export class ReplaySenderCredit extends SharedSenderCredit {
   readonly #cells: Int32Array;
   readonly #heldAt: number;
   readonly #fenced: () => boolean;
@@ -155,42 +154,33 @@ export class ReplaySenderCredit implements SenderCredit {
     heldAt: number,
     isFenced: () => boolean,
   ) {
-    this.#inner = new SharedSenderCredit(credit, grab);
+    super(credit, grab);
     this.#cells = cells;
     this.#heldAt = heldAt;
     this.#fenced = isFenced;
   }
 
-  take(): boolean {
-    const inner = this.#inner;
-    if (inner.reserve > 0) return inner.take();
-    if (this.#fenced() || !inner.take()) return false;
+  /** A message's credit from the reserve costs no more than on a plain edge. */
+  protected override grab(): boolean {
+    if (this.#fenced() || !super.grab()) return false;
     // A grab: the one taken and the rest of the reserve.
-    Atomics.add(this.#cells, this.#heldAt, inner.reserve + 1);
+    Atomics.add(this.#cells, this.#heldAt, this.reserve + 1);
     return true;
   }
-  giveBack(): void {
-    const reserve = this.#inner.reserve;
+
+  override giveBack(): void {
+    const reserve = this.reserve;
     // A fenced sender's reserve went back with its restart: not twice.
     if (reserve === 0 || this.#fenced()) return;
     // Counted off first, as in a post (see ReplaySendWire.post()).
     Atomics.sub(this.#cells, this.#heldAt, reserve);
-    this.#inner.giveBack();
+    super.giveBack();
   }
-  /** The wire counted the posted messages off what is held. */
-  queued(index: number, n: number): void {
-    this.#inner.queued(index, n);
-  }
-  queueLength(index: number): number {
-    return this.#inner.queueLength(index);
-  }
-  wait(): Promise<void> {
+
+  override wait(): Promise<void> {
     // A fenced sender never gets credit again: it must not spin on take().
     if (this.#fenced()) return new Promise(() => {});
-    return this.#inner.wait();
-  }
-  wakeAll(): void {
-    this.#inner.wakeAll();
+    return super.wait();
   }
 }
 

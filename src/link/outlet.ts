@@ -206,6 +206,11 @@ export class Outlet {
   #failure: unknown = undefined;
   /** Messages accepted so far. */
   sent = 0;
+  /**
+   * Called at the end of every flush, once everything queued was posted
+   * (a replaying receiver counts its handled messages then).
+   */
+  afterFlush: (() => void) | undefined = undefined;
   #unposted = 0;
   /** Milliseconds spent waiting for credit. */
   waitedMs = 0;
@@ -259,6 +264,7 @@ export class Outlet {
     }
     this.#runLeft = 0;
     this.#credit.giveBack();
+    this.afterFlush?.();
   }
 
   /**

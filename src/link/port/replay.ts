@@ -82,16 +82,16 @@ export class ReplayEdge {
   readonly buffer: SharedArrayBuffer;
 
   readonly #maxsize: number;
-  readonly #receiversRestart: boolean;
+  readonly #restart: { senders: boolean; receivers: boolean };
 
   constructor(
     layout: ReplayLayout,
     credit: SharedArrayBuffer,
     maxsize: number,
-    receiversRestart: boolean,
+    restart: { senders: boolean; receivers: boolean },
   ) {
     this.#maxsize = maxsize;
-    this.#receiversRestart = receiversRestart;
+    this.#restart = restart;
     this.#layout = layout;
     this.buffer = createReplayCells(layout);
     this.#cells = new Int32Array(this.buffer);
@@ -111,7 +111,8 @@ export class ReplayEdge {
     return {
       cells: this.buffer,
       epoch,
-      receiversRestart: this.#receiversRestart,
+      receiversRestart: this.#restart.receivers,
+      sendersRestart: this.#restart.senders,
     };
   }
 

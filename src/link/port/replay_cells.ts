@@ -94,6 +94,12 @@ export interface ReplayEnd {
    * posted to it in its own queue, which outlives the sender.
    */
   readonly receiversRestart: boolean;
+  /**
+   * Whether the edge's senders may restart: only then may a sender wait
+   * for its receivers' counts (`ReplaySendWire.whenHandled`), and only
+   * then do they tell it.
+   */
+  readonly sendersRestart: boolean;
 }
 
 /** A relink of the port transport: a fresh port to the restarted peer. */

@@ -44,6 +44,8 @@ class ReceiverReplay {
    */
   #forceAt: number;
   readonly #maxsize: number;
+  /** Whether a sender may wait for what this receiver counts. */
+  readonly #notify: boolean;
   /** The link of each batch delivered and not yet taken whole, in order. */
   readonly #links: number[] = [];
   readonly #counts: number[] = [];
@@ -101,6 +103,7 @@ class ReceiverReplay {
     this.#chunk = credit.chunk;
     this.#forceAt = this.#chunk;
     this.#maxsize = end.maxsize;
+    this.#notify = end.sendersRestart;
     this.#pending = new Array(layout.senders).fill(0);
     const links = Array.from({ length: layout.senders }, (_, s) => s);
     this.#seqs = links.map((s) =>
@@ -256,7 +259,7 @@ class ReceiverReplay {
           const at = this.#layout.handled(s, this.#index);
           Atomics.add(this.#cells, at, counts[s]);
           // A restarting sender may wait for it (see below).
-          Atomics.notify(this.#cells, at);
+          if (this.#notify) Atomics.notify(this.#cells, at);
         }
       }
       n += total;
@@ -312,16 +315,9 @@ class ReceiverReplay {
     // are in their receiver's queue, which outlives this actor.
     const wires = sendWiresOf(outlet);
     this.#downstream = wires?.every((w) => w.keeps) ? wires : undefined;
-    const flush = outlet.flush.bind(outlet);
     // Every flush of the outlet (at the end of a task, before it waits for
     // credit, before its pills) is when its outputs went out.
-    Object.defineProperty(outlet, "flush", {
-      configurable: true,
-      value: () => {
-        flush();
-        this.#seal();
-      },
-    });
+    outlet.afterFlush = () => this.#seal();
   }
 }
 

@@ -107,14 +107,14 @@ function newReplayEdge(
   receivers: number,
   cells: SharedArrayBuffer,
   maxsize: number,
-  receiversRestart: boolean,
+  restart: { senders: boolean; receivers: boolean },
 ): Replay.ReplayEdge {
   const { ReplayEdge, ReplayLayout } = replayModule();
   return new ReplayEdge(
     new ReplayLayout(senders, receivers),
     cells,
     maxsize,
-    receiversRestart,
+    restart,
   );
 }
 
@@ -133,7 +133,7 @@ function createEdge(shape: EdgeShape): EdgeHandle {
       receivers,
       cells,
       maxsize,
-      shape.restartable?.receivers === true,
+      shape.restartable!,
     )
     : undefined;
   const base = {

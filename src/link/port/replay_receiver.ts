@@ -218,8 +218,9 @@ class ReceiverReplay {
   /**
    * The outlet posted everything it was given: the messages handled so far
    * sent all their outputs. They count as handled once those outputs were
-   * handled downstream (when the outlet replays: this actor may restart,
-   * and what it sent would die with its log), else now.
+   * handled downstream where the outlet keeps what it posted (the receivers
+   * downstream may restart, and what this actor sent would die with its
+   * log if it restarted too), else now.
    */
   #seal(): void {
     const outlet = this.#outlet;

@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { group, Relay } from "../mod.ts";
 import { Counter, Reader } from "./fixtures/faults.ts";
+import { Count, Double, Sum } from "./fixtures/lean_actors.ts";
 import { leakChecked, startWithin } from "./_harness.ts";
 import { assertRelayError, make, rejectionOf, watchLogs } from "./_faults.ts";
 
@@ -51,6 +52,51 @@ Deno.test("an actor in a sandboxed group fails with a RelayError when it reads w
       true,
       "the neighbour with the permission read it",
     );
+  }));
+
+Deno.test("a sandboxed group whose actors import @baton/relay/actor is told to grant baton's entry, and runs once it is granted", () =>
+  leakChecked(async () => {
+    await using _logs = await watchLogs();
+    const entry = new URL("actor.ts", root).pathname;
+    // The actors' folder and baton's src/, not the entry their module imports.
+    const narrow = [new URL("tests/fixtures/", root), new URL("src/", root)];
+    const refused = new Relay({ logger: "test" });
+    const double = new Double();
+    refused.connect(
+      Object.assign(new Count(), { count: 10 }),
+      group([double], { name: "sandbox", permissions: { read: narrow } }),
+      new Sum(),
+    );
+    const { error } = await rejectionOf(refused);
+    const e = assertRelayError(error, {
+      actor: double.name,
+      group: "sandbox",
+      phase: "load",
+    });
+    assert.ok(
+      e.message.includes(`(${entry} was denied)`),
+      `the denied entry is named: ${e.message}`,
+    );
+    assert.ok(
+      e.message.includes(
+        `read: [new URL("./", import.meta.url), ${
+          JSON.stringify(root.pathname)
+        }]`,
+      ),
+      `baton's folder is in the example: ${e.message}`,
+    );
+    const granted = new Relay({ logger: "test" });
+    granted.connect(
+      Object.assign(new Count(), { count: 10 }),
+      group([new Double()], {
+        name: "sandbox",
+        permissions: { read: [...narrow, new URL("actor.ts", root)] },
+      }),
+      new Sum(),
+    );
+    const reports = Array.fromAsync(granted.reports<number>());
+    await startWithin(granted, 20_000);
+    assert.deepEqual((await reports).map((r) => r.value), [2 * 45]);
   }));
 
 Deno.test("a sandboxed group with the permission it needs runs to completion", () =>

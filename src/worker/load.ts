@@ -44,12 +44,29 @@ export async function loadActor(
   return Object.assign(actor, init.state);
 }
 
+/**
+ * The folder of baton's entries (`mod.ts`, `actor.ts`): an actor's module
+ * imports one of them, which a sandboxed group must be able to read too.
+ */
+const BATON_ROOT = new URL("../../", import.meta.url);
+
 function loadHint(init: InitMessage, error: unknown): string | undefined {
   const denied = deniedRead(error);
   if (denied === undefined) return undefined;
-  return init.sandboxed
-    ? `group ${init.group} runs with its own permissions: add the actor's modules to them, for example group(actors, { permissions: { read: [new URL("./", import.meta.url)] } })`
-    : `the worker of ${init.name} needs read access to its modules: ${
+  if (!init.sandboxed) {
+    return `the worker of ${init.name} needs read access to its modules: ${
       readAccessHint(denied || new URL(".", init.module).pathname)
     }`;
+  }
+  const read = [`new URL("./", import.meta.url)`];
+  // Baton's own files, where they are files: what the actor's module
+  // imports of baton (its entry) is read when the module loads.
+  if (BATON_ROOT.protocol === "file:") {
+    read.push(JSON.stringify(BATON_ROOT.pathname));
+  }
+  return `group ${init.group} runs with its own permissions: add the actor's modules to them, and what they import${
+    denied === "" ? "" : ` (${denied} was denied)`
+  }, for example group(actors, { permissions: { read: [${
+    read.join(", ")
+  }] } }) for the actors' folder${read.length > 1 ? " and baton's" : ""}`;
 }

@@ -87,6 +87,7 @@ async function checkout(changed: string): Promise<string> {
       "deno.json",
       "deno.lock",
       "tests/fixtures/redis_actors.ts",
+      "tests/fixtures/redis_helper.ts",
     ]
   ) {
     if (name.includes("/")) {
@@ -311,6 +312,49 @@ redisTest(
         assert.equal(error.group, "mark");
         assert.equal(error.phase, "load");
         assert.match(error.message, /differs from the coordinator's/);
+      } finally {
+        await stopAll(workers);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+redisTest(
+  "D30: across processes, a worker process whose copy of a module the actors' module imports differs is refused",
+  async (url) => {
+    // The actors' module is the same; a module it imports is not.
+    const dir = await checkout("tests/fixtures/redis_helper.ts");
+    try {
+      const run = uniqueRun("skew-import");
+      const { startWorkers, stopAll } = await import("./_redis_workers.ts");
+      const workers = startWorkers(url, run, 1, { cwd: dir });
+      try {
+        const relay = new Relay({
+          maxsize: 16,
+          transport: redis({ url, run }),
+        });
+        relay.connect(
+          new Numbers(),
+          group([new Mark()], { name: "mark", place: "workers" }),
+          new Keys(),
+        );
+        const error = await within(
+          relay,
+          60_000,
+          relay.start({ workers: { wait: 1 } }).then(
+            () => assert.fail("the run succeeded"),
+            (e) => e,
+          ),
+        );
+        assert.ok(error instanceof RelayError, String(error));
+        assert.equal(error.group, "mark");
+        assert.equal(error.phase, "load");
+        assert.match(
+          error.message,
+          /its module .*redis_actors\.ts \(or a module it imports\) differs from the coordinator's/,
+        );
       } finally {
         await stopAll(workers);
       }

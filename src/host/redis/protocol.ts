@@ -11,6 +11,8 @@
  */
 
 import type { Buffer } from "node:buffer";
+import { dirname, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
 import type { InitMessage, ToWorker } from "../../common/protocol.ts";
 import type { Reply } from "../../link/redis/link.ts";
@@ -142,12 +144,90 @@ export async function sha256(bytes: Uint8Array): Promise<string> {
     .join("");
 }
 
-/** The hash of a module file, or of its URL where it is not a file. */
+/**
+ * The specifiers a module's text imports statically (`import … from "x"`,
+ * `export … from "x"`, `import "x"`) or by a dynamic `import("x")` of a
+ * literal. Read from the text, not parsed: a specifier in a comment is
+ * taken too, which at worst hashes one more file.
+ */
+const IMPORTS =
+  /\b(?:import|export)\s[^'"`;]*?\bfrom\s*(["'])([^"'\n]+)\1|\bimport\s*(["'])([^"'\n]+)\3|\bimport\s*\(\s*(["'])([^"'\n]+)\5\s*\)/g;
+
+/** Files whose text can import others. */
+const SCRIPT = /\.(?:[cm]?[jt]sx?)$/;
+
+/**
+ * Whether `url` is one of baton's own files, which {@linkcode codeHash}
+ * covers: under `src/`, or an entry at the root.
+ */
+function isBaton(url: URL): boolean {
+  if (url.href.startsWith(new URL("src/", ROOT).href)) return true;
+  return ENTRIES.some((entry) => url.href === new URL(entry, ROOT).href);
+}
+
+/**
+ * The local files of a module's graph: the module, then what it imports
+ * by a relative or `file:` specifier, followed through those, less baton's
+ * own files. Bare specifiers (`npm:`, `jsr:`, an import map's names) are
+ * not followed: their versions are the lockfile's.
+ */
+async function localGraph(entry: URL): Promise<URL[]> {
+  const found = new Map<string, URL>();
+  const queue = [entry];
+  const decoder = new TextDecoder();
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    if (found.has(file.href)) continue;
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(file);
+    } catch (error) {
+      // An import the text only seemed to make (a comment, a string).
+      if (file !== entry && error instanceof Deno.errors.NotFound) continue;
+      throw error;
+    }
+    found.set(file.href, file);
+    if (!SCRIPT.test(file.pathname)) continue;
+    for (const match of decoder.decode(bytes).matchAll(IMPORTS)) {
+      const specifier = match[2] ?? match[4] ?? match[6];
+      if (!/^(?:\.{1,2}\/|\/|file:)/.test(specifier)) continue;
+      const next = new URL(specifier, file);
+      if (next.protocol === "file:" && !isBaton(next)) queue.push(next);
+    }
+  }
+  return [...found.values()].sort((a, b) => a.href < b.href ? -1 : 1);
+}
+
+/**
+ * The hash of an actor's module and the local modules it imports (with
+ * their paths from the module's folder, so that two checkouts in other
+ * places agree), or of its URL where it is not a file. Baton's own files
+ * are in {@linkcode codeHash}.
+ */
 export async function moduleHash(url: string): Promise<string> {
   if (!url.startsWith("file:")) {
     return await sha256(new TextEncoder().encode(url));
   }
-  return await sha256(await Deno.readFile(new URL(url)));
+  const entry = new URL(url);
+  const folder = dirname(fileURLToPath(entry));
+  const encoder = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  for (const file of await localGraph(entry)) {
+    parts.push(encoder.encode(`${relative(folder, fileURLToPath(file))}\n`));
+    parts.push(await Deno.readFile(file));
+  }
+  return await sha256(concat(parts));
+}
+
+/** The bytes of `parts`, one after another. */
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return all;
 }
 
 /** baton's root: the folder of `mod.ts`. */
@@ -193,11 +273,5 @@ export async function codeHash(): Promise<string> {
     parts.push(encoder.encode(`${file}\n`));
     parts.push(await Deno.readFile(new URL(file, ROOT)));
   }
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return await sha256(all);
+  return await sha256(concat(parts));
 }

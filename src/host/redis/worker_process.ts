@@ -210,7 +210,7 @@ export async function runWorkerProcess(
         member: m.member,
         attempt: m.attempt,
         message:
-          `was refused: its module ${module} differs from the coordinator's (SHA-256 ${
+          `was refused: its module ${module} (or a module it imports) differs from the coordinator's (SHA-256 ${
             hash.slice(0, 12)
           }… here, ${
             m.moduleHash.slice(0, 12)

@@ -54,6 +54,25 @@ async function within<T>(
   }
 }
 
+/**
+ * What `relay.start(options)` rejects with, within `ms`; the test fails if
+ * the run succeeds.
+ */
+function rejection(
+  relay: Relay,
+  options: Parameters<Relay["start"]>[0],
+  ms = 60_000,
+): Promise<unknown> {
+  return within(
+    relay,
+    ms,
+    relay.start(options).then(
+      () => assert.fail("the run succeeded"),
+      (e) => e,
+    ),
+  );
+}
+
 /** Copies a file or a folder (Deno.symlink needs unscoped permissions). */
 async function copy(from: string, to: string): Promise<void> {
   if ((await Deno.stat(from)).isFile) return await Deno.copyFile(from, to);
@@ -234,14 +253,7 @@ redisTest(
       group([new FailAt()], { name: "fail", place: "workers" }),
       new Keys(),
     );
-    const error = await within(
-      relay,
-      60_000,
-      relay.start({ workers: { spawn: 1 } }).then(
-        () => assert.fail("the run succeeded"),
-        (e) => e,
-      ),
-    );
+    const error = await rejection(relay, { workers: { spawn: 1 } });
     assert.ok(error instanceof RelayError, String(error));
     assert.equal(error.group, "fail");
     assert.equal(error.phase, "recv");
@@ -280,88 +292,64 @@ redisTest(
   },
 );
 
+/**
+ * A run whose worker process runs in a checkout where `changed` differs by
+ * one line: the actor on it fails in phase `load` with `message`.
+ */
+async function refusedAtLoad(
+  url: string,
+  changed: string,
+  message: RegExp,
+): Promise<void> {
+  const dir = await checkout(changed);
+  try {
+    const run = uniqueRun("skew");
+    const { startWorkers, stopAll } = await import("./_redis_workers.ts");
+    const workers = startWorkers(url, run, 1, { cwd: dir });
+    try {
+      const relay = new Relay({
+        maxsize: 16,
+        transport: redis({ url, run }),
+      });
+      relay.connect(
+        new Numbers(),
+        group([new Mark()], { name: "mark", place: "workers" }),
+        new Keys(),
+      );
+      const error = await rejection(relay, { workers: { wait: 1 } });
+      assert.ok(error instanceof RelayError, String(error));
+      assert.equal(error.group, "mark");
+      assert.equal(error.phase, "load");
+      assert.match(error.message, message);
+    } finally {
+      await stopAll(workers);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 redisTest(
   "D9: across processes, a worker process whose actor module differs from the coordinator's is refused",
-  async (url) => {
-    // A checkout of the same code but for the actors' module: the worker
-    // process runs in it, the coordinator here.
-    const dir = await checkout("tests/fixtures/redis_actors.ts");
-    try {
-      const run = uniqueRun("skew");
-      const { startWorkers, stopAll } = await import("./_redis_workers.ts");
-      const workers = startWorkers(url, run, 1, { cwd: dir });
-      try {
-        const relay = new Relay({
-          maxsize: 16,
-          transport: redis({ url, run }),
-        });
-        relay.connect(
-          new Numbers(),
-          group([new Mark()], { name: "mark", place: "workers" }),
-          new Keys(),
-        );
-        const error = await within(
-          relay,
-          60_000,
-          relay.start({ workers: { wait: 1 } }).then(
-            () => assert.fail("the run succeeded"),
-            (e) => e,
-          ),
-        );
-        assert.ok(error instanceof RelayError, String(error));
-        assert.equal(error.group, "mark");
-        assert.equal(error.phase, "load");
-        assert.match(error.message, /differs from the coordinator's/);
-      } finally {
-        await stopAll(workers);
-      }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+  // A checkout of the same code but for the actors' module: the worker
+  // process runs in it, the coordinator here.
+  (url) =>
+    refusedAtLoad(
+      url,
+      "tests/fixtures/redis_actors.ts",
+      /differs from the coordinator's/,
+    ),
 );
 
 redisTest(
   "D30: across processes, a worker process whose copy of a module the actors' module imports differs is refused",
-  async (url) => {
-    // The actors' module is the same; a module it imports is not.
-    const dir = await checkout("tests/fixtures/redis_helper.ts");
-    try {
-      const run = uniqueRun("skew-import");
-      const { startWorkers, stopAll } = await import("./_redis_workers.ts");
-      const workers = startWorkers(url, run, 1, { cwd: dir });
-      try {
-        const relay = new Relay({
-          maxsize: 16,
-          transport: redis({ url, run }),
-        });
-        relay.connect(
-          new Numbers(),
-          group([new Mark()], { name: "mark", place: "workers" }),
-          new Keys(),
-        );
-        const error = await within(
-          relay,
-          60_000,
-          relay.start({ workers: { wait: 1 } }).then(
-            () => assert.fail("the run succeeded"),
-            (e) => e,
-          ),
-        );
-        assert.ok(error instanceof RelayError, String(error));
-        assert.equal(error.group, "mark");
-        assert.equal(error.phase, "load");
-        assert.match(
-          error.message,
-          /its module .*redis_actors\.ts \(or a module it imports\) differs from the coordinator's/,
-        );
-      } finally {
-        await stopAll(workers);
-      }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+  // The actors' module is the same; a module it imports is not.
+  (url) =>
+    refusedAtLoad(
+      url,
+      "tests/fixtures/redis_helper.ts",
+      /its module .*redis_actors\.ts \(or a module it imports\) differs from the coordinator's/,
+    ),
 );
 
 redisTest(
@@ -383,14 +371,7 @@ redisTest(
           group([new Mark()], { name: "mark", place: "workers" }),
           new Keys(),
         );
-        const error = await within(
-          relay,
-          60_000,
-          relay.start({ workers: { wait: 1 } }).then(
-            () => assert.fail("the run succeeded"),
-            (e) => e,
-          ),
-        );
+        const error = await rejection(relay, { workers: { wait: 1 } });
         assert.match(
           String(error),
           /0 of 1 worker processes joined .*; refused .* pid \d+, which runs different baton code/,
@@ -425,14 +406,7 @@ redisTest(
       group([new Mark()], { place: "workers" }),
       new Keys(),
     );
-    const error = await within(
-      relay,
-      20_000,
-      relay.start({ workers: { spawn: 1 } }).then(
-        () => assert.fail("the run succeeded"),
-        (e) => e,
-      ),
-    );
+    const error = await rejection(relay, { workers: { spawn: 1 } }, 20_000);
     assert.match(
       String(error),
       /Cannot connect to Redis at redis:\/\/127\.0\.0\.1:1/,

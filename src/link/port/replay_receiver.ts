@@ -71,8 +71,14 @@ class ReceiverReplay {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #drained: PromiseWithResolvers<void> | undefined;
   #outlet: Outlet | undefined;
-  /** Whether the message in hand may have been handled before. */
-  redelivered = false;
+  /**
+   * Whether the message in hand may have been handled before: an old
+   * incarnation took it (its sequence number, the last taken, is below the
+   * first one no old incarnation took).
+   */
+  get redelivered(): boolean {
+    return this.#inHand && this.#seq - 1 < this.#touchedLimit;
+  }
   /** A message was taken and has not settled yet. */
   #inHand = false;
   /**
@@ -141,7 +147,6 @@ class ReceiverReplay {
     if (this.#left === 0) this.#nextBatch();
     this.#left--;
     const seq = this.#seq++;
-    this.redelivered = seq < this.#touchedLimit;
     // A plain store: read only by a later incarnation, after this one ended.
     this.#cells[this.#touchedAt] = seq + 1;
     this.#inHand = true;

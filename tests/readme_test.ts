@@ -17,6 +17,9 @@
  *   `-R` (which covers both the block's directory and this repository).
  * - `<!-- fragment -->`: a block that is not a whole program by design; it
  *   is not run (`deno check --doc-only README.md` still type-checks it).
+ * - `<!-- redis -->`: a block that needs a Redis: it runs with the one of
+ *   `BATON_REDIS_URL` (it reads the variable), and is ignored like the
+ *   Redis tests without it (`tests/_redis.ts`; failed under `CI=true`).
  *
  * A block's output is the ```` ```text ```` block that follows it, before
  * the next code block: the block must exit with code 0 and its standard
@@ -35,6 +38,7 @@
  */
 
 import assert from "node:assert/strict";
+import { redisTest } from "./_redis.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const SCRATCH = "/tmp/baton-tests";
@@ -48,6 +52,8 @@ interface Block {
   readonly code: string;
   readonly flags: readonly string[];
   readonly fragment: boolean;
+  /** It needs a Redis (`BATON_REDIS_URL`). */
+  readonly redis: boolean;
   /** Its output block, if it has one. */
   readonly output?: {
     readonly line: number;
@@ -94,6 +100,7 @@ function readmeBlocks(markdown: string): Block[] {
           ? ["-R"]
           : run.slice("run:".length).trim().split(/\s+/),
         fragment: markers.includes("fragment"),
+        redis: markers.includes("redis"),
       };
       blocks.push(block);
       last = { block, open: true };
@@ -167,6 +174,7 @@ async function blockConfig(): Promise<string> {
         "@baton/relay": new URL("mod.ts", ROOT).href,
         "@baton/relay/testing": new URL("src/testing.ts", ROOT).href,
         "@baton/relay/config": new URL("config.ts", ROOT).href,
+        "@baton/relay/redis": new URL("redis.ts", ROOT).href,
       },
     },
     null,
@@ -191,76 +199,87 @@ Deno.test("README.md has ts blocks, and the first one shows what it prints", () 
 
 for (const block of blocks) {
   const where = `README.md:${block.line}`;
-  Deno.test({
-    name: block.fragment
-      ? `${where}: the block is a fragment, type-checked only`
-      : `${where}: the block runs with ${
-        block.flags.join(" ")
-      } and prints what the README shows`,
-    ignore: block.fragment,
-    fn: async () => {
-      const dir = `${SCRATCH}/readme-${Deno.pid}-${block.line}`;
-      await Deno.mkdir(dir, { recursive: true });
-      try {
-        await Deno.writeTextFile(`${dir}/main.ts`, block.code);
-        await Deno.writeTextFile(`${dir}/deno.json`, await blockConfig());
-        await Deno.copyFile(new URL("deno.lock", ROOT), `${dir}/deno.lock`);
-        const started = performance.now();
-        const { code, stdout, stderr } = await new Deno.Command(
-          Deno.execPath(),
-          {
-            args: [
-              "run",
-              "--config",
-              `${dir}/deno.json`,
-              ...block.flags,
-              "main.ts",
-            ],
-            cwd: dir,
-            env: { NO_COLOR: "1" },
-            stdin: "null",
-            stdout: "piped",
-            stderr: "piped",
-            signal: AbortSignal.timeout(TIMEOUT_MS),
-          },
-        ).output();
-        const out = decoder.decode(stdout);
-        const err = decoder.decode(stderr);
-        const took = performance.now() - started;
-        assert.ok(
-          took < TIMEOUT_MS,
-          `${where}: the block ran for more than ${
-            TIMEOUT_MS / 1000
-          } s and was stopped:\n${out}${err}`,
-        );
-        assert.equal(
-          code,
-          0,
-          `${where}: the block exited with code ${code}:\n${out}${err}`,
-        );
-        if (block.output === undefined) {
-          assert.equal(
-            out,
-            "",
-            `${where}: the block printed this, but no text block after it shows it:\n${out}`,
-          );
-        } else {
-          const actual = block.output.stream === "stdout" ? out : err;
-          assertOutput(
-            actual,
-            block.output.text,
-            `${where} (${block.output.stream}, against README.md:${block.output.line})${
-              block.output.stream === "stdout" && err !== ""
-                ? `\nstandard error:\n${err}`
-                : ""
-            }`,
-          );
-        }
-      } finally {
-        await Deno.remove(dir, { recursive: true });
-      }
-    },
-  });
+  const name = block.fragment
+    ? `${where}: the block is a fragment, type-checked only`
+    : `${where}: the block runs with ${
+      block.flags.join(" ")
+    } and prints what the README shows${
+      block.redis ? ", on the Redis of BATON_REDIS_URL" : ""
+    }`;
+  if (block.redis && !block.fragment) {
+    // The block's process inherits BATON_REDIS_URL.
+    redisTest(name, () => runBlock(block, where));
+  } else {
+    Deno.test({
+      name,
+      ignore: block.fragment,
+      fn: () => runBlock(block, where),
+    });
+  }
+}
+
+/** Runs `block` as a user would, and checks its exit and its output. */
+async function runBlock(block: Block, where: string): Promise<void> {
+  const dir = `${SCRATCH}/readme-${Deno.pid}-${block.line}`;
+  await Deno.mkdir(dir, { recursive: true });
+  try {
+    await Deno.writeTextFile(`${dir}/main.ts`, block.code);
+    await Deno.writeTextFile(`${dir}/deno.json`, await blockConfig());
+    await Deno.copyFile(new URL("deno.lock", ROOT), `${dir}/deno.lock`);
+    const started = performance.now();
+    const { code, stdout, stderr } = await new Deno.Command(
+      Deno.execPath(),
+      {
+        args: [
+          "run",
+          "--config",
+          `${dir}/deno.json`,
+          ...block.flags,
+          "main.ts",
+        ],
+        cwd: dir,
+        env: { NO_COLOR: "1" },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      },
+    ).output();
+    const out = decoder.decode(stdout);
+    const err = decoder.decode(stderr);
+    const took = performance.now() - started;
+    assert.ok(
+      took < TIMEOUT_MS,
+      `${where}: the block ran for more than ${
+        TIMEOUT_MS / 1000
+      } s and was stopped:\n${out}${err}`,
+    );
+    assert.equal(
+      code,
+      0,
+      `${where}: the block exited with code ${code}:\n${out}${err}`,
+    );
+    if (block.output === undefined) {
+      assert.equal(
+        out,
+        "",
+        `${where}: the block printed this, but no text block after it shows it:\n${out}`,
+      );
+    } else {
+      const actual = block.output.stream === "stdout" ? out : err;
+      assertOutput(
+        actual,
+        block.output.text,
+        `${where} (${block.output.stream}, against README.md:${block.output.line})${
+          block.output.stream === "stdout" && err !== ""
+            ? `\nstandard error:\n${err}`
+            : ""
+        }`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 /**

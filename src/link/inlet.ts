@@ -44,14 +44,6 @@ export class Inlet {
     for (const wire of wires) wire.listen(deliver);
   }
 
-  /**
-   * Whether {@linkcode Inlet.run} gives a failed handling to its `caught`
-   * (an inlet that counts each message's end itself does not).
-   */
-  get catches(): boolean {
-    return true;
-  }
-
   /** Pills received so far. */
   get pills(): number {
     return this.#pills;
@@ -111,23 +103,26 @@ export class Inlet {
         this.current = message;
         credit.took();
         let result: unknown;
-        /** What `caught` returned: awaited, not caught again. */
-        let recovery = false;
         if (caught === undefined) result = handle(message);
         else {
           // The handler's failure, given to `caught` here rather than by a
-          // wrapper of the handler's own per message.
+          // wrapper of the handler's own per message; what `caught`
+          // returns is awaited, never caught again.
           try {
             result = handle(message);
           } catch (error) {
-            result = caught(error, message);
-            recovery = true;
+            const again = caught(error, message);
+            if (isPending(again)) {
+              this.#rest = batch.length - 1 - i;
+              await again;
+            }
+            continue;
           }
         }
         // A send() that had room returns RESOLVED: no need to yield for it.
         if (isPending(result)) {
           this.#rest = batch.length - 1 - i;
-          if (caught === undefined || recovery) await result;
+          if (caught === undefined) await result;
           else {
             try {
               await result;

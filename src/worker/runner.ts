@@ -466,7 +466,7 @@ export class ActorRunner {
       };
       const direct = attempts?.handle ?? plain;
       // A retrying group with nothing around its calls: the inlet catches.
-      const caught = order === undefined && count === undefined && inlet.catches
+      const caught = order === undefined && count === undefined
         ? attempts?.caught
         : undefined;
       // Where several are in flight, the attempts wrap each message

@@ -146,96 +146,87 @@ function pipeline(
   return relay;
 }
 
+/**
+ * SIGKILL of a middle worker process once the sink received `after`
+ * messages, its actors running `concurrency` calls at once: nothing is
+ * lost, only what the killed process had in hand comes again (at most the
+ * edge's bound, flagged redelivered at the member that took it over), and
+ * the live process carried the rest. Returns what the actors reported
+ * besides the sink's keys.
+ */
+async function killMiddle(
+  url: string,
+  name: string,
+  count: number,
+  after: number,
+  concurrency: number,
+): Promise<unknown[]> {
+  const run = uniqueRun(name);
+  const workers = startWorkers(url, run, 2, { slots: 2 });
+  try {
+    const relay = pipeline(url, run, count, 1, concurrency);
+    const reports = Array.fromAsync(relay.reports());
+    const done = relay.start({ workers: { wait: 2 } });
+    done.catch(() => {});
+    await until(
+      () => (relay.metrics()?.groups[2].received ?? 0) >= after,
+      `the sink to receive ${after} messages`,
+    );
+    workers[0].child.kill("SIGKILL");
+    await guarded(relay, done);
+    const values = (await reports).map((r) => r.value);
+    const seen = values.find((v): v is Seen =>
+      typeof v === "object" && v !== null && "keys" in v
+    );
+    assert.ok(seen !== undefined, "the sink reported its keys");
+    const { lost, doubled } = tally(seen.keys, count);
+    assert.equal(lost, 0, "nothing lost");
+    // Only what the dead member had in hand, unacknowledged: at most the
+    // bound of the edge into it.
+    assert.ok(doubled <= 256, `${doubled} doubled`);
+    assert.deepEqual(
+      strangers(seen, workers[0].pid),
+      [],
+      "only what the killed process had in hand came twice",
+    );
+    assert.ok(
+      seen.pids.includes(workers[1].pid),
+      "the live process carried the rest",
+    );
+    // What it had in hand came again, flagged at the member that took it
+    // over: at least the copies that came twice, at most the edge's bound.
+    // Each call read its own message's past: this.attempt 2 and
+    // this.redelivered for what came again, 1 for the rest, never changed
+    // by another call in flight (the middle checks it after its await).
+    const flags = flagged(seen, workers[0].pid);
+    assert.ok(
+      flags >= doubled && flags > 0 && flags <= 256,
+      `${flags} flagged redelivered, ${doubled} doubled`,
+    );
+    return values.filter((v) => v !== seen);
+  } finally {
+    await stopAll(workers);
+  }
+}
+
 redisTest(
   "D3: across processes, SIGKILL of a middle worker process loses nothing; its members start again on a live one",
   async (url) => {
-    const run = uniqueRun("kill-middle");
-    const workers = startWorkers(url, run, 2, { slots: 2 });
-    try {
-      const count = 4000;
-      const relay = pipeline(url, run, count, 1);
-      const reports = Array.fromAsync(relay.reports<Seen>());
-      const done = relay.start({ workers: { wait: 2 } });
-      done.catch(() => {});
-      await until(
-        () => (relay.metrics()?.groups[2].received ?? 0) >= 500,
-        "the sink to receive 500 messages",
-      );
-      workers[0].child.kill("SIGKILL");
-      await guarded(relay, done);
-      const [seen] = (await reports).map((r) => r.value);
-      const { lost, doubled } = tally(seen.keys, count);
-      assert.equal(lost, 0, "nothing lost");
-      // Only what the dead member had in hand, unacknowledged: at most the
-      // bound of the edge into it.
-      assert.ok(doubled <= 256, `${doubled} doubled`);
-      assert.deepEqual(
-        strangers(seen, workers[0].pid),
-        [],
-        "only what the killed process had in hand came twice",
-      );
-      assert.ok(
-        seen.pids.includes(workers[1].pid),
-        "the live process carried the rest",
-      );
-      // What it had in hand came again, flagged at the member that took it
-      // over: at least the copies that came twice, at most the edge's bound.
-      const flags = flagged(seen, workers[0].pid);
-      assert.ok(
-        flags >= doubled && flags > 0 && flags <= 256,
-        `${flags} flagged redelivered, ${doubled} doubled`,
-      );
-    } finally {
-      await stopAll(workers);
-    }
+    await killMiddle(url, "kill-middle", 4000, 500, 1);
   },
 );
 
 redisTest(
   "D23: across processes, SIGKILL of a middle worker process whose actors have 8 calls in flight loses nothing; only what it had in hand comes again, flagged",
   async (url) => {
-    const run = uniqueRun("kill-concurrent");
-    const workers = startWorkers(url, run, 2, { slots: 2 });
-    try {
-      const count = 6000;
-      const relay = pipeline(url, run, count, 1, 8);
-      const reports = Array.fromAsync(
-        relay.reports<Seen | { peak: number }>(),
-      );
-      const done = relay.start({ workers: { wait: 2 } });
-      done.catch(() => {});
-      await until(
-        () => (relay.metrics()?.groups[2].received ?? 0) >= 1000,
-        "the sink to receive 1000 messages",
-      );
-      workers[0].child.kill("SIGKILL");
-      await guarded(relay, done);
-      const values = (await reports).map((r) => r.value);
-      const [seen] = values.filter((v): v is Seen => "keys" in v);
-      const peaks = values.filter((v) => "peak" in v) as { peak: number }[];
-      assert.ok(
-        peaks.some((p) => p.peak > 1),
-        `calls in flight at once: ${peaks.map((p) => p.peak)}`,
-      );
-      const { lost, doubled } = tally(seen.keys, count);
-      assert.equal(lost, 0, "nothing lost");
-      assert.ok(doubled <= 256, `${doubled} doubled`);
-      assert.deepEqual(
-        strangers(seen, workers[0].pid),
-        [],
-        "only what the killed process had in hand came twice",
-      );
-      // Each call read its own message's past: this.attempt 2 and
-      // this.redelivered for what came again, 1 for the rest, never changed
-      // by another call in flight (Mark checks it after its await).
-      const flags = flagged(seen, workers[0].pid);
-      assert.ok(
-        flags >= doubled && flags > 0 && flags <= 256,
-        `${flags} flagged redelivered, ${doubled} doubled`,
-      );
-    } finally {
-      await stopAll(workers);
-    }
+    const others = await killMiddle(url, "kill-concurrent", 6000, 1000, 8);
+    const peaks = others.filter((v) =>
+      typeof v === "object" && v !== null && "peak" in v
+    ) as { peak: number }[];
+    assert.ok(
+      peaks.some((p) => p.peak > 1),
+      `calls in flight at once: ${peaks.map((p) => p.peak)}`,
+    );
   },
 );
 

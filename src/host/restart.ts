@@ -56,16 +56,10 @@ export function intensityFailure(
   last: RelayError,
 ): RelayError {
   const { max, withinMs } = policy.restarts;
-  return new RelayError(
+  return failedAfter(
+    member,
+    last,
     `group ${member.group} failed ${count} times within ${withinMs} ms, more than restarts.max (${max}) allows; the last failure: ${last.message}`,
-    {
-      actor: member.name,
-      actorClass: member.className,
-      group: member.group,
-      phase: last.phase,
-      summary: last.summary,
-      cause: last,
-    },
   );
 }
 
@@ -75,17 +69,30 @@ export function lostFailure(
   lost: number,
   last: RelayError,
 ): RelayError {
-  return new RelayError(
+  return failedAfter(
+    member,
+    last,
     `${member.name} (${member.className}) in ${member.group} cannot be restarted without losing ${lost} messages: they were posted by an actor that restarted too and no longer has them; the failure: ${last.message}`,
-    {
-      actor: member.name,
-      actorClass: member.className,
-      group: member.group,
-      phase: last.phase,
-      summary: last.summary,
-      cause: last,
-    },
   );
+}
+
+/**
+ * The run's failure, saying `message`, that a restart of `member` after
+ * its failure `last` cannot mend: it keeps `last`'s phase and summary.
+ */
+function failedAfter(
+  member: RunMember,
+  last: RelayError,
+  message: string,
+): RelayError {
+  return new RelayError(message, {
+    actor: member.name,
+    actorClass: member.className,
+    group: member.group,
+    phase: last.phase,
+    summary: last.summary,
+    cause: last,
+  });
 }
 
 /** What a restart needs of the run. */

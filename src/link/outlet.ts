@@ -226,7 +226,7 @@ export class Outlet {
     this.#onFailure = onFailure;
     const maxsize = options.maxsize ?? 2 * BATCH;
     this.#limit = batchSize(maxsize, options.senders);
-    this.#runCap = Math.max(1, Math.floor(maxsize / 8));
+    this.#runCap = Math.max(1, Math.floor(maxsize / 4));
     this.#batches = wires.map(() => []);
     this.#transfers = wires.map(() => []);
     this.#weights = wires.map(() => 0);
@@ -465,12 +465,16 @@ export class Outlet {
    *
    * A run is one message while the sender's streak is short, so a few
    * messages sent at once (ten heavy jobs for two workers) are shared out
-   * one by one; it grows with the streak to at most `maxsize / 8`, the
-   * grain of the queue counters themselves (receivers give credit back in
-   * chunks that size), so that a long stream fills a post per receiver in
-   * turn instead of spreading every window over all of them: one message
-   * each round a 1024 window over 64 receivers made posts of 16 messages,
-   * and the pick read every receiver's counter per message.
+   * one by one; it grows with the streak to at most `maxsize / 4`, so
+   * that a long stream fills a post per receiver in turn instead of
+   * spreading every window over all of them: one message each round a 1024
+   * window over 64 receivers made posts of 16 messages, and the pick read
+   * every receiver's counter per message. A quarter rather than an eighth
+   * (the grain at which receivers give credit back): a window's messages go
+   * to 4 receivers at a time instead of 8, in half the posts, and fan-out
+   * 1→16 and 1→64 ran at 0.58 and 0.66 of raw against 0.46–0.49 and 0.52
+   * (`bench/README.md`, "Runs of a quarter of the window"); half the window
+   * measured no better than a quarter.
    *
    * Ties go in turn while the streak is long, and to the receiver picked
    * last while it is short: one message at a time then keeps going to the

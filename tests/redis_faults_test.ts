@@ -85,6 +85,30 @@ function tally(keys: readonly string[], count: number) {
   return { lost, doubled };
 }
 
+/**
+ * Asserts that none of `count` messages was lost and that only what the
+ * `what` process `dead` had in hand came twice (at most the edge's bound);
+ * returns how many came twice.
+ */
+function onlyHeldCameTwice(
+  seen: Seen,
+  count: number,
+  dead: number,
+  what: string,
+): number {
+  const { lost, doubled } = tally(seen.keys, count);
+  assert.equal(lost, 0, "nothing lost");
+  // Only what the dead member had in hand, unacknowledged: at most the
+  // bound of the edge into it.
+  assert.ok(doubled <= 256, `${doubled} doubled`);
+  assert.deepEqual(
+    strangers(seen, dead),
+    [],
+    `only what the ${what} process had in hand came twice`,
+  );
+  return doubled;
+}
+
 const HEARTBEAT_MS = 1500;
 
 /** Sends a signal with kill(1): Deno.kill() needs --allow-run for all. */
@@ -179,16 +203,7 @@ async function killMiddle(
       typeof v === "object" && v !== null && "keys" in v
     );
     assert.ok(seen !== undefined, "the sink reported its keys");
-    const { lost, doubled } = tally(seen.keys, count);
-    assert.equal(lost, 0, "nothing lost");
-    // Only what the dead member had in hand, unacknowledged: at most the
-    // bound of the edge into it.
-    assert.ok(doubled <= 256, `${doubled} doubled`);
-    assert.deepEqual(
-      strangers(seen, workers[0].pid),
-      [],
-      "only what the killed process had in hand came twice",
-    );
+    const doubled = onlyHeldCameTwice(seen, count, workers[0].pid, "killed");
     assert.ok(
       seen.pids.includes(workers[1].pid),
       "the live process carried the rest",
@@ -366,13 +381,11 @@ redisTest(
       assert.equal(status.code, 1, said);
       assert.match(said, /fenced|declared dead/);
       const [seen] = (await reports).map((r) => r.value);
-      const { lost, doubled } = tally(seen.keys, count);
-      assert.equal(lost, 0, "nothing lost");
-      assert.ok(doubled <= 256, `${doubled} doubled`);
-      assert.deepEqual(
-        strangers(seen, workers[0].pid),
-        [],
-        "only what the paused process had in hand came twice",
+      const doubled = onlyHeldCameTwice(
+        seen,
+        count,
+        workers[0].pid,
+        "paused",
       );
       const flags = flagged(seen, workers[0].pid);
       assert.ok(flags >= doubled, `${flags} flagged, ${doubled} doubled`);

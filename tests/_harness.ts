@@ -67,6 +67,25 @@ export async function expectNoLeak(baseline: number, ms = 1000): Promise<void> {
   }
 }
 
+/**
+ * Resolves once `condition()` holds, looked at every 20 ms (for state that
+ * no event announces: a run's progress, the phases of `relay.snapshot()`);
+ * fails after `ms`, naming `what` was waited for.
+ */
+export async function until(
+  condition: () => boolean,
+  what: string,
+  ms = 30_000,
+): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!condition()) {
+    if (performance.now() > deadline) {
+      throw new Error(`waited ${ms} ms for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** Records captured by {@linkcode captureLogs}. */
 export interface Capture extends AsyncDisposable {
   readonly records: LogRecord[];

@@ -76,21 +76,3 @@ export async function stopAll(
   await Promise.all(workers.map((w) => w.status));
   await Promise.all(workers.map((w) => w.stderr));
 }
-
-/**
- * Resolves once `condition()` holds; fails after `ms` with `what` (a guard,
- * polled every 20 ms: the condition is the run's progress).
- */
-export async function until(
-  condition: () => boolean,
-  what: string,
-  ms = 30_000,
-): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!condition()) {
-    if (performance.now() > deadline) {
-      throw new Error(`waited ${ms} ms for ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

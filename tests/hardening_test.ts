@@ -23,7 +23,13 @@ import {
   Thrower,
   Witness,
 } from "./fixtures/hostile.ts";
-import { captureLogs, leakChecked, startWithin, threads } from "./_harness.ts";
+import {
+  captureLogs,
+  leakChecked,
+  startWithin,
+  threads,
+  until,
+} from "./_harness.ts";
 import { assertRelayError, make, rejectionOf } from "./_faults.ts";
 
 for (
@@ -122,7 +128,14 @@ for (const [what, reason] of hostileReasons()) {
         const controller = new AbortController();
         const started = startWithin(relay, 5000, { signal: controller.signal })
           .then(() => undefined, (error) => error);
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        // Aborted mid-run: once both actors are in their loop.
+        await until(
+          () =>
+            relay.snapshot()?.actors.every((a) =>
+              a.phase === "loop" || a.phase === "recv" || a.phase === "send"
+            ) ?? false,
+          "the counter and the sink running",
+        );
         if (how === "signal") controller.abort(reason);
         else await relay.close({ reason });
         const error = await started;
@@ -150,9 +163,7 @@ Deno.test("close() stops an endless input before it drains: the main thread pull
       }
     })();
     const started = relay.start({ input: endless() }).catch((e) => e);
-    while (seen.length < 100) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await until(() => seen.length >= 100, "100 messages seen by the witness");
     const closing = performance.now();
     await relay.close();
     const error = await started;

@@ -20,7 +20,8 @@ import {
   Sift,
 } from "./fixtures/redis_actors.ts";
 import { ownRedis, redisTest, uniqueRun } from "./_redis.ts";
-import { startWorkers, stopAll, until } from "./_redis_workers.ts";
+import { startWorkers, stopAll } from "./_redis_workers.ts";
+import { until } from "./_harness.ts";
 
 interface Seen {
   keys: string[];

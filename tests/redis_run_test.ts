@@ -23,7 +23,7 @@ import {
   SpinAt,
 } from "./fixtures/redis_actors.ts";
 import type { Marked } from "./fixtures/redis_actors.ts";
-import { captureLogs } from "./_harness.ts";
+import { captureLogs, until } from "./_harness.ts";
 import { keysOf, redisProxy, redisTest, uniqueRun } from "./_redis.ts";
 
 interface Seen {
@@ -418,9 +418,7 @@ redisTest(
   "D11: across processes, when the coordinator dies, its worker processes leave and the run's keys expire",
   async (url) => {
     const run = uniqueRun("orphan");
-    const { startWorkers, stopAll, until } = await import(
-      "./_redis_workers.ts"
-    );
+    const { startWorkers, stopAll } = await import("./_redis_workers.ts");
     const workers = startWorkers(url, run, 1, { heartbeatMs: 1500 });
     const coordinator = new Deno.Command(Deno.execPath(), {
       args: [
@@ -564,7 +562,6 @@ redisTest(
       () => assert.fail("the run succeeded"),
       (e) => e,
     );
-    const { until } = await import("./_redis_workers.ts");
     await until(
       () => (relay.metrics()?.groups[2].received ?? 0) >= 20,
       "the sink to receive 20 messages",

@@ -256,7 +256,7 @@ console.log(
     pad("sent", 8)
   } ${pad("received", 8)} ${pad("settle", 8)} ${
     pad("peak RSS", 9)
-  } threads before/settled/after`,
+  } worker threads before/settled/after`,
 );
 const only = Deno.args.length > 0 ? new Set(Deno.args) : undefined;
 for (const s of scenarios) {

@@ -1,9 +1,11 @@
 /**
  * The command line of baton: runs the pipeline a YAML file describes.
  *
- *     deno run -R jsr:@baton/relay/cli pipeline.yaml
- *     deno run -R jsr:@baton/relay/cli --check pipeline.yaml
- *     deno install -g -R -n baton jsr:@baton/relay/cli
+ *     deno run -R cli.ts pipeline.yaml
+ *     deno run -R cli.ts --check pipeline.yaml
+ *     deno install -g -R -n baton --config deno.json ./cli.ts
+ *
+ * (from a clone of baton; see the README for a project that holds one).
  *
  * Exit codes: 0 when every actor finished, 1 when the run failed, 2 for bad
  * usage or an invalid file, 130 when interrupted.
@@ -38,7 +40,7 @@ const HELP = `${USAGE}
 Runs the pipeline a YAML file describes: its groups in order, each an actor
 class from a module, with a count and fields for its instances.
 
-  deno run -R jsr:@baton/relay/cli pipeline.yaml
+  deno run -R cli.ts pipeline.yaml
 
 Options:
   --check        check the file, import the actor modules (their top-level
@@ -97,7 +99,7 @@ at most ${CONFIG_LIMITS.aliasNodes} nodes; a pipeline at most ${CONFIG_LIMITS.ac
 
 Permissions: -R reads the file and the actor modules; a log file needs
 --allow-write for it. As a command of its own, with the permissions given
-once: deno install -g -R -n baton jsr:@baton/relay/cli
+once, from a clone: deno install -g -R -n baton --config deno.json ./cli.ts
 
 Exit codes: 0 the run succeeded; 1 it failed (an actor threw); 2 bad usage
 or an invalid file; 130 interrupted (Ctrl-C, after draining). A run whose

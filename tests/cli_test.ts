@@ -38,7 +38,10 @@ Deno.test("baton --help takes its defaults from the code and names the flag and 
   );
   assert.doesNotMatch(out.stdout, /default 256/);
   assert.match(out.stdout, /^ {2}--allow-remote-actors$/m);
-  assert.match(out.stdout, /^once: deno install -g -R -n baton \S+$/m);
+  assert.match(
+    out.stdout,
+    /^once, from a clone: deno install -g -R -n baton --config deno\.json \.\/cli\.ts$/m,
+  );
   const limits = out.stdout.slice(out.stdout.indexOf("Limits:"))
     .replaceAll(/\s+/g, " ");
   for (

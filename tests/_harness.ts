@@ -32,6 +32,7 @@ export const MODES = [
 export async function threads(): Promise<number> {
   const task = `/proc/${Deno.pid}/task`;
   const ids = (await output("ls", [task])).split("\n").filter((id) => id);
+  if (ids.length === 0) throw new Error(`no threads listed in ${task}`);
   // A thread that ends between `ls` and `cat` makes cat complain about its
   // file and go on with the others: those that remain are counted.
   const names = await output("cat", ids.map((id) => `${task}/${id}/comm`));
@@ -42,6 +43,7 @@ export async function threads(): Promise<number> {
 async function output(command: string, args: string[]): Promise<string> {
   const { stdout } = await new Deno.Command(command, {
     args,
+    stdin: "null",
     stdout: "piped",
     stderr: "null",
   }).output();

@@ -1,8 +1,10 @@
 /**
  * What an actor's worker holds, part by part: the RSS per worker of 32
- * workers that only import some modules (nothing, the worker's bootstrap,
- * then `src/actor.ts` alone, which is what `mod.ts` adds for an actor, or
- * `mod.ts`, then the bench's actors), each sample in a fresh process.
+ * workers that only import some modules (nothing; the worker's bootstrap
+ * from its TypeScript sources, alone and with `src/actor.ts`; the worker's
+ * script, `src/worker/entry.ts`, which runs the bootstrap from its bundle,
+ * then `src/actor.ts` alone, which is what an actor's module adds, or
+ * `mod.ts`, or the bench's actors), each sample in a fresh process.
  * Prints one line per sample, in MB per worker.
  *
  *     deno run -A bench/rss_imports.ts
@@ -32,10 +34,13 @@ if (Deno.args[0] === "sample") {
 } else {
   const root = new URL("../", import.meta.url);
   const at = (path: string) => new URL(path, root).href;
-  const boot = at("src/worker/bootstrap.ts");
+  const sources = at("src/worker/bootstrap.ts");
+  const boot = at("src/worker/entry.ts");
   const samples: [string, string[]][] = [
     ["a bare worker", []],
-    ["+ src/worker/bootstrap.ts", [boot]],
+    ["+ bootstrap.ts, sources", [sources]],
+    ["+ bootstrap.ts, sources, actor.ts", [sources, at("src/actor.ts")]],
+    ["+ src/worker/entry.ts", [boot]],
     ["+ src/actor.ts alone", [boot, at("src/actor.ts")]],
     ["+ mod.ts", [boot, at("mod.ts")]],
     ["+ bench/actors.ts", [boot, at("bench/actors.ts")]],
@@ -45,6 +50,6 @@ if (Deno.args[0] === "sample") {
       args: ["run", "-A", import.meta.filename!, "sample", modules.join(",")],
     }).output();
     const mb = Number(new TextDecoder().decode(out.stdout));
-    console.log(`${name.padEnd(28)} ${mb.toFixed(2)} MB`);
+    console.log(`${name.padEnd(36)} ${mb.toFixed(2)} MB`);
   }
 }

@@ -79,6 +79,15 @@ export const RUNTIME: unique symbol = Symbol.for("baton.actor.runtime");
 /** Key of an actor's main-thread description. */
 export const META: unique symbol = Symbol.for("baton.actor.meta");
 
+/**
+ * The folder of baton's entries (`mod.ts`, `actor.ts`): an actor's module
+ * imports one of them, which a sandboxed group must be able to read too
+ * (`worker/load.ts`). Taken here because a worker loads this module from the
+ * sources, where the rest of its runtime comes from a bundle in another
+ * folder.
+ */
+export const BATON_ROOT: URL = new URL("../", import.meta.url);
+
 let created = 0;
 
 /**

@@ -82,6 +82,7 @@ async function readGraph(): Promise<Edge[]> {
     "config.ts",
     "cli.ts",
     "src/worker/bootstrap.ts",
+    "src/worker/entry.ts",
   ];
   const pending = [...roots, ...await sourceFiles("src/")];
   for (const file of pending) {
@@ -153,13 +154,22 @@ const RULES: readonly Rule[] = [
   },
   {
     name:
-      "src/host/ never imports src/worker/ statically; only host/inline_member.ts may, dynamically (or for types), and host/worker_member.ts may name worker/bootstrap.ts in a dynamic import that never runs (for Deno's tools)",
+      "src/host/ never imports src/worker/ statically; only host/inline_member.ts may, dynamically (or for types), and host/worker_member.ts may name worker/entry.ts in a dynamic import that never runs (for Deno's tools)",
     governs: inHost,
     allows: ({ from, to, kind }) =>
       !inWorker(to) ||
       from === "src/host/inline_member.ts" && kind !== "static" ||
       from === "src/host/worker_member.ts" && kind === "dynamic" &&
-        to === "src/worker/bootstrap.ts",
+        to === "src/worker/entry.ts",
+  },
+  {
+    name:
+      "src/worker/entry.ts (the worker's script) imports the thread's mark and the bundle's entry, nothing else",
+    governs: (file) => file === "src/worker/entry.ts",
+    allows: ({ to, kind }) =>
+      kind === "static" &&
+      (to === "src/worker/flag.ts" ||
+        to === "src/worker/bundle/bootstrap.js"),
   },
   {
     name:

@@ -1,5 +1,5 @@
 /**
- * Deno's tools see the actors' worker: its bootstrap is in the module graph
+ * Deno's tools see the actors' worker: its script is in the module graph
  * of `mod.ts`, so `deno cache` fetches it with the rest and a program run
  * with `--cached-only` starts its workers. The cached-only run imports baton
  * from a server on 127.0.0.1, as users import it from a registry; the
@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 const ROOT = new URL("../", import.meta.url);
 const SCRATCH = "/tmp/baton-tests";
 
-Deno.test("The worker's bootstrap is in mod.ts's module graph, where deno cache and deno compile look", async () => {
+Deno.test("The worker's script and its bundle are in mod.ts's module graph, where deno cache and deno compile look", async () => {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", new URL("mod.ts", ROOT).href],
     stdout: "piped",
@@ -23,11 +23,16 @@ Deno.test("The worker's bootstrap is in mod.ts's module graph, where deno cache 
   const info = JSON.parse(new TextDecoder().decode(output.stdout)) as {
     modules: { specifier: string }[];
   };
-  const bootstrap = new URL("src/worker/bootstrap.ts", ROOT).href;
-  assert.ok(
-    info.modules.some((m) => m.specifier === bootstrap),
-    `${bootstrap} is in the graph`,
-  );
+  // The worker's script, the bundle it runs and the chunks the bundle
+  // loads on demand.
+  const wanted = [
+    "src/worker/entry.ts",
+    "src/worker/bundle/bootstrap.js",
+    ...[...Deno.readDirSync(new URL("src/worker/bundle/", ROOT))]
+      .map((entry) => `src/worker/bundle/${entry.name}`),
+  ].map((path) => new URL(path, ROOT).href);
+  const specifiers = new Set(info.modules.map((m) => m.specifier));
+  assert.deepEqual(wanted.filter((s) => !specifiers.has(s)), []);
 });
 
 /** Serves the repository, bare specifiers rewritten through the import map. */

@@ -1,6 +1,7 @@
 /**
  * Web Worker members: each actor in a module worker of its own, running
- * `src/worker/bootstrap.ts` (named here by URL only). The worker gets a
+ * `src/worker/entry.ts` (named here by URL only), which runs the bootstrap
+ * (`src/worker/bootstrap.ts`) from its bundle. The worker gets a
  * private control port in its first message; whatever arrives on its global
  * port after that comes from actor code, not from baton, and fails the
  * actor.
@@ -12,11 +13,8 @@ import type { ConnectMessage, ToWorker } from "../common/protocol.ts";
 import { readAccessHint } from "../common/read_access.ts";
 import type { Member, MemberEvents, MemberHost, MemberSpec } from "./member.ts";
 
-/** The bootstrap every actor's worker runs. */
-const BOOTSTRAP_URL: URL = new URL(
-  "../worker/bootstrap.ts",
-  import.meta.url,
-);
+/** The script every actor's worker runs. */
+const WORKER_URL: URL = new URL("../worker/entry.ts", import.meta.url);
 
 /**
  * Names the bootstrap in the program's module graph, which Deno's tools read
@@ -25,7 +23,7 @@ const BOOTSTRAP_URL: URL = new URL(
  * thread would make it an actor's worker.
  */
 export const bootstrapModule = (): Promise<unknown> =>
-  import("../worker/bootstrap.ts");
+  import("../worker/entry.ts");
 
 /** A member in a Web Worker; `worker` is there for fault-injection tests. */
 export class WorkerMember implements Member {
@@ -35,7 +33,7 @@ export class WorkerMember implements Member {
   #terminated = false;
 
   constructor(spec: MemberSpec, events: MemberEvents) {
-    const worker = new Worker(BOOTSTRAP_URL, {
+    const worker = new Worker(WORKER_URL, {
       type: "module",
       name: spec.name,
       ...(spec.permissions === undefined
@@ -105,7 +103,7 @@ export class WorkerMember implements Member {
 /** The host of Web Worker members. */
 export const workerHost: MemberHost = {
   kind: "worker",
-  preflight: () => checkReadable(BOOTSTRAP_URL),
+  preflight: () => checkReadable(WORKER_URL),
   spawn: (spec, events) => new WorkerMember(spec, events),
 };
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Actor } from "../actor.ts";
+import { Actor, BATON_ROOT } from "../actor.ts";
 import { findExport } from "../common/exports.ts";
 import { importForActor } from "../common/importing.ts";
 import { deniedRead, readAccessHint } from "../common/read_access.ts";
@@ -43,12 +43,6 @@ export async function loadActor(
   const actor = Object.create(ctor.prototype) as Actor<unknown, unknown>;
   return Object.assign(actor, init.state);
 }
-
-/**
- * The folder of baton's entries (`mod.ts`, `actor.ts`): an actor's module
- * imports one of them, which a sandboxed group must be able to read too.
- */
-const BATON_ROOT = new URL("../../", import.meta.url);
 
 function loadHint(init: InitMessage, error: unknown): string | undefined {
   const denied = deniedRead(error);

@@ -352,43 +352,55 @@ redisTest(
     ),
 );
 
-redisTest(
-  "D27: across processes, a worker process whose checkout of baton differs anywhere (here the worker runtime) is refused",
-  async (url) => {
-    // Not a file of the Redis transport: the actors' runtime in a worker.
-    const dir = await checkout("src/worker/runner.ts");
+/**
+ * D27: a worker process whose checkout of baton differs in `changed` is
+ * refused at join, and exits 1 saying why.
+ */
+async function refusedForCode(url: string, changed: string): Promise<void> {
+  const dir = await checkout(changed);
+  try {
+    const run = uniqueRun("skew-code");
+    const { startWorkers, stopAll } = await import("./_redis_workers.ts");
+    const workers = startWorkers(url, run, 1, { cwd: dir });
     try {
-      const run = uniqueRun("skew-code");
-      const { startWorkers, stopAll } = await import("./_redis_workers.ts");
-      const workers = startWorkers(url, run, 1, { cwd: dir });
-      try {
-        const relay = new Relay({
-          maxsize: 16,
-          transport: redis({ url, run, joinTimeoutMs: 5000 }),
-        });
-        relay.connect(
-          new Numbers(),
-          group([new Mark()], { name: "mark", place: "workers" }),
-          new Keys(),
-        );
-        const error = await rejection(relay, { workers: { wait: 1 } });
-        assert.match(
-          String(error),
-          /0 of 1 worker processes joined .*; refused .* pid \d+, which runs different baton code/,
-        );
-        const status = await workers[0].status;
-        assert.equal(status.code, 1, "the refused process exits 1");
-        assert.match(
-          await workers[0].stderr,
-          /refused by run .*: this worker process runs different baton code than the coordinator/,
-        );
-      } finally {
-        await stopAll(workers);
-      }
+      const relay = new Relay({
+        maxsize: 16,
+        transport: redis({ url, run, joinTimeoutMs: 5000 }),
+      });
+      relay.connect(
+        new Numbers(),
+        group([new Mark()], { name: "mark", place: "workers" }),
+        new Keys(),
+      );
+      const error = await rejection(relay, { workers: { wait: 1 } });
+      assert.match(
+        String(error),
+        /0 of 1 worker processes joined .*; refused .* pid \d+, which runs different baton code/,
+      );
+      const status = await workers[0].status;
+      assert.equal(status.code, 1, "the refused process exits 1");
+      assert.match(
+        await workers[0].stderr,
+        /refused by run .*: this worker process runs different baton code than the coordinator/,
+      );
     } finally {
-      await Deno.remove(dir, { recursive: true });
+      await stopAll(workers);
     }
-  },
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+redisTest(
+  "D27: across processes, a worker process whose checkout of baton differs anywhere (here the worker runtime's sources) is refused",
+  // Not a file of the Redis transport: the actors' runtime in a worker.
+  (url) => refusedForCode(url, "src/worker/runner.ts"),
+);
+
+redisTest(
+  "D27: across processes, a worker process whose bundle of the worker runtime differs is refused",
+  // What actors' workers run: the same sources, another bundle.
+  (url) => refusedForCode(url, "src/worker/bundle/bootstrap.js"),
 );
 
 redisTest(

@@ -236,13 +236,13 @@ const ROOT = new URL("../../../", import.meta.url);
 /** The entries at baton's root that a process may run or import. */
 const ENTRIES = ["mod.ts", "actor.ts", "redis.ts", "config.ts", "cli.ts"];
 
-/** Every `.ts` file under `dir`, as paths from baton's root. */
+/** Every `.ts` and `.js` file under `dir`, as paths from baton's root. */
 async function sources(dir: URL, path: string, out: string[]): Promise<void> {
   for await (const entry of Deno.readDir(dir)) {
     const at = `${path}${entry.name}`;
     if (entry.isDirectory) {
       await sources(new URL(`${entry.name}/`, dir), `${at}/`, out);
-    } else if (entry.isFile && entry.name.endsWith(".ts")) out.push(at);
+    } else if (entry.isFile && /\.[jt]s$/.test(entry.name)) out.push(at);
   }
 }
 
@@ -250,7 +250,8 @@ async function sources(dir: URL, path: string, out: string[]): Promise<void> {
  * The hash of this process's baton code: every module of its `src/` and
  * its entries, with their paths, so that a worker process whose checkout
  * differs from the coordinator's anywhere in baton is refused (a file of
- * the worker runtime as much as one of the Redis transport). Loaded from
+ * the worker runtime as much as one of the Redis transport, and the bundle
+ * of the runtime that actors' workers run, `src/worker/bundle/`). Loaded from
  * elsewhere than files (a registry), baton's URL, which names its version.
  */
 export async function codeHash(): Promise<string> {

@@ -9,8 +9,8 @@
  * Why: a worker holds what it loads. Loaded from the TypeScript sources, the
  * runtime costs each worker about 1.4 MB above a bare one: 34 modules, each
  * emitted with its comments and an inline source map that holds the whole
- * source again. Bundled, about 0.5 MB (bench/README.md, "Start-up and RSS per
- * actor, by module").
+ * source again. Bundled, about 0.5 MB (bench/README.md, "The worker's runtime
+ * bundled").
  *
  * The modules a worker shares with the actor's own module stay outside the
  * bundle, imported from the sources, so that there is one of each in the

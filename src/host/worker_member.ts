@@ -17,10 +17,11 @@ import type { Member, MemberEvents, MemberHost, MemberSpec } from "./member.ts";
 const WORKER_URL: URL = new URL("../worker/entry.ts", import.meta.url);
 
 /**
- * Names the bootstrap in the program's module graph, which Deno's tools read
- * (`deno cache`, `--cached-only`, `deno compile`, `deno info`): they do not
- * follow `new Worker()`. Never called: importing the bootstrap in this
- * thread would make it an actor's worker.
+ * Names the worker's script (and through it the bundle) in the program's
+ * module graph, which Deno's tools read (`deno cache`, `--cached-only`,
+ * `deno compile`, `deno info`): they do not follow `new Worker()`. Never
+ * called: importing the script in this thread would make it an actor's
+ * worker.
  */
 export const bootstrapModule = (): Promise<unknown> =>
   import("../worker/entry.ts");

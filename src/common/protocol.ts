@@ -156,6 +156,11 @@ export interface InitMessage {
     readonly buffer: SharedArrayBuffer;
     readonly index: number;
   };
+  /**
+   * How long the actor's inlet may spin for the next post once its queue ran
+   * dry, in milliseconds (`Inlet.idleSpinMs`); absent: it parks at once.
+   */
+  readonly idleSpinMs?: number;
   /** How many times the actor was restarted before this start (0 or absent: never). */
   readonly restarts?: number;
 }

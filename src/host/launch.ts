@@ -91,6 +91,43 @@ export async function preflight(
   return specs;
 }
 
+/**
+ * How long an actor's inlet that ran dry spins for the next post before its
+ * thread parks, in milliseconds (0: it parks at once). A post to a parked
+ * thread costs the sender a wake-up syscall (a fifth to a third of a fast
+ * source's time on a 2-core VM, `bench/README.md`, "Spinning before
+ * parking") and the receiver the time to be scheduled again; a spinning
+ * thread is caught awake. Worth it only while every busy thread of the run
+ * has a core of its own: where they outnumber the cores, a spinning thread
+ * holds a core that the thread it waits for needs (1→2→1, 1→4→1 and 1→16
+ * measured 10–20 % slower on 2 cores). So {@linkcode IDLE_SPIN_MS} for
+ * actors in workers of this process on the port transport, when `threads`
+ * (the actors, and the main thread if it feeds the input or reads the
+ * results) are at most `cores`. Never for inline actors, which share the
+ * main thread, nor across processes, whose worker processes share the
+ * cores with one another and with Redis.
+ */
+export function idleSpin(run: {
+  readonly host: "worker" | "inline";
+  /** The run's edges are the port transport's. */
+  readonly port: boolean;
+  readonly threads: number;
+  readonly cores: number;
+}): number {
+  return run.host === "worker" && run.port && run.threads <= run.cores
+    ? IDLE_SPIN_MS
+    : 0;
+}
+
+/**
+ * A spin's length: about what a fast source takes to fill its next batch
+ * and post it (512 numbers at 50–100 ns each), so that a sink that ran dry
+ * meets it. 1→1 numbers measured 0.70–0.74 of raw with 10 µs, 0.88–0.91
+ * with 25, 0.93–0.96 with 50 and 0.90–0.94 with 100 (2e6 messages, 5
+ * rounds each, twice).
+ */
+export const IDLE_SPIN_MS = 0.05;
+
 /** The init message of every member, in the order of `members`. */
 export function initMessages(
   members: readonly RunMember[],
@@ -102,6 +139,8 @@ export function initMessages(
     readonly stats: SharedArrayBuffer;
     /** Every log record is wanted, whatever LogTape would emit. */
     readonly everything: boolean;
+    /** For every member's inlet (see {@linkcode idleSpin}); 0: none. */
+    readonly idleSpinMs?: number;
   },
 ): InitMessage[] {
   const { category } = o;
@@ -133,6 +172,7 @@ export function initMessages(
       policy: o.groups[member.groupIndex].policy,
       sandboxed: member.sandboxed,
       stats: { buffer: o.stats, index: i },
+      ...(o.idleSpinMs ? { idleSpinMs: o.idleSpinMs } : {}),
     };
   });
 }

@@ -27,6 +27,7 @@ import type { Transport } from "../link/transport.ts";
 import type { RelayMetrics } from "../metrics.ts";
 import { causeOf, checkControl } from "./control.ts";
 import {
+  idleSpin,
   initMessages,
   preflight,
   type RunMember,
@@ -57,7 +58,14 @@ import {
   RestartLog,
   restarts,
 } from "./restart.ts";
-import { closeEnd, type Edge, edgeState, transfersOf, wire } from "./wiring.ts";
+import {
+  closeEnd,
+  type Edge,
+  edgeState,
+  transfersOf,
+  wire,
+  type Wiring,
+} from "./wiring.ts";
 
 /** What a run needs from its relay. */
 export interface RunOptions {
@@ -138,6 +146,17 @@ export class Run {
     );
   }
 
+  /** The members' spin before parking (`launch.ts`, `idleSpin`). */
+  #idleSpinMs(wiring: Wiring): number {
+    const main = wiring.input !== undefined || wiring.results !== undefined;
+    return idleSpin({
+      host: this.#options.host.kind,
+      port: (this.#options.transport ?? defaultTransport) === defaultTransport,
+      threads: this.#members.length + (main ? 1 : 0),
+      cores: navigator.hardwareConcurrency,
+    });
+  }
+
   /** Describes the actors, starts the members, and starts the pipeline. */
   async start(source?: InputSource<unknown>): Promise<void> {
     const { groups, host } = this.#options;
@@ -196,6 +215,7 @@ export class Run {
       ...this.#options,
       stats: this.#stats,
       everything: this.#options.onLog !== undefined,
+      idleSpinMs: this.#idleSpinMs(wiring),
     }).map((init, i) =>
       order === undefined
         ? init

@@ -28,6 +28,16 @@ export class Inlet {
   readonly senders: number;
   /** The message being handled, for error reports. */
   current: unknown = undefined;
+  /**
+   * How long, in milliseconds, the thread may spin for the next post once
+   * the queue ran dry, before it parks (0: never; the credit must have
+   * `spin`). Set by the runner of an actor's worker where every thread of
+   * the run can have a core of its own (`host/launch.ts`, `idleSpin`): a
+   * fast stage then catches the next batch without parking, its sender
+   * posts without the syscall that wakes a parked thread. Never in the
+   * main thread, whose event loop must go on.
+   */
+  idleSpinMs = 0;
 
   constructor(wires: Wire[], credit: ReceiverCredit) {
     this.#wires = wires;
@@ -88,6 +98,7 @@ export class Inlet {
         if (this.#pills === this.senders) return;
         // Idle: what the actor sent need not wait for its flush.
         flushDue();
+        if (this.idleSpinMs > 0) credit.spin?.(this.idleSpinMs);
         await new Promise<void>((resolve) => (this.#wake = resolve));
         continue;
       }

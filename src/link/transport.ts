@@ -145,6 +145,14 @@ export interface ReceiverCredit {
    * queue runs empty: credits held past that would stall the senders.
    */
   flush(): void;
+  /**
+   * Optional. Waits, busy, until a post to this receiver is on its way or
+   * `ms` milliseconds passed, and says whether one is. An inlet whose queue
+   * ran dry calls it (when its thread may spin, see `Inlet.idleSpinMs`)
+   * before it parks: a post to a parked thread costs its sender a wake-up
+   * syscall, and the receiver the time it takes to be scheduled again.
+   */
+  spin?(ms: number): boolean;
 }
 
 /** What an edge joins, as a transport is asked to make it. */

@@ -563,6 +563,7 @@ export class ActorRunner {
     }
     if (init.inlet !== undefined) {
       this.#inlet = openReceiver(init.inlet);
+      this.#inlet.idleSpinMs = init.idleSpinMs ?? 0;
       chainEnds(init.inlet, this.#inlet, this.#outlet);
     }
     const relinks = this.#relinks ?? [];

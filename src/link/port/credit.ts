@@ -150,6 +150,9 @@ export function wakeSenders(buffer: SharedArrayBuffer): void {
   Atomics.notify(new Int32Array(buffer), AVAILABLE);
 }
 
+/** Reads of the queue counter between two looks at the clock in `spin()`. */
+const SPIN_READS = 64;
+
 /**
  * A receiver's view of an edge's credits. It counts the messages it takes off
  * its queue and gives their credits back in chunks.
@@ -171,6 +174,23 @@ export class SharedReceiverCredit implements ReceiverCredit {
     // Giving back in chunks saves atomics; a chunk of an eighth of the window
     // keeps senders busy.
     this.#chunk = Math.max(1, Math.floor(maxsize / 8));
+  }
+
+  /**
+   * Reads this receiver's queue counter until it says a post is on its way
+   * (posted, not yet delivered to the inlet) or `ms` passed; whether one
+   * is. The clock is read every {@linkcode SPIN_READS} reads.
+   */
+  spin(ms: number): boolean {
+    const cells = this.#cells;
+    const at = this.#queued;
+    const until = performance.now() + ms;
+    for (;;) {
+      for (let i = 0; i < SPIN_READS; i++) {
+        if (Atomics.load(cells, at) > 0) return true;
+      }
+      if (performance.now() >= until) return false;
+    }
   }
 
   /** Records that one message was taken off the queue to be handled. */

@@ -6,7 +6,7 @@ import {
   createCells,
   readCells,
   wakeSenders
-} from "./chunk-BLDBVVTG.js";
+} from "./chunk-TUCVQ7OV.js";
 import {
   DEAD_LETTER_WINDOW,
   isDefaultPolicy
@@ -296,7 +296,7 @@ function causeData(cause, depth) {
 }
 
 // src/link/port/transport.ts
-var replayCode = globalThis[Symbol.for("baton.actorWorker")] === true ? void 0 : await import("./replay-Z2SN4O6N.js");
+var replayCode = globalThis[Symbol.for("baton.actorWorker")] === true ? void 0 : await import("./replay-GLQ4PDEH.js");
 function replayModule() {
   if (replayCode === void 0) {
     throw new Error("the port transport's replay is not loaded in this thread: await portTransport.prepare() first");
@@ -436,7 +436,7 @@ var portTransport = {
   name: PORT,
   async prepare(spec) {
     if (spec === void 0 || portEnd(spec).replay !== void 0) {
-      replayCode ??= await import("./replay-Z2SN4O6N.js");
+      replayCode ??= await import("./replay-GLQ4PDEH.js");
     }
   },
   createEdge,
@@ -1066,6 +1066,7 @@ var ActorRunner = class {
     }
     if (init.inlet !== void 0) {
       this.#inlet = openReceiver(init.inlet);
+      this.#inlet.idleSpinMs = init.idleSpinMs ?? 0;
       chainEnds(init.inlet, this.#inlet, this.#outlet);
     }
     const relinks = this.#relinks ?? [];

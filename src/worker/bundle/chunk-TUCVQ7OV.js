@@ -105,6 +105,7 @@ var SharedSenderCredit = class {
 function wakeSenders(buffer) {
   Atomics.notify(new Int32Array(buffer), AVAILABLE);
 }
+var SPIN_READS = 64;
 var SharedReceiverCredit = class {
   #cells;
   #queued;
@@ -118,6 +119,22 @@ var SharedReceiverCredit = class {
     this.#cells = new Int32Array(buffer);
     this.#queued = QUEUED + index * STRIDE;
     this.#chunk = Math.max(1, Math.floor(maxsize / 8));
+  }
+  /**
+   * Reads this receiver's queue counter until it says a post is on its way
+   * (posted, not yet delivered to the inlet) or `ms` passed; whether one
+   * is. The clock is read every {@linkcode SPIN_READS} reads.
+   */
+  spin(ms) {
+    const cells = this.#cells;
+    const at = this.#queued;
+    const until = performance.now() + ms;
+    for (; ; ) {
+      for (let i = 0; i < SPIN_READS; i++) {
+        if (Atomics.load(cells, at) > 0) return true;
+      }
+      if (performance.now() >= until) return false;
+    }
   }
   /** Records that one message was taken off the queue to be handled. */
   took() {
@@ -159,6 +176,16 @@ var Inlet = class {
   senders;
   /** The message being handled, for error reports. */
   current = void 0;
+  /**
+   * How long, in milliseconds, the thread may spin for the next post once
+   * the queue ran dry, before it parks (0: never; the credit must have
+   * `spin`). Set by the runner of an actor's worker where every thread of
+   * the run can have a core of its own (`host/launch.ts`, `idleSpin`): a
+   * fast stage then catches the next batch without parking, its sender
+   * posts without the syscall that wakes a parked thread. Never in the
+   * main thread, whose event loop must go on.
+   */
+  idleSpinMs = 0;
   constructor(wires, credit) {
     this.#wires = wires;
     this.#credit = credit;
@@ -204,6 +231,7 @@ var Inlet = class {
         this.#head = 0;
         if (this.#pills === this.senders) return;
         flushDue();
+        if (this.idleSpinMs > 0) credit.spin?.(this.idleSpinMs);
         await new Promise((resolve) => this.#wake = resolve);
         continue;
       }

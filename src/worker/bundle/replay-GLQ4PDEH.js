@@ -4,7 +4,7 @@ import {
   SharedReceiverCredit,
   SharedSenderCredit,
   returnCredits
-} from "./chunk-BLDBVVTG.js";
+} from "./chunk-TUCVQ7OV.js";
 import {
   PILL,
   grabSize

@@ -20,6 +20,7 @@ import {
   portEnd,
   portTransport,
   portWire,
+  wakeAt,
 } from "../../src/link/port/transport.ts";
 import type { Transport } from "../../src/link/transport.ts";
 import { conformance } from "./conformance.ts";
@@ -79,14 +80,19 @@ Deno.test("idleSpin(): only actors in workers on the port transport, with a core
   assert.equal(idleSpin({ ...run, port: false }), 0);
 });
 
-/** The port transport, its inlets spinning before they park. */
+/** The port transport's inlets as workers open them: spinning, waking late. */
 const spinning: Transport = {
   ...portTransport,
   openReceiver(spec) {
     const end = portEnd(spec);
     const inlet = new Inlet(
       end.ports.map(portWire),
-      new SharedReceiverCredit(end.cells, end.index, end.maxsize),
+      new SharedReceiverCredit(
+        end.cells,
+        end.index,
+        end.maxsize,
+        wakeAt(end.maxsize),
+      ),
     );
     inlet.idleSpinMs = IDLE_SPIN_MS;
     return inlet;

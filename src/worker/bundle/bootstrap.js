@@ -6,7 +6,7 @@ import {
   createCells,
   readCells,
   wakeSenders
-} from "./chunk-TUCVQ7OV.js";
+} from "./chunk-AABA5ILK.js";
 import {
   DEAD_LETTER_WINDOW,
   isDefaultPolicy
@@ -296,7 +296,7 @@ function causeData(cause, depth) {
 }
 
 // src/link/port/transport.ts
-var replayCode = globalThis[Symbol.for("baton.actorWorker")] === true ? void 0 : await import("./replay-GLQ4PDEH.js");
+var replayCode = globalThis[Symbol.for("baton.actorWorker")] === true ? void 0 : await import("./replay-HGWXOZLR.js");
 function replayModule() {
   if (replayCode === void 0) {
     throw new Error("the port transport's replay is not loaded in this thread: await portTransport.prepare() first");
@@ -307,6 +307,9 @@ var PORT = "port";
 function portRelink(spec) {
   const relink = spec;
   return relink.transport === PORT && relink.port instanceof MessagePort && Number.isInteger(relink.peer) ? relink : void 0;
+}
+function wakeAt(maxsize) {
+  return Math.max(1, Math.floor(maxsize / 2));
 }
 function portWire(port) {
   return {
@@ -436,7 +439,7 @@ var portTransport = {
   name: PORT,
   async prepare(spec) {
     if (spec === void 0 || portEnd(spec).replay !== void 0) {
-      replayCode ??= await import("./replay-GLQ4PDEH.js");
+      replayCode ??= await import("./replay-HGWXOZLR.js");
     }
   },
   createEdge,
@@ -468,7 +471,7 @@ var portTransport = {
         replay: end.replay
       });
     }
-    return new Inlet(end.ports.map(portWire), new SharedReceiverCredit(end.cells, end.index, end.maxsize));
+    return new Inlet(end.ports.map(portWire), new SharedReceiverCredit(end.cells, end.index, end.maxsize, wakeAt(end.maxsize)));
   },
   transferables(spec) {
     const relink = portRelink(spec);

@@ -4,7 +4,7 @@ import {
   SharedReceiverCredit,
   SharedSenderCredit,
   returnCredits
-} from "./chunk-TUCVQ7OV.js";
+} from "./chunk-AABA5ILK.js";
 import {
   PILL,
   grabSize

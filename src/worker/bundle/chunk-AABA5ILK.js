@@ -110,15 +110,19 @@ var SharedReceiverCredit = class {
   #cells;
   #queued;
   #chunk;
+  #wakeAt;
   #taken = 0;
+  /** Credits given back since the waiting senders were last woken. */
+  #unwoken = 0;
   /** Messages whose credits go back together. */
   get chunk() {
     return this.#chunk;
   }
-  constructor(buffer, index, maxsize) {
+  constructor(buffer, index, maxsize, wakeAt = 1) {
     this.#cells = new Int32Array(buffer);
     this.#queued = QUEUED + index * STRIDE;
     this.#chunk = Math.max(1, Math.floor(maxsize / 8));
+    this.#wakeAt = Math.max(1, Math.min(wakeAt, maxsize));
   }
   /**
    * Reads this receiver's queue counter until it says a post is on its way
@@ -138,20 +142,42 @@ var SharedReceiverCredit = class {
   }
   /** Records that one message was taken off the queue to be handled. */
   took() {
-    if (++this.#taken >= this.#chunk) this.flush();
+    if (++this.#taken >= this.#chunk) this.#give(false);
   }
-  /** Gives back the credits of `n` more messages at once. */
+  /** Gives back the credits of `n` more messages at once, and wakes. */
   give(n) {
     this.#taken += n;
-    this.flush();
+    this.#give(true);
   }
-  /** Gives back the credits of every message taken so far. */
+  /**
+   * Gives back the credits of every message taken so far: the inlet's queue
+   * ran dry. Wakes the waiting senders if nothing more is on its way to
+   * this receiver (else it will run dry again once that came).
+   */
   flush() {
+    this.#give(Atomics.load(this.#cells, this.#queued) <= this.#taken);
+  }
+  #give(wake) {
+    const cells = this.#cells;
     const n = this.#taken;
-    if (n === 0) return;
-    this.#taken = 0;
-    Atomics.sub(this.#cells, this.#queued, n);
-    release(this.#cells, n);
+    let free;
+    if (n > 0) {
+      this.#taken = 0;
+      Atomics.sub(cells, this.#queued, n);
+      free = Atomics.add(cells, AVAILABLE, n) + n;
+      this.#unwoken += n;
+    } else {
+      if (!wake || this.#unwoken === 0) return;
+      free = Atomics.load(cells, AVAILABLE);
+    }
+    if (Atomics.load(cells, WAITERS) === 0) {
+      this.#unwoken = 0;
+      return;
+    }
+    if (wake || free >= this.#wakeAt || this.#unwoken >= this.#wakeAt) {
+      this.#unwoken = 0;
+      Atomics.notify(cells, AVAILABLE);
+    }
   }
 };
 function release(cells, n) {

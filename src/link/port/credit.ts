@@ -150,6 +150,16 @@ export function wakeSenders(buffer: SharedArrayBuffer): void {
   Atomics.notify(new Int32Array(buffer), AVAILABLE);
 }
 
+/**
+ * How many of an edge's credits must be free before a plain inlet wakes its
+ * waiting senders ({@linkcode SharedReceiverCredit}): half the window, so that a
+ * sender woken has a batch's worth to send. Measured against a quarter and
+ * three quarters in `bench/README.md`.
+ */
+export function wakeAt(maxsize: number): number {
+  return Math.max(1, Math.floor(maxsize / 2));
+}
+
 /** Reads of the queue counter between two looks at the clock in `spin()`. */
 const SPIN_READS = 64;
 

@@ -16,7 +16,7 @@ import {
   type Wire,
   type WireItem,
 } from "../transport.ts";
-import { SharedReceiverCredit } from "./credit.ts";
+import { SharedReceiverCredit, wakeAt } from "./credit.ts";
 import {
   fenced,
   type ReplayEnd,
@@ -442,7 +442,15 @@ export class ReplayInlet extends Inlet {
 }
 
 export function openReplayReceiver(end: ReplayPortEnd): ReplayInlet {
-  const credit = new SharedReceiverCredit(end.cells, end.index, end.maxsize);
+  // Where only the senders restart, it gives credits back as a plain inlet
+  // does, waking its senders as late (`credit.ts`); a replay gives them
+  // back as its counts settle, and wakes at each.
+  const credit = new SharedReceiverCredit(
+    end.cells,
+    end.index,
+    end.maxsize,
+    end.replay.receiversRestart ? 1 : wakeAt(end.maxsize),
+  );
   const replay = end.replay.receiversRestart
     ? new ReceiverReplay(credit, {
       ...end.replay,

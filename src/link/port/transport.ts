@@ -24,10 +24,13 @@ import {
   readCells,
   SharedReceiverCredit,
   SharedSenderCredit,
+  wakeAt,
   wakeSenders,
 } from "./credit.ts";
 import type * as Replay from "./replay.ts";
 import type { PortRelink, ReplayEnd } from "./replay.ts";
+
+export { wakeAt };
 
 /**
  * Replay (`replay.ts` and its three modules), which only the ends of a
@@ -75,16 +78,6 @@ function portRelink(spec: unknown): PortRelink | undefined {
       Number.isInteger(relink.peer)
     ? relink
     : undefined;
-}
-
-/**
- * How many of an edge's credits must be free before a plain inlet wakes its
- * waiting senders (`SharedReceiverCredit`): half the window, so that a
- * sender woken has a batch's worth to send. Measured against a quarter and
- * three quarters in `bench/README.md`.
- */
-export function wakeAt(maxsize: number): number {
-  return Math.max(1, Math.floor(maxsize / 2));
 }
 
 /** A port as a wire. */

@@ -5,8 +5,9 @@ import {
   SharedSenderCredit,
   createCells,
   readCells,
+  wakeAt,
   wakeSenders
-} from "./chunk-AABA5ILK.js";
+} from "./chunk-OPQYVCM7.js";
 import {
   DEAD_LETTER_WINDOW,
   isDefaultPolicy
@@ -296,7 +297,7 @@ function causeData(cause, depth) {
 }
 
 // src/link/port/transport.ts
-var replayCode = globalThis[Symbol.for("baton.actorWorker")] === true ? void 0 : await import("./replay-HGWXOZLR.js");
+var replayCode = globalThis[Symbol.for("baton.actorWorker")] === true ? void 0 : await import("./replay-7W7UDDCJ.js");
 function replayModule() {
   if (replayCode === void 0) {
     throw new Error("the port transport's replay is not loaded in this thread: await portTransport.prepare() first");
@@ -307,9 +308,6 @@ var PORT = "port";
 function portRelink(spec) {
   const relink = spec;
   return relink.transport === PORT && relink.port instanceof MessagePort && Number.isInteger(relink.peer) ? relink : void 0;
-}
-function wakeAt(maxsize) {
-  return Math.max(1, Math.floor(maxsize / 2));
 }
 function portWire(port) {
   return {
@@ -439,7 +437,7 @@ var portTransport = {
   name: PORT,
   async prepare(spec) {
     if (spec === void 0 || portEnd(spec).replay !== void 0) {
-      replayCode ??= await import("./replay-HGWXOZLR.js");
+      replayCode ??= await import("./replay-7W7UDDCJ.js");
     }
   },
   createEdge,

@@ -3,8 +3,9 @@ import {
   Inlet,
   SharedReceiverCredit,
   SharedSenderCredit,
-  returnCredits
-} from "./chunk-AABA5ILK.js";
+  returnCredits,
+  wakeAt
+} from "./chunk-OPQYVCM7.js";
 import {
   PILL,
   grabSize
@@ -564,7 +565,7 @@ var ReplayInlet = class extends Inlet {
   }
 };
 function openReplayReceiver(end) {
-  const credit = new SharedReceiverCredit(end.cells, end.index, end.maxsize);
+  const credit = new SharedReceiverCredit(end.cells, end.index, end.maxsize, end.replay.receiversRestart ? 1 : wakeAt(end.maxsize));
   const replay = end.replay.receiversRestart ? new ReceiverReplay(credit, {
     ...end.replay,
     index: end.index,

@@ -105,6 +105,9 @@ var SharedSenderCredit = class {
 function wakeSenders(buffer) {
   Atomics.notify(new Int32Array(buffer), AVAILABLE);
 }
+function wakeAt(maxsize) {
+  return Math.max(1, Math.floor(maxsize / 2));
+}
 var SPIN_READS = 64;
 var SharedReceiverCredit = class {
   #cells;
@@ -118,11 +121,11 @@ var SharedReceiverCredit = class {
   get chunk() {
     return this.#chunk;
   }
-  constructor(buffer, index, maxsize, wakeAt = 1) {
+  constructor(buffer, index, maxsize, wakeAt2 = 1) {
     this.#cells = new Int32Array(buffer);
     this.#queued = QUEUED + index * STRIDE;
     this.#chunk = Math.max(1, Math.floor(maxsize / 8));
-    this.#wakeAt = Math.max(1, Math.min(wakeAt, maxsize));
+    this.#wakeAt = Math.max(1, Math.min(wakeAt2, maxsize));
   }
   /**
    * Reads this receiver's queue counter until it says a post is on its way
@@ -314,6 +317,7 @@ export {
   readCells,
   SharedSenderCredit,
   wakeSenders,
+  wakeAt,
   SharedReceiverCredit,
   returnCredits
 };

@@ -120,6 +120,19 @@ export function idleSpin(run: {
 }
 
 /**
+ * A member's spin (`idleSpin`'s, for the run): none in a group whose actors
+ * have several `recv()` calls in flight (`concurrency` above 1), whose inlet
+ * runs dry while calls wait for their I/O: spinning then would hold back
+ * their continuations, which need the event loop.
+ */
+export function spinFields(
+  runMs: number,
+  concurrency: number,
+): { idleSpinMs?: number } {
+  return runMs > 0 && concurrency <= 1 ? { idleSpinMs: runMs } : {};
+}
+
+/**
  * A spin's length: about what a fast source takes to fill its next batch
  * and post it (512 numbers at 50–100 ns each), so that a sink that ran dry
  * meets it. 1→1 numbers measured 0.70–0.74 of raw with 10 µs, 0.88–0.91
@@ -172,7 +185,10 @@ export function initMessages(
       policy: o.groups[member.groupIndex].policy,
       sandboxed: member.sandboxed,
       stats: { buffer: o.stats, index: i },
-      ...(o.idleSpinMs ? { idleSpinMs: o.idleSpinMs } : {}),
+      ...spinFields(
+        o.idleSpinMs ?? 0,
+        o.groups[member.groupIndex].policy.concurrency,
+      ),
     };
   });
 }

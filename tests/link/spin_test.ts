@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { IDLE_SPIN_MS, idleSpin } from "../../src/host/launch.ts";
+import { IDLE_SPIN_MS, idleSpin, spinFields } from "../../src/host/launch.ts";
 import { Inlet } from "../../src/link/inlet.ts";
 import {
   createCells,
@@ -78,6 +78,12 @@ Deno.test("idleSpin(): only actors in workers on the port transport, with a core
   assert.equal(idleSpin({ ...run, threads: 6, cores: 8 }), IDLE_SPIN_MS);
   assert.equal(idleSpin({ ...run, host: "inline" }), 0);
   assert.equal(idleSpin({ ...run, port: false }), 0);
+});
+
+Deno.test("spinFields(): no spin for a group with several recv() calls in flight", () => {
+  assert.deepEqual(spinFields(IDLE_SPIN_MS, 1), { idleSpinMs: IDLE_SPIN_MS });
+  assert.deepEqual(spinFields(IDLE_SPIN_MS, 8), {});
+  assert.deepEqual(spinFields(0, 1), {});
 });
 
 /** The port transport's inlets as workers open them: spinning, waking late. */

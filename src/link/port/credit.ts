@@ -174,8 +174,8 @@ const SPIN_READS = 64;
  * took that chunk, posted it and slept again, a wake-up (a system call on
  * each side) per chunk where the receiver was the slower side (1→1 of 1 KB
  * objects: 4,019 waits for 4,687 posts; 218 with half the window, and 0.91
- * → 0.96 of raw, `bench/README.md`, "Waking a sender once half the window is
- * free"). Without it, every give-back wakes them.
+ * → 0.96–0.97 of raw, `bench/README.md`, "Waking a sender once half the
+ * window is free"). Without it, every give-back wakes them.
  */
 export class SharedReceiverCredit implements ReceiverCredit {
   readonly #cells: Int32Array;

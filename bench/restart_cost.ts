@@ -117,8 +117,15 @@ for (const row of rows) {
   const cpuRestart: number[] = [];
   const cpuDefault: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    const a = await run(row, true, count);
-    const b = await run(row, false, count);
+    // Which goes first turns round by round, as in the suite.
+    let a, b;
+    if (r % 2 === 0) {
+      a = await run(row, true, count);
+      b = await run(row, false, count);
+    } else {
+      b = await run(row, false, count);
+      a = await run(row, true, count);
+    }
     ratios.push(a.rate / b.rate);
     cpuRestart.push(a.cpu);
     cpuDefault.push(b.cpu);

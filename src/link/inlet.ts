@@ -32,7 +32,8 @@ export class Inlet {
    * How long, in milliseconds, the thread may spin for the next post once
    * the queue ran dry, before it parks (0: never; the credit must have
    * `spin`). Set by the runner of an actor's worker where every thread of
-   * the run can have a core of its own (`host/launch.ts`, `idleSpin`): a
+   * the run can have a core of its own and the group has one `recv()` call
+   * in flight at a time (`host/launch.ts`, `idleSpin` and `spinFields`): a
    * fast stage then catches the next batch without parking, its sender
    * posts without the syscall that wakes a parked thread. Never in the
    * main thread, whose event loop must go on.

@@ -15,12 +15,12 @@ import {
   createCells,
   SharedReceiverCredit,
   SharedSenderCredit,
+  wakeAt,
 } from "../../src/link/port/credit.ts";
 import {
   portEnd,
   portTransport,
   portWire,
-  wakeAt,
 } from "../../src/link/port/transport.ts";
 import type { Transport } from "../../src/link/transport.ts";
 import { conformance } from "./conformance.ts";

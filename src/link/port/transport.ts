@@ -30,8 +30,6 @@ import {
 import type * as Replay from "./replay.ts";
 import type { PortRelink, ReplayEnd } from "./replay.ts";
 
-export { wakeAt };
-
 /**
  * Replay (`replay.ts` and its three modules), which only the ends of a
  * restartable edge use: loaded with this module, but in an actor's worker

@@ -7,7 +7,7 @@ import {
   readCells,
   wakeAt,
   wakeSenders
-} from "./chunk-OPQYVCM7.js";
+} from "./chunk-3J4QTJXF.js";
 import {
   DEAD_LETTER_WINDOW,
   isDefaultPolicy
@@ -297,7 +297,7 @@ function causeData(cause, depth) {
 }
 
 // src/link/port/transport.ts
-var replayCode = globalThis[Symbol.for("baton.actorWorker")] === true ? void 0 : await import("./replay-7W7UDDCJ.js");
+var replayCode = globalThis[Symbol.for("baton.actorWorker")] === true ? void 0 : await import("./replay-T2SWAP2L.js");
 function replayModule() {
   if (replayCode === void 0) {
     throw new Error("the port transport's replay is not loaded in this thread: await portTransport.prepare() first");
@@ -437,7 +437,7 @@ var portTransport = {
   name: PORT,
   async prepare(spec) {
     if (spec === void 0 || portEnd(spec).replay !== void 0) {
-      replayCode ??= await import("./replay-7W7UDDCJ.js");
+      replayCode ??= await import("./replay-T2SWAP2L.js");
     }
   },
   createEdge,

@@ -5,7 +5,7 @@ import {
   SharedSenderCredit,
   returnCredits,
   wakeAt
-} from "./chunk-OPQYVCM7.js";
+} from "./chunk-3J4QTJXF.js";
 import {
   PILL,
   grabSize

@@ -4,9 +4,10 @@
  * both forms of `recv()`, and 1→1→1 with a restarting sink), each run
  * against the same pipeline with the default policy in alternating rounds,
  * reporting the ratio of rates (as `main.ts` does) and the CPU time the
- * whole process (every worker) spent per message. On a shared machine the
- * rates swing with the load; CPU per message swings less, and it is what
- * the replay adds.
+ * whole process (every worker) spent per message once every worker was up
+ * (their start-up left out: a restarting group's worker loads the replay's
+ * code too). On a shared machine the rates swing with the load; CPU per
+ * message swings less, and it is what the replay adds.
  *
  * ```sh
  * deno run -R=. --allow-env bench/restart_cost.ts --rounds=7
@@ -36,7 +37,10 @@ async function run(
   restart: boolean,
   count: number,
 ): Promise<{ rate: number; cpu: number }> {
-  const board = Board.create(2);
+  // Held: the source starts once the main thread releases it, after every
+  // worker is up, so that the CPU counted is the run's and not the workers'
+  // start-up (a restarting group loads more code than a default one).
+  const board = Board.create(2, true);
   const buffer = board.buffer;
   const source = Object.assign(new Source(), {
     board: buffer,
@@ -56,8 +60,12 @@ async function run(
     middle: group(middle, restart ? row.middle : {}),
     sink: restart && row.sink !== undefined ? group([sink], row.sink) : sink,
   });
+  const started = relay.start();
+  // A start() that fails rejects here rather than leave the gather waiting.
+  await Promise.race([board.gather(row.width + 2), started]);
   const before = process.cpuUsage();
-  await relay.start();
+  board.release();
+  await started;
   const used = process.cpuUsage(before);
   const span = board.span();
   if (span.count !== count) {

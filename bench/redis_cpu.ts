@@ -19,6 +19,7 @@ import { group, Relay } from "../mod.ts";
 import { redis } from "../redis.ts";
 import { RedisLink } from "../src/link/redis/link.ts";
 import { Count, Pass, Tally } from "./redis_actors.ts";
+import { redisCpu } from "./report.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -67,11 +68,6 @@ const cpuOf = (f: string[]): number => (Number(f[11]) + Number(f[12])) / TICKS;
 const link = await RedisLink.connect({ url });
 const info = async (section: string) =>
   String(await link.command(["INFO", section]));
-const redisCpu = async () => {
-  const text = await info("cpu");
-  return Number(/used_cpu_user:([\d.]+)/.exec(text)![1]) +
-    Number(/used_cpu_sys:([\d.]+)/.exec(text)![1]);
-};
 
 // The worker processes end with the run: their CPU is their last sample.
 const children = new Map<number, number>();
@@ -88,7 +84,7 @@ const sampler = (async () => {
 })();
 
 await link.command(["CONFIG", "RESETSTAT"]);
-const redis0 = await redisCpu();
+const redis0 = await redisCpu(link);
 const self0 = cpuOf((await stats()).get(Deno.pid)![1]);
 const place = flags.here ? {} : { place: "workers" as const };
 const relay = new Relay({
@@ -110,7 +106,7 @@ const [t] = (await reports).map((r) => r.value);
 sampling = false;
 await sampler;
 const self = cpuOf((await stats()).get(Deno.pid)![1]) - self0;
-const redisSpent = (await redisCpu()) - redis0;
+const redisSpent = (await redisCpu(link)) - redis0;
 const commands = await info("commandstats");
 await link.quit();
 

@@ -23,7 +23,7 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { RedisLink } from "../src/link/redis/link.ts";
-import { median } from "./report.ts";
+import { fixed, redisCpu, spread } from "./report.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -58,12 +58,6 @@ async function pong(): Promise<void> {
   }
 }
 
-const redisCpu = async () => {
-  const text = String(await link.command(["INFO", "cpu"]));
-  return Number(/used_cpu_user:([\d.]+)/.exec(text)![1]) +
-    Number(/used_cpu_sys:([\d.]+)/.exec(text)![1]);
-};
-
 interface Measure {
   /** µs of wall time per call. */
   wall: number;
@@ -74,13 +68,13 @@ interface Measure {
 }
 
 async function measure(run: () => Promise<void>): Promise<Measure> {
-  const r0 = await redisCpu();
+  const r0 = await redisCpu(link);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   await run();
   const t = performance.now() - t0;
   const c = process.cpuUsage(c0);
-  const r = await redisCpu() - r0;
+  const r = await redisCpu(link) - r0;
   return {
     wall: t * 1000 / calls,
     cpu: (c.user + c.system) / calls,
@@ -101,7 +95,10 @@ const variants: [string, () => Promise<void>][] = [
   ["RedisLink (node-redis), 8 in flight", async () => {
     for (let i = 0; i < calls; i += 8) {
       await Promise.all(
-        Array.from({ length: 8 }, () => link.command(["PING"])),
+        Array.from(
+          { length: Math.min(8, calls - i) },
+          () => link.command(["PING"]),
+        ),
       );
     }
   }],
@@ -118,18 +115,14 @@ for (let r = 0; r < rounds; r++) {
 socket.close();
 await link.quit();
 
-const fmt = (xs: number[]) =>
-  `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${
-    Math.max(...xs).toFixed(1)
-  })`;
 console.log(
   `| round trip (${calls} per round, ${rounds} rounds) | wall µs/call | this process's CPU µs/call | Redis' CPU µs/call |`,
 );
 console.log("| --- | --- | --- | --- |");
 for (const [name, ms] of results) {
   console.log(
-    `| ${name} | ${fmt(ms.map((m) => m.wall))} | ${
-      fmt(ms.map((m) => m.cpu))
-    } | ${fmt(ms.map((m) => m.redis))} |`,
+    `| ${name} | ${spread(ms.map((m) => m.wall), fixed(1))} | ${
+      spread(ms.map((m) => m.cpu), fixed(1))
+    } | ${spread(ms.map((m) => m.redis), fixed(1))} |`,
   );
 }

@@ -52,6 +52,15 @@ export function median(values: readonly number[]): number {
     : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** Seconds of CPU a Redis has used (`INFO cpu`, user and system). */
+export async function redisCpu(
+  link: { command(args: string[]): Promise<unknown> },
+): Promise<number> {
+  const text = String(await link.command(["INFO", "cpu"]));
+  return Number(/used_cpu_user:([\d.]+)/.exec(text)![1]) +
+    Number(/used_cpu_sys:([\d.]+)/.exec(text)![1]);
+}
+
 /**
  * Runs a case: once each unmeasured if `warm`, then `rounds` rounds in which
  * baton and every counterpart run once each, the order turning every round.
@@ -101,7 +110,15 @@ function figure(value: number, unit: Unit): string {
   }
 }
 
-function spread(values: readonly number[], show: (v: number) => string) {
+/** Shows a number with `digits` decimals (for {@linkcode spread}). */
+export const fixed = (digits: number) => (v: number): string =>
+  v.toFixed(digits);
+
+/** The median of some numbers and their range: `median (min–max)`. */
+export function spread(
+  values: readonly number[],
+  show: (v: number) => string,
+): string {
   const m = median(values);
   if (values.length === 1) return show(m);
   return `${show(m)} (${show(Math.min(...values))}–${

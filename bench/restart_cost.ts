@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import { group, type GroupOptions, Relay } from "../mod.ts";
 import { Pass, Sink, Source } from "./actors.ts";
 import { Board } from "./board.ts";
+import { fixed, median, spread } from "./report.ts";
 import { Forward } from "./supervision_actors.ts";
 
 interface Row {
@@ -77,13 +78,6 @@ async function run(
   };
 }
 
-const median = (xs: number[]) =>
-  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const range = (xs: number[], digits: number) =>
-  `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${
-    Math.max(...xs).toFixed(digits)
-  })`;
-
 const flags = parseArgs({
   args: Deno.args,
   options: { rounds: { type: "string" }, count: { type: "string" } },
@@ -139,8 +133,10 @@ for (const row of rows) {
     cpuDefault.push(b.cpu);
   }
   console.log(
-    `| ${row.name} | ${range(ratios, 2)} | ${range(cpuRestart, 2)} | ${
-      range(cpuDefault, 2)
-    } | ${(median(cpuDefault) / median(cpuRestart)).toFixed(2)} |`,
+    `| ${row.name} | ${spread(ratios, fixed(2))} | ${
+      spread(cpuRestart, fixed(2))
+    } | ${spread(cpuDefault, fixed(2))} | ${
+      (median(cpuDefault) / median(cpuRestart)).toFixed(2)
+    } |`,
   );
 }

@@ -20,7 +20,7 @@
 
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { median } from "./report.ts";
+import { fixed, median, spread } from "./report.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -69,16 +69,12 @@ worker.terminate();
 channel.port1.close();
 URL.revokeObjectURL(url);
 
-const fmt = (xs: number[]) =>
-  `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${
-    Math.max(...xs).toFixed(1)
-  })`;
 console.log(
   `| round trip, main thread ↔ worker, one at a time (${trips} per round, ${rounds} rounds) | wall µs | CPU µs, both threads | CPU µs per wake-up |`,
 );
 console.log("| --- | --- | --- | --- |");
 console.log(
-  `| MessageChannel | ${fmt(wall)} | ${fmt(cpu)} | ${
+  `| MessageChannel | ${spread(wall, fixed(1))} | ${spread(cpu, fixed(1))} | ${
     (median(cpu) / 2).toFixed(1)
   } |`,
 );
